@@ -1,0 +1,624 @@
+// azo_actor — runs one actor instance in its own thread: a zloop with the
+// zactor pipe (from the supervisor) and the actor's inbox (from everyone
+// else), plus timers. All state here belongs to that thread; the only
+// shared objects are the registry (atomics), the store (LMDB) and the
+// config (read-only).
+//
+// Pipe protocol to the supervisor: "READY" after init, then
+// ["EXIT", reason, failed] as the thread's last act. Threads are plain
+// joinable pthreads on a zsys_create_pipe pair rather than zactors: the
+// supervisor must never block on a thread that may be stuck, and
+// zactor_destroy waits for it.
+#include "azo_actor.h"
+#include "azo_bus.h"
+#include "azo_err.h"
+#include "azo_log.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+
+#define S_DRAIN_MAX 256  // inbox frames handled per wakeup
+
+// A request this actor made, waiting for its reply.
+typedef struct {
+    uint64_t token;
+    int to;
+    int timer;  // zloop timer id of the timeout
+    azo_reply_fn *fn;
+    void *arg;
+    azo_actor_t *actor;  // borrowed, for the timeout handler
+} s_call_t;
+
+// A timer set with azo_actor_timer_at.
+typedef struct s_timer {
+    azo_actor_t *actor;  // borrowed
+    int id;              // zloop timer id
+    azo_timer_fn *fn;
+    void *arg;
+    struct s_timer *next, *prev;
+} s_timer_t;
+
+struct azo_actor {
+    azo_actor_env_t env;   // copied; pointers inside are borrowed
+    zsock_t *pipe;         // borrowed: the zactor's back end
+    zsock_t *inbox;        // owned
+    zsock_t *pub;          // owned: events go to the supervisor's XSUB
+    azo_bus_t *bus;        // owned
+    zloop_t *loop;         // owned
+    void *state;           // actor's own, freed by def->fini
+    int db;                // this actor's named database, or < 0
+
+    azo_req_t req;         // decoder reused for every request
+    azo_rep_t rep;         // decoder reused for every reply
+    azo_cmd_ctx_t ctx;     // the request being handled
+    azo_cmd_ctx_t *deferred;  // owned list of deferred replies
+
+    msgpack_sbuffer msg_sb;   // message being built
+    msgpack_packer msg_pk;
+    const char *msg_cmd;      // borrowed from the caller until send
+    uint64_t msg_token;
+    uint64_t next_token;
+    zhashx_t *calls;          // token -> s_call_t (owned)
+
+    msgpack_sbuffer ev_sb;    // event being built
+    msgpack_packer ev_pk;
+    char ev_topic[AZO_WIRE_MAX_TOPIC + 1];
+
+    s_timer_t *timers;        // owned list
+    azo_ratelog_t badlog;     // rate limit for bad-input logs
+
+    bool exiting;
+    bool failed;
+    char reason[128];
+};
+
+const char *
+azo_actor_name(const azo_actor_t *self)
+{
+    return self->env.def->name;
+}
+
+const char *
+azo_actor_node(const azo_actor_t *self)
+{
+    return self->env.node;
+}
+
+zloop_t *
+azo_actor_loop(azo_actor_t *self)
+{
+    return self->loop;
+}
+
+const azo_config_t *
+azo_actor_config(const azo_actor_t *self)
+{
+    return self->env.cfg;
+}
+
+azo_store_t *
+azo_actor_store(azo_actor_t *self)
+{
+    return self->env.store;
+}
+
+int
+azo_actor_db(const azo_actor_t *self)
+{
+    return self->db;
+}
+
+// --- calls ------------------------------------------------------------------
+
+static size_t
+s_token_hash(const void *key)
+{
+    return (size_t)(uintptr_t)key;
+}
+
+static int
+s_token_cmp(const void *a, const void *b)
+{
+    return (uintptr_t)a < (uintptr_t)b ? -1 : (uintptr_t)a > (uintptr_t)b;
+}
+
+static void
+s_call_free(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
+
+msgpack_packer *
+azo_actor_msg(azo_actor_t *self, const char *cmd)
+{
+    assert(self && cmd);
+    msgpack_sbuffer_clear(&self->msg_sb);
+    self->msg_cmd = cmd;
+    self->msg_token = self->next_token++;
+    azo_req_pack(&self->msg_pk, self->msg_token, cmd);
+    return &self->msg_pk;
+}
+
+// Resolves the target of the message being built.
+static int
+s_target(azo_actor_t *self, const char *to)
+{
+    assert(self->msg_cmd);  // azo_actor_msg first
+    if (to)
+        return azo_registry_find(self->env.reg, to);
+    return azo_registry_route(self->env.reg, self->msg_cmd);
+}
+
+static int
+s_send(azo_actor_t *self, const char *to, char kind, int wait_ms)
+{
+    int idx = s_target(self, to);
+    if (idx < 0)
+        return idx;
+    int rc = azo_bus_send(self->bus, idx, kind, self->msg_token,
+                          self->msg_sb.data, self->msg_sb.size, wait_ms);
+    self->msg_cmd = NULL;
+    return rc;
+}
+
+int
+azo_actor_send(azo_actor_t *self, const char *to)
+{
+    return s_send(self, to, AZO_BUS_CAST, 0);
+}
+
+int
+azo_actor_send_wait(azo_actor_t *self, const char *to, int wait_ms)
+{
+    return s_send(self, to, AZO_BUS_CAST, wait_ms);
+}
+
+// Completes a call with a failure made up locally.
+static void
+s_call_fail(azo_actor_t *self, s_call_t *call, int rc, const char *message)
+{
+    azo_rep_t rep = {.ok = false, .rc = rc, .code = azo_err_wire(rc),
+                     .message = message, .has_id = true, .id = call->token};
+    call->fn(self->state, &rep, call->arg);
+}
+
+static int
+s_call_timeout(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    s_call_t *call = arg;
+    azo_actor_t *self = call->actor;
+    char msg[160];
+    snprintf(msg, sizeof msg, "no reply from %s in time",
+             azo_registry_name(self->env.reg, call->to));
+    // Unlink before the callback, which may start new calls.
+    zhashx_freefn(self->calls, (void *)(uintptr_t)call->token, NULL);
+    zhashx_delete(self->calls, (void *)(uintptr_t)call->token);
+    s_call_fail(self, call, AZO_ETIMEOUT, msg);
+    free(call);
+    return self->exiting ? -1 : 0;
+}
+
+int
+azo_actor_call(azo_actor_t *self, const char *to, int64_t timeout_ms,
+               azo_reply_fn *fn, void *arg)
+{
+    assert(self && fn);
+    int idx = s_target(self, to);
+    if (idx < 0) {
+        self->msg_cmd = NULL;
+        return idx;
+    }
+    s_call_t *call = calloc(1, sizeof *call);
+    if (!call)
+        return -ENOMEM;
+    *call = (s_call_t){.token = self->msg_token, .to = idx, .fn = fn,
+                       .arg = arg, .actor = self};
+    int rc = azo_bus_send(self->bus, idx, AZO_BUS_REQUEST, self->msg_token,
+                          self->msg_sb.data, self->msg_sb.size, 0);
+    self->msg_cmd = NULL;
+    if (rc < 0) {
+        free(call);
+        return rc;
+    }
+    call->timer = zloop_timer(self->loop,
+                              (size_t)(timeout_ms > 0 ? timeout_ms : 0), 1,
+                              s_call_timeout, call);
+    zhashx_insert(self->calls, (void *)(uintptr_t)call->token, call);
+    return 0;
+}
+
+// A reply frame arrived: find its call and complete it.
+static void
+s_on_reply(azo_actor_t *self, const azo_bus_msg_t *m)
+{
+    void *key = (void *)(uintptr_t)m->token;
+    s_call_t *call = zhashx_lookup(self->calls, key);
+    if (!call)
+        return;  // late reply after a timeout: already answered
+    zhashx_freefn(self->calls, key, NULL);
+    zhashx_delete(self->calls, key);
+    zloop_timer_end(self->loop, call->timer);
+    char why[160];
+    if (azo_rep_decode(&self->rep, m->body, m->len, why, sizeof why) < 0) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "malformed reply from %s: %s",
+                 azo_registry_name(self->env.reg, m->from), why);
+        s_call_fail(self, call, AZO_EINTERNAL, msg);
+    } else
+        call->fn(self->state, &self->rep, call->arg);
+    free(call);
+}
+
+// --- replies ----------------------------------------------------------------
+
+static int
+s_send_reply(azo_actor_t *self, azo_cmd_ctx_t *ctx)
+{
+    size_t len;
+    const void *data = azo_reply_data(&ctx->reply, &len);
+    if (!data)
+        return AZO_EINTERNAL;
+    return azo_bus_send(self->bus, ctx->from, AZO_BUS_REPLY, ctx->token, data,
+                        len, 0);
+}
+
+azo_reply_t *
+azo_actor_defer(azo_actor_t *self, azo_reply_t *reply)
+{
+    azo_cmd_ctx_t *ctx = azo_cmd_defer(reply, &self->deferred);
+    return ctx ? &ctx->reply : NULL;
+}
+
+int
+azo_actor_reply(azo_actor_t *self, azo_reply_t **later_p)
+{
+    assert(later_p && *later_p);
+    azo_cmd_ctx_t *ctx =
+        (azo_cmd_ctx_t *)((char *)*later_p - offsetof(azo_cmd_ctx_t, reply));
+    if (!ctx->reply.done)
+        azo_reply_fail(&ctx->reply, AZO_EINTERNAL, "no reply was written");
+    int rc = s_send_reply(self, ctx);
+    azo_cmd_ctx_free(&ctx, &self->deferred);
+    *later_p = NULL;
+    return rc;
+}
+
+// --- events -----------------------------------------------------------------
+
+msgpack_packer *
+azo_actor_event(azo_actor_t *self, const char *topic, uint32_t nfields)
+{
+    assert(self && topic && strlen(topic) <= AZO_WIRE_MAX_TOPIC);
+    msgpack_sbuffer_clear(&self->ev_sb);
+    strcpy(self->ev_topic, topic);
+    azo_event_pack(&self->ev_pk, azo_wire_now_ms(), self->env.node,
+                   self->env.def->name, nfields);
+    return &self->ev_pk;
+}
+
+int
+azo_actor_publish(azo_actor_t *self)
+{
+    void *raw = zsock_resolve(self->pub);
+    // PUB never blocks; DONTWAIT guards against a future socket type change.
+    if (zmq_send(raw, self->ev_topic, strlen(self->ev_topic),
+                 ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(raw, self->ev_sb.data, self->ev_sb.size, ZMQ_DONTWAIT) < 0)
+        return -errno;
+    return 0;
+}
+
+// --- timers -----------------------------------------------------------------
+
+static void
+s_timer_unlink(azo_actor_t *self, s_timer_t *t)
+{
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        self->timers = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+}
+
+static int
+s_timer_shim(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    s_timer_t *t = arg;
+    azo_actor_t *self = t->actor;
+    s_timer_unlink(self, t);
+    azo_timer_fn *fn = t->fn;
+    void *fnarg = t->arg;
+    free(t);
+    fn(self->state, fnarg);
+    return self->exiting ? -1 : 0;
+}
+
+int
+azo_actor_timer_at(azo_actor_t *self, int64_t deadline, azo_timer_fn *fn,
+                   void *arg)
+{
+    assert(self && fn);
+    s_timer_t *t = calloc(1, sizeof *t);
+    if (!t)
+        return -ENOMEM;
+    int64_t delay = deadline - zclock_mono();
+    t->actor = self;
+    t->fn = fn;
+    t->arg = arg;
+    t->id = zloop_timer(self->loop, (size_t)(delay > 0 ? delay : 0), 1,
+                        s_timer_shim, t);
+    if (t->id < 0) {
+        free(t);
+        return AZO_EINTERNAL;
+    }
+    // zloop ids start at 0; ours are id + 1 so that 0 never names a timer.
+    t->next = self->timers;
+    if (t->next)
+        t->next->prev = t;
+    self->timers = t;
+    return t->id + 1;
+}
+
+void
+azo_actor_timer_cancel(azo_actor_t *self, int id)
+{
+    for (s_timer_t *t = self->timers; t; t = t->next)
+        if (t->id + 1 == id) {
+            zloop_timer_end(self->loop, t->id);
+            s_timer_unlink(self, t);
+            free(t);
+            return;
+        }
+}
+
+void
+azo_actor_exit(azo_actor_t *self, bool failed, const char *reason)
+{
+    self->exiting = true;
+    self->failed = failed;
+    snprintf(self->reason, sizeof self->reason, "%s",
+             reason ? reason : (failed ? "failed" : "normal"));
+}
+
+// --- loop handlers ------------------------------------------------------------
+
+static void
+s_on_frame(azo_actor_t *self, const void *data, size_t size)
+{
+    azo_bus_msg_t m;
+    if (azo_bus_parse(data, size, &m) < 0) {
+        azo_ratelog(&self->badlog, "%s: dropped a malformed bus frame",
+                    self->env.def->name);
+        return;
+    }
+    if (m.kind == AZO_BUS_REPLY) {
+        s_on_reply(self, &m);
+        return;
+    }
+    azo_cmd_ctx_t *ctx = &self->ctx;
+    ctx->from = m.from;
+    ctx->token = m.token;
+    ctx->oneway = m.kind == AZO_BUS_CAST;
+    char why[256] = "";
+    bool reply = azo_cmd_handle(self->env.def->cmds, self->env.def->ncmds,
+                                self->state, &self->req, ctx, m.body, m.len,
+                                why, sizeof why);
+    if (why[0])
+        azo_ratelog(&self->badlog, "%s: bad request from %s: %s",
+                    self->env.def->name,
+                    azo_registry_name(self->env.reg, m.from), why);
+    if (reply)
+        (void)s_send_reply(self, ctx);  // requester gone: nothing to do
+}
+
+static int
+s_on_inbox(zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void)loop;
+    azo_actor_t *self = arg;
+    void *raw = zsock_resolve(reader);
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    // Drain a batch per wakeup: one zmq_poll per frame would cost more than
+    // the frame itself. The socket stays readable if frames remain.
+    for (int n = 0; n < S_DRAIN_MAX && !self->exiting; n++) {
+        if (zmq_msg_recv(&msg, raw, ZMQ_DONTWAIT) < 0)
+            break;
+        s_on_frame(self, zmq_msg_data(&msg), zmq_msg_size(&msg));
+    }
+    zmq_msg_close(&msg);
+    return self->exiting ? -1 : 0;
+}
+
+static int
+s_on_pipe(zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void)loop;
+    azo_actor_t *self = arg;
+    char *cmd = zstr_recv(reader);
+    if (!cmd || streq(cmd, "$TERM"))
+        azo_actor_exit(self, false, "stopped");
+    zstr_free(&cmd);
+    return self->exiting ? -1 : 0;
+}
+
+// --- lifecycle ----------------------------------------------------------------
+
+static void
+s_destroy(azo_actor_t **self_p)
+{
+    azo_actor_t *self = *self_p;
+    if (!self)
+        return;
+    // Requests still waiting on us get an honest answer.
+    while (self->deferred) {
+        azo_cmd_ctx_t *ctx = self->deferred;
+        azo_reply_fail(&ctx->reply, AZO_EUNAVAIL, "%s stopped before "
+                       "replying", self->env.def->name);
+        (void)s_send_reply(self, ctx);
+        azo_cmd_ctx_free(&ctx, &self->deferred);
+    }
+    while (self->timers) {
+        s_timer_t *t = self->timers;
+        s_timer_unlink(self, t);
+        free(t);
+    }
+    zhashx_destroy(&self->calls);
+    zloop_destroy(&self->loop);
+    azo_bus_destroy(&self->bus);
+    zsock_destroy(&self->inbox);
+    zsock_destroy(&self->pub);
+    azo_req_fini(&self->req);
+    azo_rep_fini(&self->rep);
+    azo_cmd_ctx_fini(&self->ctx);
+    msgpack_sbuffer_destroy(&self->msg_sb);
+    msgpack_sbuffer_destroy(&self->ev_sb);
+    free(self);
+    *self_p = NULL;
+}
+
+// Builds the instance: sockets bound and connected, loop ready. Returns 0 or
+// a negative code with a reason in why.
+static int
+s_create(azo_actor_t **out, const azo_actor_env_t *env, zsock_t *pipe,
+         char *why, size_t whylen)
+{
+    azo_actor_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return -ENOMEM;
+    *out = self;
+    self->env = *env;
+    self->pipe = pipe;
+    self->next_token = 1;
+    self->db = env->store ? azo_store_db(env->store, env->def->name)
+                          : AZO_ENOTFOUND;
+    msgpack_sbuffer_init(&self->msg_sb);
+    msgpack_packer_init(&self->msg_pk, &self->msg_sb, msgpack_sbuffer_write);
+    msgpack_sbuffer_init(&self->ev_sb);
+    msgpack_packer_init(&self->ev_pk, &self->ev_sb, msgpack_sbuffer_write);
+    azo_cmd_ctx_init(&self->ctx);
+    azo_ratelog_init(&self->badlog, 1000);
+    if (azo_req_init(&self->req) < 0 || azo_rep_init(&self->rep) < 0)
+        return -ENOMEM;
+    self->calls = zhashx_new();
+    self->bus = azo_bus_new(env->reg, env->idx, env->hwm);
+    self->loop = zloop_new();
+    self->pub = zsock_new(ZMQ_PUB);
+    if (!self->calls || !self->bus || !self->loop || !self->pub)
+        return -ENOMEM;
+    zhashx_set_key_hasher(self->calls, s_token_hash);
+    zhashx_set_key_comparator(self->calls, s_token_cmp);
+    zhashx_set_key_duplicator(self->calls, NULL);
+    zhashx_set_key_destructor(self->calls, NULL);
+    zhashx_set_destructor(self->calls, s_call_free);
+
+    int rc = azo_bus_inbox_open(env->reg, env->idx, env->gen, env->hwm,
+                                &self->inbox);
+    if (rc < 0) {
+        snprintf(why, whylen, "cannot bind inbox: %s", azo_err_str(rc));
+        return rc;
+    }
+    char ep[128];
+    azo_registry_events_endpoint(env->reg, ep, sizeof ep);
+    zsock_set_linger(self->pub, 0);
+    if (zsock_connect(self->pub, "%s", ep) < 0) {
+        rc = -errno;
+        snprintf(why, whylen, "cannot connect events: %s", azo_err_str(rc));
+        return rc;
+    }
+    // Actors end on $TERM from the supervisor, never on SIGINT by
+    // themselves: the supervisor stops them in reverse start order.
+    zloop_set_nonstop(self->loop, true);
+    if (zloop_reader(self->loop, self->pipe, s_on_pipe, self) < 0 ||
+        zloop_reader(self->loop, self->inbox, s_on_inbox, self) < 0)
+        return AZO_EINTERNAL;
+    return 0;
+}
+
+static void *
+s_thread(void *arg)
+{
+    azo_actor_env_t *env = arg;
+    const azo_actor_def_t *def = env->def;
+    zsock_t *pipe = env->pipe;
+    env->pipe = NULL;
+    // Never block on the pipe: if the supervisor has abandoned this thread,
+    // its end is gone and a blocking send would hang here forever.
+    zsock_set_sndtimeo(pipe, 0);
+
+    azo_actor_t *self = NULL;
+    char why[256] = "";
+    int rc = s_create(&self, env, pipe, why, sizeof why);
+    free(env);
+    if (rc == 0 && def->init) {
+        rc = def->init(self, &self->state);
+        if (rc < 0)
+            snprintf(why, sizeof why, "init: %s", azo_err_str(rc));
+    }
+    if (rc < 0) {
+        if (!why[0])
+            snprintf(why, sizeof why, "%s", azo_err_str(rc));
+        if (self)
+            self->state = NULL;  // init failed: nothing for fini
+        s_destroy(&self);
+        zstr_sendx(pipe, "EXIT", why, "1", NULL);
+        zsock_destroy(&pipe);
+        return NULL;
+    }
+    zstr_send(pipe, "READY");
+    zloop_start(self->loop);
+    if (def->fini)
+        def->fini(self->state);
+    self->state = NULL;
+    char reason[128];
+    snprintf(reason, sizeof reason, "%s",
+             self->exiting ? self->reason : "loop ended");
+    bool failed = self->exiting ? self->failed : true;
+    s_destroy(&self);
+    // The last thing this thread does with the node's resources.
+    zstr_sendx(pipe, "EXIT", reason, failed ? "1" : "0", NULL);
+    zsock_destroy(&pipe);
+    return NULL;
+}
+
+int
+azo_actor_spawn(const azo_actor_env_t *env, zsock_t **pipe_p,
+                pthread_t *thread_p)
+{
+    *pipe_p = NULL;
+    azo_actor_env_t *copy = malloc(sizeof *copy);
+    if (!copy)
+        return -ENOMEM;
+    *copy = *env;
+    zsock_t *backend = NULL;
+    zsock_t *frontend = zsys_create_pipe(&backend);
+    if (!frontend) {
+        free(copy);
+        return -ENOMEM;
+    }
+    copy->pipe = backend;
+    // The thread starts with every signal blocked, so that SIGINT and
+    // SIGTERM reach the supervisor's thread: zloop ends on any EINTR, and an
+    // actor must stop only when the supervisor says so.
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int rc = pthread_create(thread_p, NULL, s_thread, copy);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        zsock_destroy(&frontend);
+        zsock_destroy(&backend);
+        free(copy);
+        return -rc;
+    }
+    *pipe_p = frontend;
+    return 0;
+}

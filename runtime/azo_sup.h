@@ -1,0 +1,56 @@
+// azo_sup — the supervisor of one node. It owns the control ROUTER (its own
+// commands, and routing of prefixed commands to the owning actor), the
+// events XPUB (forwarding what actors publish, plus sup.actor.* lifecycle
+// events), the node's LMDB store, and the actors' lifecycles: start in
+// config order, restart on exit per policy, stop in reverse order. One
+// thread (the caller of azo_sup_run) runs it. Does not parse command lines
+// or load the config file (azod does).
+#ifndef AZO_SUP_H
+#define AZO_SUP_H
+
+#include "azo_actor.h"
+#include "azo_config.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct azo_sup azo_sup_t;
+
+// Exit codes of azod (and of azo_sup_run).
+#define AZO_EXIT_OK 0         // clean stop: shutdown command or signal
+#define AZO_EXIT_ERROR 1      // could not start or run
+#define AZO_EXIT_USAGE 2      // bad command line or config
+#define AZO_EXIT_ESCALATED 3  // restart intensity exceeded (sup.escalated)
+
+// Returns the config schema of a node that can run defs[0..ndefs): the
+// node, endpoints, supervisor, store and limits sections and, per actor,
+// its child spec and its own keys under actors/<name>/. *n is the number
+// of keys. One malloc'd block (strings included): the caller free()s it.
+// NULL when out of memory.
+azo_cfg_key_t *azo_sup_schema(const azo_actor_def_t *const *defs,
+                              size_t ndefs, size_t *n);
+
+// Prepares a node from a validated config: checks the endpoint policy,
+// creates the data directory and takes its lock, opens the store, and binds
+// the control and events endpoints. defs (static) lists every actor this
+// binary knows; the config's actors section says which run, in what order.
+// cfg is borrowed and must outlive the supervisor. On failure returns a
+// negative code, *out is NULL and err says what was wrong.
+int azo_sup_open(azo_sup_t **out, const azo_config_t *cfg,
+                 const azo_actor_def_t *const *defs, size_t ndefs, char *err,
+                 size_t errlen);
+
+// Starts the actors and runs until a shutdown command, SIGINT/SIGTERM, or
+// escalation; then stops the actors in reverse start order. Returns an
+// AZO_EXIT_* code.
+int azo_sup_run(azo_sup_t *self);
+
+// True when some actor thread did not stop within its shutdown time and was
+// abandoned: the process must then leave with _exit() rather than tear down
+// the ZeroMQ context, which would wait for that thread forever.
+bool azo_sup_abandoned(const azo_sup_t *self);
+
+// Closes everything and frees *self_p; sets it to NULL.
+void azo_sup_close(azo_sup_t **self_p);
+
+#endif

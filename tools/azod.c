@@ -1,0 +1,170 @@
+// azod — the azo supervisor daemon: loads the configuration (a file or the
+// embedded default, plus --set overrides), opens the node and runs its
+// actors until SIGINT, SIGTERM or a `shutdown` command. Main thread only.
+#include "azo_actors.h"
+#include "azo_config.h"
+#include "azo_err.h"
+#include "azo_sup.h"
+
+#include <czmq.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+extern const char azo_default_cfg[];  // generated from configs/azo.cfg
+
+#define S_MAX_SETS 256
+
+static void
+s_usage(FILE *out)
+{
+    fprintf(out,
+        "Usage: azod [-c FILE] [--set PATH=VALUE]... [--check] [-v]\n"
+        "       azod --join ENDPOINT --node NAME   (node agent: not yet "
+        "available, #10)\n"
+        "\n"
+        "Runs one azo node: the supervisor and its actors (scheduler,\n"
+        "health-checker, mining-optimizer, payment-recovery, archiver),\n"
+        "until SIGINT, SIGTERM or a `shutdown` control command.\n"
+        "\n"
+        "Options:\n"
+        "  -c, --config FILE     configuration file (ZPL); default: the\n"
+        "                        embedded copy of configs/azo.cfg\n"
+        "  -s, --set PATH=VALUE  override one key, e.g.\n"
+        "                        --set endpoints/control=ipc:///tmp/azo.ctl\n"
+        "                        (repeatable; applied in order)\n"
+        "      --check           validate the configuration and exit\n"
+        "      --print-default   print the embedded default configuration\n"
+        "  -v, --verbose         log debug messages too\n"
+        "  -h, --help            show this help\n"
+        "      --version         show the version\n"
+        "\n"
+        "Exit status: 0 clean stop, 1 could not start or run, 2 bad usage "
+        "or\n"
+        "configuration, 3 restart intensity exceeded (sup.escalated).\n"
+        "\n"
+        "Logs go to stderr. Endpoints, topics and commands: docs/protocol.md;\n"
+        "configuration keys: docs/operations.md.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+    enum { OPT_CHECK = 256, OPT_VERSION, OPT_JOIN, OPT_NODE, OPT_DEFAULT };
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"set", required_argument, NULL, 's'},
+        {"check", no_argument, NULL, OPT_CHECK},
+        {"print-default", no_argument, NULL, OPT_DEFAULT},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {"join", required_argument, NULL, OPT_JOIN},
+        {"node", required_argument, NULL, OPT_NODE},
+        {NULL, 0, NULL, 0},
+    };
+    const char *file = NULL;
+    const char *sets[S_MAX_SETS];
+    size_t nsets = 0;
+    bool check = false, verbose = false, join = false;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "c:s:vh", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            file = optarg;
+            break;
+        case 's':
+            if (nsets == S_MAX_SETS) {
+                fprintf(stderr, "azod: more than %d --set options\n",
+                        S_MAX_SETS);
+                return AZO_EXIT_USAGE;
+            }
+            sets[nsets++] = optarg;
+            break;
+        case OPT_CHECK:
+            check = true;
+            break;
+        case OPT_DEFAULT:
+            fputs(azo_default_cfg, stdout);
+            return AZO_EXIT_OK;
+        case 'v':
+            verbose = true;
+            break;
+        case 'h':
+            s_usage(stdout);
+            return AZO_EXIT_OK;
+        case OPT_VERSION:
+            printf("azod %s\n", AZO_VERSION);
+            return AZO_EXIT_OK;
+        case OPT_JOIN:
+        case OPT_NODE:
+            join = true;
+            break;
+        default:
+            s_usage(stderr);
+            return AZO_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "azod: unexpected argument '%s'\n", argv[optind]);
+        s_usage(stderr);
+        return AZO_EXIT_USAGE;
+    }
+    if (join) {
+        fprintf(stderr, "azod: node agents (--join/--node) are not "
+                        "available in this build yet (#10)\n");
+        return AZO_EXIT_USAGE;
+    }
+
+    zsys_init();
+    zsys_set_logident("azod");
+    zsys_set_logstream(stderr);
+    zsys_set_logsystem(false);
+    (void)verbose;  // czmq has no log levels to switch; reserved
+
+    azo_config_set_default_g(azo_default_cfg);
+    size_t ndefs, nkeys;
+    const azo_actor_def_t *const *defs = azo_actors_all(&ndefs);
+    azo_cfg_key_t *schema = azo_sup_schema(defs, ndefs, &nkeys);
+    if (!schema) {
+        fprintf(stderr, "azod: out of memory\n");
+        return AZO_EXIT_ERROR;
+    }
+    char err[1024];
+    azo_config_t *cfg = NULL;
+    int rc = azo_config_load(&cfg, file, sets, nsets, schema, nkeys, err,
+                             sizeof err);
+    free(schema);
+    if (rc < 0) {
+        fprintf(stderr, "azod: %s\n", err);
+        return AZO_EXIT_USAGE;
+    }
+    if (check) {
+        printf("azod: configuration %s is valid\n", azo_config_source(cfg));
+        azo_config_destroy(&cfg);
+        return AZO_EXIT_OK;
+    }
+    azo_sup_t *sup = NULL;
+    rc = azo_sup_open(&sup, cfg, defs, ndefs, err, sizeof err);
+    if (rc < 0) {
+        fprintf(stderr, "azod: %s\n", err);
+        azo_config_destroy(&cfg);
+        return rc == AZO_EBADREQ || rc == AZO_EFORBIDDEN ||
+                       rc == AZO_EUNAVAIL
+                   ? AZO_EXIT_USAGE
+                   : AZO_EXIT_ERROR;
+    }
+    int code = azo_sup_run(sup);
+    if (azo_sup_abandoned(sup)) {
+        // A stuck actor thread still holds sockets; tearing the ZeroMQ
+        // context down would wait for it forever. Committed LMDB data is
+        // already durable.
+        fflush(NULL);
+        _exit(code);
+    }
+    azo_sup_close(&sup);
+    azo_config_destroy(&cfg);
+    return code;
+}
