@@ -42,7 +42,12 @@
 #define S_PATH_MAX  512           // longest key path, NUL included
 #define S_CLIP_MAX  200           // longest user text quoted in a message
 #define S_VALUE_MAX 60            // longest value quoted in a message
-#define S_IPC_MAX   106           // sun_path is 108 bytes with its NUL
+// zconfig appends a key by walking its section's children, so parsing costs
+// keys x siblings: 1 MiB of one-letter keys would take hours. These caps
+// keep the worst case well under a second and are far above real configs.
+#define S_KEYS_MAX    16384 // keys in the whole text
+#define S_SECTION_MAX 4096  // keys directly in one section
+#define S_IPC_MAX     106   // sun_path is 108 bytes with its NUL
 
 #if defined(__GNUC__)
 #define S_PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -82,6 +87,8 @@ typedef struct {
     size_t nkeylines, keylines_cap;
     s_origin_t *origins; // owned, sorted by node address
     size_t norigins, origins_cap;
+    // Keys so far in the open section at each level (s_scan_line).
+    unsigned section_keys[S_LINE_MAX / 4 + 2];
     char *err; // borrowed, may be NULL
     size_t errlen;
 } s_load_t;
@@ -595,6 +602,12 @@ s_scan_line(s_load_t *ld, const char *text, size_t off, size_t len, int lineno,
                            "indented too deep (at most 4 spaces more than "
                            "the key above)");
     *last = level;
+    if (ld->nkeylines >= S_KEYS_MAX)
+        return s_fail_line(ld, lineno, "too many keys (max %d)", S_KEYS_MAX);
+    if (++ld->section_keys[level] > S_SECTION_MAX)
+        return s_fail_line(ld, lineno, "too many keys in one section (max %d)",
+                           S_SECTION_MAX);
+    ld->section_keys[level + 1] = 0; // the new key opens an empty section
     if (ld->nkeylines == ld->keylines_cap) {
         size_t ncap = ld->keylines_cap ? ld->keylines_cap * 2 : 64;
         s_keyline_t *n = realloc(ld->keylines, ncap * sizeof *n);

@@ -26,6 +26,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define S_MAX_WAITERS 8        // lifecycle requests waiting on one actor
@@ -96,6 +98,7 @@ struct azo_sup {
     const azo_config_t *cfg;     // borrowed
     char node[65];
     char data_dir[PATH_MAX];
+    char store_path[PATH_MAX + 16];
     char endpoints[3][256];      // control, events, cluster
     int lock_fd;
     azo_store_t *store;          // owned
@@ -754,7 +757,7 @@ s_cmd_status(void *arg, const azo_req_t *req, azo_reply_t *reply)
     azo_pack_kstr(pk, "cluster", self->endpoints[2]);
     azo_pack_str(pk, "store");
     msgpack_pack_map(pk, 4);
-    azo_pack_kstr(pk, "path", self->data_dir);
+    azo_pack_kstr(pk, "path", self->store_path);
     azo_pack_kint(pk, "map_bytes", info.map_bytes);
     azo_pack_kint(pk, "used_bytes", info.used_bytes);
     azo_pack_kint(pk, "entries", info.entries);
@@ -1167,10 +1170,34 @@ s_lock(azo_sup_t *self, char *err, size_t errlen)
     return 0;
 }
 
+// True when something accepts connections on the ipc:// path of ep.
+// libzmq unlinks an existing socket file when binding, which would silently
+// steal the endpoint of a running node; we look first.
+static bool
+s_ipc_in_use(const char *ep)
+{
+    if (strncmp(ep, "ipc://", 6) != 0)
+        return false;
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    if (strlen(ep + 6) >= sizeof addr.sun_path)
+        return false;  // zsock_bind reports the bad path
+    strcpy(addr.sun_path, ep + 6);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    bool used = connect(fd, (struct sockaddr *)&addr, sizeof addr) == 0;
+    close(fd);
+    return used;
+}
+
 static int
 s_bind(zsock_t *sock, const char *key, const char *ep, char *err,
        size_t errlen)
 {
+    if (s_ipc_in_use(ep))
+        return s_fail(err, errlen, -EADDRINUSE,
+                      "cannot bind %s = %s: in use by another process", key,
+                      ep);
     if (zsock_bind(sock, "%s", ep) < 0)
         return s_fail(err, errlen, -errno, "cannot bind %s = %s: %s", key, ep,
                       zmq_strerror(errno));
@@ -1327,9 +1354,9 @@ azo_sup_open(azo_sup_t **out, const azo_config_t *cfg,
     size_t ndbs = 0;
     for (int i = 0; i < azo_registry_size(self->reg); i++)
         dbs[ndbs++] = azo_registry_name(self->reg, i);
-    char path[PATH_MAX + 16];
-    snprintf(path, sizeof path, "%s/azo.lmdb", self->data_dir);
-    rc = azo_store_open(&self->store, path,
+    snprintf(self->store_path, sizeof self->store_path, "%s/azo.lmdb",
+             self->data_dir);
+    rc = azo_store_open(&self->store, self->store_path,
                         azo_config_size(cfg, "store/map_size", 1 << 30), dbs,
                         ndbs, err, errlen);
     if (rc < 0)

@@ -763,6 +763,40 @@ test_config_line_length_limit(void **state)
     assert_string_equal(f->err, want);
 }
 
+// Appends "    aN\n" lines for actors first..first+n-1 at *used.
+static void
+s_add_actors(char *buf, size_t *used, int first, int n)
+{
+    for (int i = first; i < first + n; i++)
+        *used += (size_t)sprintf(buf + *used, "    a%d\n", i);
+}
+
+static void
+test_config_key_count_limits(void **state)
+{
+    fixture_t *f = *state;
+    char *buf = malloc(S_MIB);
+    assert_non_null(buf);
+    size_t used = (size_t)sprintf(buf, "actors\n");
+    s_add_actors(buf, &used, 0, 4096);
+    assert_int_equal(s_load(f, buf, used, NULL, 0), 0);
+    assert_string_equal(azo_config_str(f->cfg, "actors/a4095/mode"), "thread");
+
+    s_add_actors(buf, &used, 4096, 1);
+    assert_int_equal(s_load(f, buf, used, NULL, 0), AZO_EBADREQ);
+    assert_non_null(strstr(f->err, ":4098: too many keys in one section"));
+
+    // 8 sections of 2048 keys, plus the section names, pass 16384 keys.
+    used = 0;
+    for (int s = 0; s < 8; s++) {
+        used += (size_t)sprintf(buf + used, "s%d\n", s);
+        s_add_actors(buf, &used, 0, 2048);
+    }
+    assert_int_equal(s_load(f, buf, used, NULL, 0), AZO_EBADREQ);
+    assert_non_null(strstr(f->err, ": too many keys (max 16384)"));
+    free(buf);
+}
+
 static void
 test_config_error_buffer_small_or_null(void **state)
 {
@@ -1031,6 +1065,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_config_size_limit, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_config_line_length_limit, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_config_key_count_limits, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_config_error_buffer_small_or_null,
                                         setup, teardown),

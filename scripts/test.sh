@@ -1,0 +1,25 @@
+#!/bin/sh
+# test.sh — installs what is missing, then builds and runs every test:
+#   1. dev build (Debug): unit and integration tests;
+#   2. asan build (AddressSanitizer + UndefinedBehaviorSanitizer): unit and
+#      integration tests again, azod included.
+# Exits non-zero on the first failure. CI runs exactly this (.ci/run).
+set -eu
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+jobs=$(nproc)
+
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+export LSAN_OPTIONS="suppressions=$(pwd)/tests/lsan.supp:print_suppressions=0"
+
+for preset in dev asan; do
+    echo "== $preset: build"
+    cmake --preset "$preset" >/dev/null
+    cmake --build --preset "$preset" -j"$jobs"
+    echo "== $preset: unit tests"
+    ctest --test-dir "build/$preset" -L unit --output-on-failure -j"$jobs"
+    echo "== $preset: integration tests"
+    ctest --test-dir "build/$preset" -L integration --output-on-failure
+done
+echo "== all tests passed"
