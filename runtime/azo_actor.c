@@ -60,7 +60,7 @@ struct azo_actor {
     const char *msg_cmd;      // borrowed from the caller until send
     uint64_t msg_token;
     uint64_t next_token;
-    zhashx_t *calls;          // token -> s_call_t (owned)
+    zhashx_t *calls;          // token -> s_call_t (values owned)
 
     msgpack_sbuffer ev_sb;    // event being built
     msgpack_packer ev_pk;
@@ -122,13 +122,6 @@ static int
 s_token_cmp(const void *a, const void *b)
 {
     return (uintptr_t)a < (uintptr_t)b ? -1 : (uintptr_t)a > (uintptr_t)b;
-}
-
-static void
-s_call_free(void **item)
-{
-    free(*item);
-    *item = NULL;
 }
 
 msgpack_packer *
@@ -196,7 +189,6 @@ s_call_timeout(zloop_t *loop, int timer_id, void *arg)
     snprintf(msg, sizeof msg, "no reply from %s in time",
              azo_registry_name(self->env.reg, call->to));
     // Unlink before the callback, which may start new calls.
-    zhashx_freefn(self->calls, (void *)(uintptr_t)call->token, NULL);
     zhashx_delete(self->calls, (void *)(uintptr_t)call->token);
     s_call_fail(self, call, AZO_ETIMEOUT, msg);
     free(call);
@@ -240,7 +232,6 @@ s_on_reply(azo_actor_t *self, const azo_bus_msg_t *m)
     s_call_t *call = zhashx_lookup(self->calls, key);
     if (!call)
         return;  // late reply after a timeout: already answered
-    zhashx_freefn(self->calls, key, NULL);
     zhashx_delete(self->calls, key);
     zloop_timer_end(self->loop, call->timer);
     char why[160];
@@ -471,6 +462,9 @@ s_destroy(azo_actor_t **self_p)
         s_timer_unlink(self, t);
         free(t);
     }
+    for (s_call_t *c = self->calls ? zhashx_first(self->calls) : NULL; c;
+         c = zhashx_next(self->calls))
+        free(c);
     zhashx_destroy(&self->calls);
     zloop_destroy(&self->loop);
     azo_bus_destroy(&self->bus);
@@ -518,7 +512,8 @@ s_create(azo_actor_t **out, const azo_actor_env_t *env, zsock_t *pipe,
     zhashx_set_key_comparator(self->calls, s_token_cmp);
     zhashx_set_key_duplicator(self->calls, NULL);
     zhashx_set_key_destructor(self->calls, NULL);
-    zhashx_set_destructor(self->calls, s_call_free);
+    // No destructor: a call is freed by whoever completes it, after its
+    // callback, and the rest at s_destroy.
 
     int rc = azo_bus_inbox_open(env->reg, env->idx, env->gen, env->hwm,
                                 &self->inbox);
