@@ -76,19 +76,22 @@ class Node:
             return f.read().decode("utf-8", "replace")
 
     def wait_ready(self):
-        """Waits until the node answers ping; fails with its log if not."""
+        """Waits until the node answers and all its actors run (routed
+        requests meanwhile get "unavailable"); fails with its log if not."""
         end = time.monotonic() + DEADLINE
         while time.monotonic() < end:
             if self.proc.poll() is not None:
                 raise AssertionError("azod exited with %d:\n%s"
                                      % (self.proc.returncode, self.log_text()))
             try:
-                rep = self.call("ping", timeout=0.5)
-                if rep.get("ok"):
+                rep = self.call("status", timeout=0.5)
+                actors = rep.get("result", {}).get("actors", [])
+                if rep.get("ok") and all(a["state"] == "running"
+                                         for a in actors):
                     return rep
             except TimeoutError:
                 pass
-        raise AssertionError("azod did not answer ping:\n" + self.log_text())
+        raise AssertionError("azod did not get ready:\n" + self.log_text())
 
     def socket(self, kind=zmq.DEALER):
         s = self.ctx.socket(kind)

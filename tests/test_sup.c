@@ -1,0 +1,638 @@
+// Unit tests of azo_sup: the supervisor runs in-process in a thread, on
+// inproc endpoints and a temp data dir, with test actors that echo, crash,
+// stall or exit. The test talks to it as a control client (DEALER) and a
+// subscriber (SUB), like any outside client.
+#define _XOPEN_SOURCE 700  // nftw
+#include "azo_err.h"
+#include "azo_sup.h"
+
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+// --- test actor "t1" / "t2" ---------------------------------------------------
+
+typedef struct {
+    azo_actor_t *actor;
+} t_t;
+
+static int
+t_init(azo_actor_t *actor, void **self_p)
+{
+    t_t *self = calloc(1, sizeof *self);
+    self->actor = actor;
+    *self_p = self;
+    return 0;
+}
+
+static void
+t_fini(void *self)
+{
+    free(self);
+}
+
+static int
+t_echo(void *arg, const azo_req_t *req, azo_reply_t *reply)
+{
+    t_t *self = arg;
+    msgpack_packer *pk = azo_reply_result(reply);
+    msgpack_pack_map(pk, 2);
+    azo_pack_kstr(pk, "actor", azo_actor_name(self->actor));
+    azo_pack_kstr(pk, "word", azo_req_str(req, "word"));
+    return 0;
+}
+
+static int
+t_crash(void *arg, const azo_req_t *req, azo_reply_t *reply)
+{
+    t_t *self = arg;
+    (void)req;
+    azo_actor_exit(self->actor, true, "crash requested");
+    return azo_reply_ok(reply);
+}
+
+static int
+t_quit(void *arg, const azo_req_t *req, azo_reply_t *reply)
+{
+    t_t *self = arg;
+    (void)req;
+    azo_actor_exit(self->actor, false, "done");
+    return azo_reply_ok(reply);
+}
+
+static int
+t_slow(void *arg, const azo_req_t *req, azo_reply_t *reply)
+{
+    t_t *self = arg;
+    (void)req;
+    (void)azo_actor_defer(self->actor, reply);  // never completed
+    return 0;
+}
+
+static const azo_cmd_entry_t s_t1_cmds[] = {
+    {"t1.echo", t_echo}, {"t1.crash", t_crash},
+    {"t1.quit", t_quit}, {"t1.slow", t_slow},
+};
+static const azo_cmd_entry_t s_t2_cmds[] = {
+    {"t2.echo", t_echo}, {"t2.crash", t_crash},
+    {"t2.quit", t_quit}, {"t2.slow", t_slow},
+};
+
+static const azo_actor_def_t s_t1 = {
+    .name = "t1", .prefix = "t1.", .init = t_init, .fini = t_fini,
+    .cmds = s_t1_cmds, .ncmds = 4};
+static const azo_actor_def_t s_t2 = {
+    .name = "t2", .prefix = "t2.", .init = t_init, .fini = t_fini,
+    .cmds = s_t2_cmds, .ncmds = 4};
+static const azo_actor_def_t *const s_defs[] = {&s_t1, &s_t2};
+
+static const char s_cfg[] = "node\n"
+                            "    name = testnode\n"
+                            "actors\n"
+                            "    t1\n"
+                            "    t2\n";
+
+// --- fixture -------------------------------------------------------------------
+
+static int s_fixture_no;  // test thread only
+
+typedef struct {
+    char dir[256];
+    char control[128];
+    char events[128];
+    azo_config_t *cfg;
+    azo_sup_t *sup;
+    pthread_t thread;
+    int exit_code;
+    bool running;
+    zsock_t *client;
+    zsock_t *sub;
+    azo_rep_t rep;
+    uint64_t id;
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+} fixture_t;
+
+static void *
+s_run(void *arg)
+{
+    fixture_t *f = arg;
+    f->exit_code = azo_sup_run(f->sup);
+    return NULL;
+}
+
+// Opens a node with extra "--set" overrides. Returns azo_sup_open's code
+// (err holds its message).
+static int
+s_open(fixture_t *f, const char *const *extra, char *err, size_t errlen)
+{
+    char sets[8][300];
+    const char *list[16];
+    size_t n = 0;
+    snprintf(sets[0], sizeof sets[0], "node/data_dir=%s/data", f->dir);
+    snprintf(sets[1], sizeof sets[1], "endpoints/control=%s", f->control);
+    snprintf(sets[2], sizeof sets[2], "endpoints/events=%s", f->events);
+    snprintf(sets[3], sizeof sets[3], "endpoints/cluster=inproc://%s-cl",
+             f->control + 9);
+    for (; n < 4; n++)
+        list[n] = sets[n];
+    for (size_t i = 0; extra && extra[i]; i++)
+        list[n++] = extra[i];
+    size_t nkeys;
+    azo_cfg_key_t *schema = azo_sup_schema(s_defs, 2, &nkeys);
+    assert_non_null(schema);
+    azo_config_set_default_g(s_cfg);
+    int rc = azo_config_load(&f->cfg, NULL, list, n, schema, nkeys, err,
+                             errlen);
+    free(schema);
+    assert_int_equal(rc, 0);
+    return azo_sup_open(&f->sup, f->cfg, s_defs, 2, err, errlen);
+}
+
+static void
+s_start(fixture_t *f)
+{
+    assert_int_equal(pthread_create(&f->thread, NULL, s_run, f), 0);
+    f->running = true;
+    f->client = zsock_new_dealer(f->control);
+    assert_non_null(f->client);
+    zsock_set_rcvtimeo(f->client, 10000);
+    f->sub = zsock_new_sub(f->events, "sup.");
+    assert_non_null(f->sub);
+    zsock_set_rcvtimeo(f->sub, 10000);
+}
+
+static int
+s_fixture_new(fixture_t **out)
+{
+    fixture_t *f = calloc(1, sizeof *f);
+    const char *base = getenv("AZO_TEST_TMP");
+    char parent[200] = "/tmp";
+    if (base && access(base, W_OK) == 0)
+        snprintf(parent, sizeof parent, "%s", base);
+    snprintf(f->dir, sizeof f->dir, "%s/test_sup.XXXXXX", parent);
+    assert_non_null(mkdtemp(f->dir));
+    int no = ++s_fixture_no;
+    snprintf(f->control, sizeof f->control, "inproc://test-sup-%d-ctl", no);
+    snprintf(f->events, sizeof f->events, "inproc://test-sup-%d-ev", no);
+    assert_int_equal(azo_rep_init(&f->rep), 0);
+    msgpack_sbuffer_init(&f->sb);
+    msgpack_packer_init(&f->pk, &f->sb, msgpack_sbuffer_write);
+    *out = f;
+    return 0;
+}
+
+static void s_start_ready(fixture_t *f);
+
+static int
+setup(void **state)
+{
+    fixture_t *f;
+    s_fixture_new(&f);
+    char err[512];
+    assert_int_equal(s_open(f, NULL, err, sizeof err), 0);
+    s_start_ready(f);
+    *state = f;
+    return 0;
+}
+
+static int
+s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+// Shuts the node down if it still runs and frees everything.
+static int
+teardown(void **state)
+{
+    fixture_t *f = *state;
+    if (f->running) {
+        if (f->client) {
+            msgpack_sbuffer_clear(&f->sb);
+            azo_req_pack(&f->pk, 999999, "shutdown");
+            msgpack_pack_map(&f->pk, 0);
+            zmq_send(zsock_resolve(f->client), f->sb.data, f->sb.size, 0);
+        }
+        pthread_join(f->thread, NULL);
+    }
+    zsock_destroy(&f->client);
+    zsock_destroy(&f->sub);
+    azo_sup_close(&f->sup);
+    azo_config_destroy(&f->cfg);
+    azo_rep_fini(&f->rep);
+    msgpack_sbuffer_destroy(&f->sb);
+    nftw(f->dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+// Sends cmd with args {name: arg} (arg NULL: no args) and waits for the
+// reply with our id into f->rep.
+static void
+s_call(fixture_t *f, const char *cmd, const char *key, const char *arg)
+{
+    msgpack_sbuffer_clear(&f->sb);
+    azo_req_pack(&f->pk, ++f->id, cmd);
+    if (key) {
+        msgpack_pack_map(&f->pk, 1);
+        azo_pack_kstr(&f->pk, key, arg);
+    } else
+        msgpack_pack_map(&f->pk, 0);
+    assert_int_equal(zmq_send(zsock_resolve(f->client), f->sb.data,
+                              f->sb.size, 0),
+                     (int)f->sb.size);
+    while (true) {
+        zframe_t *fr = zframe_recv(f->client);
+        assert_non_null(fr);
+        char err[256];
+        int rc = azo_rep_decode(&f->rep, zframe_data(fr), zframe_size(fr),
+                                err, sizeof err);
+        // The view points into the frame: keep a copy alive in the zone.
+        if (rc == 0 && f->rep.has_id && f->rep.id == f->id) {
+            // Re-decode from a zone-owned copy so the frame can go.
+            size_t n = zframe_size(fr);
+            char *copy = msgpack_zone_malloc(f->rep.zone, n);
+            memcpy(copy, zframe_data(fr), n);
+            zframe_destroy(&fr);
+            assert_int_equal(azo_rep_decode(&f->rep, copy, n, NULL, 0), 0);
+            return;
+        }
+        assert_int_equal(rc, 0);
+        zframe_destroy(&fr);
+    }
+}
+
+// Waits for the next event whose topic is topic and actor is actor (NULL:
+// any). Returns its "reason" (static copy) or "".
+static const char *
+s_event(fixture_t *f, const char *topic, const char *actor)
+{
+    static char reason[128];
+    azo_event_t ev;
+    assert_int_equal(azo_event_init(&ev), 0);
+    while (true) {
+        char *t = zstr_recv(f->sub);
+        assert_non_null(t);
+        zframe_t *body = zframe_recv(f->sub);
+        assert_non_null(body);
+        assert_int_equal(azo_event_decode(&ev, t, strlen(t),
+                                          zframe_data(body),
+                                          zframe_size(body), NULL, 0),
+                         0);
+        bool match = streq(t, topic) &&
+                     (!actor || azo_mp_str_eq(azo_mp_get(&ev.root, "actor"),
+                                              actor));
+        reason[0] = 0;
+        const char *r = azo_mp_strdup(azo_mp_get(&ev.root, "reason"),
+                                      ev.zone);
+        if (r)
+            snprintf(reason, sizeof reason, "%s", r);
+        zstr_free(&t);
+        zframe_destroy(&body);
+        if (match)
+            break;
+    }
+    azo_event_fini(&ev);
+    return reason;
+}
+
+// Returns the status entry (in f->rep) of actor name.
+static const msgpack_object *
+s_actor_status(fixture_t *f, const char *name)
+{
+    s_call(f, "status", NULL, NULL);
+    assert_true(f->rep.ok);
+    const msgpack_object *list = azo_mp_get(f->rep.result, "actors");
+    assert_non_null(list);
+    for (uint32_t i = 0; i < list->via.array.size; i++)
+        if (azo_mp_str_eq(azo_mp_get(&list->via.array.ptr[i], "name"), name))
+            return &list->via.array.ptr[i];
+    fail_msg("no actor %s in status", name);
+    return NULL;
+}
+
+static bool
+s_state_is(const msgpack_object *a, const char *state)
+{
+    return azo_mp_str_eq(azo_mp_get(a, "state"), state);
+}
+
+static int64_t
+s_int(const msgpack_object *a, const char *key)
+{
+    int64_t v = -1;
+    assert_int_equal(azo_mp_int(azo_mp_get(a, key), &v), 0);
+    return v;
+}
+
+// Polls status until actor name is in state (or 10 s pass).
+static const msgpack_object *
+s_wait_state(fixture_t *f, const char *name, const char *state)
+{
+    int64_t end = zclock_mono() + 10000;
+    const msgpack_object *a;
+    while (!s_state_is(a = s_actor_status(f, name), state) &&
+           zclock_mono() < end)
+        zclock_sleep(5);
+    assert_true(s_state_is(a, state));
+    return a;
+}
+
+// Starts the node and waits until both actors run: routed requests during
+// start-up are answered "unavailable" (the actor is starting).
+static void
+s_start_ready(fixture_t *f)
+{
+    s_start(f);
+    s_wait_state(f, "t1", "running");
+    s_wait_state(f, "t2", "running");
+}
+
+// Subscriptions need a moment to reach the XPUB: restart t2 until its
+// events show, then drain.
+static void
+s_sync_sub(fixture_t *f)
+{
+    zsock_set_rcvtimeo(f->sub, 100);
+    for (int i = 0; i < 100; i++) {
+        s_call(f, "actor.restart", "name", "t2");
+        char *t = zstr_recv(f->sub);
+        if (t) {
+            zstr_free(&t);
+            break;
+        }
+    }
+    zmsg_t *m;
+    while ((m = zmsg_recv(f->sub)))
+        zmsg_destroy(&m);
+    zsock_set_rcvtimeo(f->sub, 10000);
+}
+
+// --- tests ------------------------------------------------------------------
+
+static void
+test_sup_status_and_ping(void **state)
+{
+    fixture_t *f = *state;
+    s_call(f, "ping", NULL, NULL);
+    assert_true(f->rep.ok);
+    assert_true(azo_mp_str_eq(azo_mp_get(f->rep.result, "node"), "testnode"));
+    const msgpack_object *a = s_actor_status(f, "t1");
+    assert_true(s_state_is(a, "running"));
+    assert_int_equal(s_int(a, "restarts"), 0);
+    assert_int_equal(s_int(a, "gen"), 1);
+    a = s_actor_status(f, "t2");
+    assert_true(s_state_is(a, "running"));
+}
+
+static void
+test_sup_routes_by_prefix(void **state)
+{
+    fixture_t *f = *state;
+    s_call(f, "t2.echo", "word", "hi");
+    assert_true(f->rep.ok);
+    assert_true(azo_mp_str_eq(azo_mp_get(f->rep.result, "actor"), "t2"));
+    s_call(f, "t1.nope", NULL, NULL);
+    assert_int_equal(f->rep.rc, AZO_ENOCMD);
+    s_call(f, "t3.echo", NULL, NULL);
+    assert_int_equal(f->rep.rc, AZO_ENOCMD);
+    s_call(f, "nodes", NULL, NULL);
+    assert_true(f->rep.ok);
+}
+
+static void
+test_sup_rejects_bad_frames(void **state)
+{
+    fixture_t *f = *state;
+    void *raw = zsock_resolve(f->client);
+    zmq_send(raw, "a", 1, ZMQ_SNDMORE);
+    zmq_send(raw, "b", 1, ZMQ_SNDMORE);
+    zmq_send(raw, "c", 1, 0);
+    zframe_t *fr = zframe_recv(f->client);
+    assert_non_null(fr);
+    assert_int_equal(azo_rep_decode(&f->rep, zframe_data(fr),
+                                    zframe_size(fr), NULL, 0),
+                     0);
+    assert_int_equal(f->rep.rc, AZO_EBADREQ);
+    assert_non_null(strstr(f->rep.message, "frame"));
+    zframe_destroy(&fr);
+    s_call(f, "ping", NULL, NULL);
+    assert_true(f->rep.ok);
+}
+
+static void
+test_sup_restarts_crashed_actor(void **state)
+{
+    fixture_t *f = *state;
+    s_sync_sub(f);
+    s_call(f, "t1.crash", NULL, NULL);
+    assert_true(f->rep.ok);
+    assert_string_equal(s_event(f, "sup.actor.exited", "t1"), "failed");
+    s_event(f, "sup.actor.started", "t1");
+    const msgpack_object *a = s_wait_state(f, "t1", "running");
+    assert_int_equal(s_int(a, "restarts"), 1);
+    assert_int_equal(s_int(a, "gen"), 2);
+    assert_non_null(strstr(azo_mp_strdup(azo_mp_get(a, "last_exit"),
+                                         f->rep.zone),
+                           "crash requested"));
+    s_call(f, "t1.echo", "word", "back");
+    assert_true(f->rep.ok);
+}
+
+static void
+test_sup_lifecycle_commands(void **state)
+{
+    fixture_t *f = *state;
+    s_call(f, "actor.stop", "name", "t1");
+    assert_true(f->rep.ok);
+    assert_true(s_state_is(f->rep.result, "stopped"));
+    s_call(f, "t1.echo", NULL, NULL);
+    assert_int_equal(f->rep.rc, AZO_EUNAVAIL);
+    s_call(f, "actor.stop", "name", "t1");
+    assert_true(s_state_is(f->rep.result, "stopped"));
+    s_call(f, "actor.restart", "name", "t1");  // restart of a stopped actor
+    assert_true(s_state_is(f->rep.result, "running"));
+    s_call(f, "actor.start", "name", "t1");  // already running: unchanged
+    assert_true(s_state_is(f->rep.result, "running"));
+    assert_int_equal(s_int(f->rep.result, "gen"), 2);
+    s_call(f, "actor.restart", "name", "t1");
+    assert_int_equal(s_int(f->rep.result, "gen"), 3);
+    s_call(f, "actor.start", "name", "nope");
+    assert_int_equal(f->rep.rc, AZO_ENOTFOUND);
+    s_call(f, "actor.start", NULL, NULL);
+    assert_int_equal(f->rep.rc, AZO_EBADREQ);
+}
+
+static void
+test_sup_request_times_out(void **state)
+{
+    fixture_t *f = *state;
+    teardown(state);
+    s_fixture_new(&f);
+    *state = f;
+    const char *extra[] = {"supervisor/request_timeout=100ms", NULL};
+    char err[512];
+    assert_int_equal(s_open(f, extra, err, sizeof err), 0);
+    s_start_ready(f);
+    int64_t t0 = zclock_mono();
+    s_call(f, "t1.slow", NULL, NULL);
+    assert_int_equal(f->rep.rc, AZO_ETIMEOUT);
+    assert_true(zclock_mono() - t0 >= 100);
+    assert_non_null(strstr(f->rep.message, "t1"));
+}
+
+static void
+test_sup_pending_request_fails_when_actor_stops(void **state)
+{
+    fixture_t *f = *state;
+    // A request the actor never answers, then a stop: the client gets
+    // "unavailable" for it rather than waiting for the time-out.
+    msgpack_sbuffer_clear(&f->sb);
+    azo_req_pack(&f->pk, 4343, "t2.slow");
+    msgpack_pack_map(&f->pk, 0);
+    zmq_send(zsock_resolve(f->client), f->sb.data, f->sb.size, 0);
+    msgpack_sbuffer_clear(&f->sb);
+    azo_req_pack(&f->pk, 4344, "actor.stop");
+    msgpack_pack_map(&f->pk, 1);
+    azo_pack_kstr(&f->pk, "name", "t2");
+    zmq_send(zsock_resolve(f->client), f->sb.data, f->sb.size, 0);
+    bool got_slow = false, got_stop = false;
+    while (!got_slow || !got_stop) {
+        zframe_t *fr = zframe_recv(f->client);
+        assert_non_null(fr);
+        assert_int_equal(azo_rep_decode(&f->rep, zframe_data(fr),
+                                        zframe_size(fr), NULL, 0),
+                         0);
+        if (f->rep.id == 4343) {
+            assert_int_equal(f->rep.rc, AZO_EUNAVAIL);
+            got_slow = true;
+        } else if (f->rep.id == 4344) {
+            assert_true(f->rep.ok);
+            got_stop = true;
+        }
+        zframe_destroy(&fr);
+    }
+}
+
+static void
+test_sup_transient_and_temporary_policies(void **state)
+{
+    fixture_t *f = *state;
+    teardown(state);
+    s_fixture_new(&f);
+    *state = f;
+    const char *extra[] = {"actors/t1/restart=transient",
+                           "actors/t2/restart=temporary", NULL};
+    char err[512];
+    assert_int_equal(s_open(f, extra, err, sizeof err), 0);
+    s_start_ready(f);
+    s_call(f, "t1.quit", NULL, NULL);  // normal exit: transient stays down
+    s_wait_state(f, "t1", "stopped");
+    s_call(f, "actor.start", "name", "t1");
+    s_call(f, "t1.crash", NULL, NULL);  // failure: transient comes back
+    const msgpack_object *a = s_wait_state(f, "t1", "running");
+    assert_int_equal(s_int(a, "gen"), 3);
+    s_call(f, "t2.crash", NULL, NULL);  // temporary never comes back
+    s_wait_state(f, "t2", "stopped");
+}
+
+static void
+test_sup_escalates_past_intensity(void **state)
+{
+    fixture_t *f = *state;
+    teardown(state);
+    s_fixture_new(&f);
+    *state = f;
+    const char *extra[] = {"supervisor/max_restarts=2",
+                           "supervisor/period=60s", NULL};
+    char err[512];
+    assert_int_equal(s_open(f, extra, err, sizeof err), 0);
+    s_start_ready(f);
+    s_sync_sub(f);  // manual restarts do not count
+    for (int i = 0; i < 3; i++) {
+        s_wait_state(f, "t1", "running");
+        s_call(f, "t1.crash", NULL, NULL);
+        assert_string_equal(s_event(f, "sup.actor.exited", "t1"), "failed");
+    }
+    s_event(f, "sup.escalated", NULL);
+    pthread_join(f->thread, NULL);
+    f->running = false;
+    assert_int_equal(f->exit_code, AZO_EXIT_ESCALATED);
+}
+
+static void
+test_sup_open_refuses_bad_settings(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *set;
+        int rc;
+        const char *text;
+    } rows[] = {
+        {"supervisor/strategy=one_for_all", AZO_EUNAVAIL, "one_for_all"},
+        {"actors/t1/mode=process", AZO_EUNAVAIL, "process"},
+        {"endpoints/control=tcp://0.0.0.0:*", AZO_EFORBIDDEN, "insecure"},
+        {"node/name=bad name", AZO_EBADREQ, "node/name"},
+        {"endpoints/events=ipc:///nonexistent/dir/ev", -ENOENT,
+         "endpoints/events"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        fixture_t *f;
+        s_fixture_new(&f);
+        const char *extra[] = {rows[i].set, NULL};
+        char err[512] = "";
+        assert_int_equal(s_open(f, extra, err, sizeof err), rows[i].rc);
+        assert_null(f->sup);
+        assert_non_null(strstr(err, rows[i].text));
+        void *p = f;
+        teardown(&p);
+    }
+}
+
+static void
+test_sup_data_dir_is_locked(void **state)
+{
+    fixture_t *f = *state;
+    fixture_t *g;
+    s_fixture_new(&g);
+    // Same data dir, other endpoints.
+    strcpy(g->dir, f->dir);
+    char err[512];
+    assert_int_equal(s_open(g, NULL, err, sizeof err), AZO_ECONFLICT);
+    assert_non_null(strstr(err, "in use by another azod"));
+    azo_config_destroy(&g->cfg);
+    azo_rep_fini(&g->rep);
+    msgpack_sbuffer_destroy(&g->sb);
+    free(g);
+}
+
+int
+main(void)
+{
+    zsys_init();
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_sup_status_and_ping),
+        T(test_sup_routes_by_prefix),
+        T(test_sup_rejects_bad_frames),
+        T(test_sup_restarts_crashed_actor),
+        T(test_sup_lifecycle_commands),
+        T(test_sup_request_times_out),
+        T(test_sup_pending_request_fails_when_actor_stops),
+        T(test_sup_transient_and_temporary_policies),
+        T(test_sup_escalates_past_intensity),
+        cmocka_unit_test(test_sup_open_refuses_bad_settings),
+        T(test_sup_data_dir_is_locked),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
