@@ -538,10 +538,16 @@ test_sup_transient_and_temporary_policies(void **state)
     s_start_ready(f);
     s_call(f, "t1.quit", NULL, NULL);  // normal exit: transient stays down
     s_wait_state(f, "t1", "stopped");
+    assert_int_equal(s_int(s_actor_status(f, "t1"), "restarts"), 0);
     s_call(f, "actor.start", "name", "t1");
     s_call(f, "t1.crash", NULL, NULL);  // failure: transient comes back
-    const msgpack_object *a = s_wait_state(f, "t1", "running");
+    int64_t end = zclock_mono() + 10000;
+    const msgpack_object *a;
+    while (s_int(a = s_actor_status(f, "t1"), "gen") != 3 &&
+           zclock_mono() < end)
+        zclock_sleep(5);
     assert_int_equal(s_int(a, "gen"), 3);
+    s_wait_state(f, "t1", "running");
     s_call(f, "t2.crash", NULL, NULL);  // temporary never comes back
     s_wait_state(f, "t2", "stopped");
 }
