@@ -27,10 +27,10 @@ static const s_err_entry_t s_errs[] = {
 static const s_err_entry_t *
 s_find(int rc)
 {
-    int i = AZO_EBADREQ - rc;
-    if (rc > AZO_EBADREQ || i < 0 || (unsigned)i >= S_NERRS)
+    // Range first: the subtraction must not overflow for any rc.
+    if (rc > AZO_EBADREQ || rc <= AZO_EBADREQ - (int)S_NERRS)
         return NULL;
-    return &s_errs[i];
+    return &s_errs[AZO_EBADREQ - rc];
 }
 
 const char *

@@ -35,47 +35,93 @@ s_be(const uint8_t *p, int n)
     return v;
 }
 
-// Returns true when s[0..n) is well-formed UTF-8 (no overlongs, no
-// surrogates, nothing past U+10FFFF).
-static bool
-s_utf8_ok(const uint8_t *s, size_t n)
+// Returns the length of the well-formed UTF-8 sequence at s[0..n) (no
+// overlongs, no surrogates, nothing past U+10FFFF), or 0 if there is none.
+static size_t
+s_utf8_seq(const uint8_t *s, size_t n)
 {
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = s[i];
-        if (c < 0x80) {
+    uint8_t c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t need;
+    uint32_t cp;
+    if (c >= 0xc2 && c <= 0xdf) {
+        need = 1;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        need = 2;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        need = 3;
+        cp = c & 0x07;
+    } else
+        return 0;
+    if (n <= need)
+        return 0;
+    for (size_t k = 1; k <= need; k++) {
+        if ((s[k] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[k] & 0x3f);
+    }
+    if ((need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (need == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return need + 1;
+}
+
+bool
+azo_mp_utf8_ok(const void *buf, size_t n)
+{
+    const uint8_t *s = buf;
+    for (size_t i = 0; i < n;) {
+        if (s[i] < 0x80) {  // the common case, without a call
             i++;
             continue;
         }
-        size_t need;
-        uint32_t cp;
-        if (c >= 0xc2 && c <= 0xdf) {
-            need = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            need = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            need = 3;
-            cp = c & 0x07;
-        } else
+        size_t k = s_utf8_seq(s + i, n - i);
+        if (k == 0)
             return false;
-        if (n - i <= need)
-            return false;
-        for (size_t k = 1; k <= need; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if ((need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-            (need == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-            return false;
-        i += need + 1;
+        i += k;
     }
     return true;
 }
 
-typedef enum { S_SCALAR, S_STR, S_BIN, S_ARRAY, S_MAP, S_EXT, S_BAD } s_kind_t;
+size_t
+azo_mp_clean_text(char *dst, size_t dstlen, const void *src, size_t srclen)
+{
+    const uint8_t *s = src;
+    size_t out = 0;
+    if (dstlen == 0)
+        return 0;
+    for (size_t i = 0; i < srclen;) {
+        size_t k = s_utf8_seq(s + i, srclen - i);
+        if (k == 0 || (k == 1 && (s[i] < 0x20 || s[i] == 0x7f))) {
+            if (out + 1 >= dstlen)
+                break;
+            dst[out++] = '?';  // control character or invalid byte
+            i += k ? k : 1;
+            continue;
+        }
+        if (out + k >= dstlen)
+            break;  // never split a character
+        memcpy(dst + out, s + i, k);
+        out += k;
+        i += k;
+    }
+    dst[out] = 0;
+    return out;
+}
+
+typedef enum {
+    S_SCALAR,
+    S_STR,
+    S_BIN,
+    S_ARRAY,
+    S_MAP,
+    S_EXT,
+    S_BAD,
+    S_TRUNC,  // the header itself is cut short
+} s_kind_t;
 
 // Decodes the header at p (avail bytes). Sets *hdr to the header length,
 // *n to the payload length (STR/BIN), the item count (ARRAY/MAP) or the
@@ -123,7 +169,7 @@ s_header(const uint8_t *p, size_t avail, size_t *hdr, uint64_t *n)
     default: return S_BAD;  // 0xc1 is never used
     }
     if (avail < 1 + (size_t)lenbytes)
-        return S_BAD;
+        return S_TRUNC;
     *hdr = 1 + (size_t)lenbytes;
     *n = s_be(p + 1, lenbytes);
     return kind;
@@ -165,6 +211,8 @@ azo_mp_check(const void *buf, size_t len, char *err, size_t errlen)
         s_kind_t kind = s_header(p + off, avail, &hdr, &n);
         if (kind == S_BAD)
             return s_fail(err, errlen, "invalid msgpack at byte %zu", off);
+        if (kind == S_TRUNC)
+            return s_fail(err, errlen, "truncated msgpack at byte %zu", off);
         if (kind == S_EXT)
             return s_fail(err, errlen,
                           "msgpack ext type at byte %zu is not allowed", off);
@@ -180,7 +228,7 @@ azo_mp_check(const void *buf, size_t len, char *err, size_t errlen)
                               "truncated msgpack at byte %zu (needs %llu "
                               "bytes, %zu left)",
                               off, (unsigned long long)n, avail - hdr);
-            if (kind == S_STR && !s_utf8_ok(p + off + hdr, (size_t)n))
+            if (kind == S_STR && !azo_mp_utf8_ok(p + off + hdr, (size_t)n))
                 return s_fail(err, errlen,
                               "string at byte %zu is not valid UTF-8", off);
             off += hdr + (size_t)n;
@@ -195,12 +243,13 @@ azo_mp_check(const void *buf, size_t len, char *err, size_t errlen)
                               "%zu bytes follow",
                               kind == S_MAP ? "map" : "array", off,
                               (unsigned long long)n, avail - hdr);
+            // Even an empty container counts as a level of nesting.
+            if (depth == AZO_MP_MAX_DEPTH)
+                return s_fail(err, errlen, "nesting deeper than %d at byte "
+                              "%zu", AZO_MP_MAX_DEPTH, off);
             off += hdr;
             if (want == 0)
                 break;
-            if (depth == AZO_MP_MAX_DEPTH)
-                return s_fail(err, errlen, "nesting deeper than %d at byte "
-                              "%zu", AZO_MP_MAX_DEPTH, off - hdr);
             depth++;
             left[depth] = want;
             ismap[depth] = kind == S_MAP;

@@ -21,6 +21,17 @@
 // in err (may be NULL) such as "truncated msgpack at byte 12".
 int azo_mp_check(const void *buf, size_t len, char *err, size_t errlen);
 
+// True when buf[0..n) is well-formed UTF-8 (no overlongs, surrogates or
+// code points past U+10FFFF).
+bool azo_mp_utf8_ok(const void *buf, size_t n);
+
+// Copies src[0..srclen) into dst as one printable line for logs and error
+// messages: control characters and invalid UTF-8 bytes become '?', and the
+// copy ends on a character boundary before dstlen. dst is always
+// NUL-terminated (dstlen > 0). Returns the length written.
+size_t azo_mp_clean_text(char *dst, size_t dstlen, const void *src,
+                         size_t srclen);
+
 // Decodes buf (already checked) into *obj, allocating from zone. Strings and
 // binaries in *obj point into buf: buf must outlive *obj. Returns 0 or
 // AZO_EBADREQ.

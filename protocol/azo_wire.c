@@ -84,9 +84,10 @@ static int
 s_unknown_fail(const msgpack_object *key, const char *what, char *err,
                size_t errlen)
 {
-    int n = key->via.str.size > 64 ? 64 : (int)key->via.str.size;
-    return s_fail(err, errlen, "unknown key '%.*s' in %s", n,
-                  key->via.str.ptr, what);
+    // The key is the peer's: clean it before it reaches logs and replies.
+    char name[65];
+    azo_mp_clean_text(name, sizeof name, key->via.str.ptr, key->via.str.size);
+    return s_fail(err, errlen, "unknown key '%s' in %s", name, what);
 }
 
 // Reads "id": a non-negative integer.
@@ -130,7 +131,7 @@ azo_wire_topic_ok(const char *topic, size_t len)
         if (c <= ' ' || c == 0x7f)
             return false;
     }
-    return true;
+    return azo_mp_utf8_ok(topic, len);
 }
 
 int
@@ -319,11 +320,18 @@ azo_reply_ok(azo_reply_t *r)
 int
 azo_reply_fail(azo_reply_t *r, int rc, const char *fmt, ...)
 {
-    char msg[AZO_WIRE_MAX_ERRMSG + 1];
+    // Formatted at full length, then cut on a character boundary with
+    // control characters replaced: messages quote peers' strings, and the
+    // reply must stay valid UTF-8 and one printable line.
+    char raw[4 * AZO_WIRE_MAX_ERRMSG], msg[AZO_WIRE_MAX_ERRMSG + 1];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    int n = vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
+    if (n < 0)
+        n = 0;
+    azo_mp_clean_text(msg, sizeof msg, raw,
+                      (size_t)n < sizeof raw ? (size_t)n : sizeof raw - 1);
     if (rc >= 0)
         rc = AZO_EINTERNAL;  // a failure must carry a failure code
     s_reply_head(r, false);
@@ -364,6 +372,7 @@ azo_rep_decode(azo_rep_t *rep, const void *buf, size_t len, char *err,
     static const char *const known[] = {"v", "id", "ok", "result", "error",
                                         NULL};
     rep->has_id = false;
+    rep->id = 0;
     rep->ok = false;
     rep->result = NULL;
     rep->rc = AZO_EINTERNAL;
