@@ -63,8 +63,8 @@ azo_cmd_run(const azo_cmd_entry_t *cmds, size_t ncmds, void *self,
         return !ctx->oneway;
     }
     int rc = e->fn(self, req, &ctx->reply);
-    if (ctx->deferred)
-        return false;
+    if (ctx->deferred || ctx->oneway)
+        return false;  // nothing to send: do not pack a default reply
     if (!ctx->reply.done) {
         if (rc < 0)
             azo_reply_fail(&ctx->reply, rc, "%s failed: %s", req->cmd,

@@ -1,0 +1,255 @@
+// azo_bench — helpers shared by the benchmarks. Stateless; any thread. The
+// envelope code here uses msgpack-c directly and nothing of azo: it is the
+// "raw" side of every comparison.
+// nftw() is X/Open.
+#define _XOPEN_SOURCE 700
+
+#include "azo_bench.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+int64_t
+azo_bench_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int
+s_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+void
+azo_bench_sort(double *v, size_t n)
+{
+    qsort(v, n, sizeof *v, s_cmp_double);
+}
+
+double
+azo_bench_pct(const double *sorted, size_t n, double q)
+{
+    // Nearest rank: the smallest value with at least q of the samples at or
+    // below it.
+    size_t rank = (size_t)(q * (double)n + 0.999999);
+    if (rank < 1)
+        rank = 1;
+    if (rank > n)
+        rank = n;
+    return sorted[rank - 1];
+}
+
+double
+azo_bench_median(double *v, size_t n)
+{
+    azo_bench_sort(v, n);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+double
+azo_bench_best(double *v, size_t n)
+{
+    azo_bench_sort(v, n);
+    return v[n - 1];
+}
+
+static void
+s_pack_str(msgpack_packer *pk, const char *s)
+{
+    size_t n = strlen(s);
+    msgpack_pack_str(pk, n);
+    msgpack_pack_str_body(pk, s, n);
+}
+
+void
+azo_bench_pack_req_head(msgpack_packer *pk, uint64_t id, const char *cmd)
+{
+    msgpack_pack_map(pk, 4);
+    s_pack_str(pk, "v");
+    msgpack_pack_uint64(pk, 1);
+    s_pack_str(pk, "id");
+    msgpack_pack_uint64(pk, id);
+    s_pack_str(pk, "cmd");
+    s_pack_str(pk, cmd);
+    s_pack_str(pk, "args");
+}
+
+void
+azo_bench_pack_req(msgpack_packer *pk, uint64_t id, const char *cmd,
+                   const char *key, int64_t val)
+{
+    azo_bench_pack_req_head(pk, id, cmd);
+    msgpack_pack_map(pk, key ? 1 : 0);
+    if (key) {
+        s_pack_str(pk, key);
+        msgpack_pack_int64(pk, val);
+    }
+}
+
+void
+azo_bench_pack_rep(msgpack_packer *pk, uint64_t id, const char *key,
+                   int64_t val)
+{
+    msgpack_pack_map(pk, 4);
+    s_pack_str(pk, "v");
+    msgpack_pack_uint64(pk, 1);
+    s_pack_str(pk, "id");
+    msgpack_pack_uint64(pk, id);
+    s_pack_str(pk, "ok");
+    msgpack_pack_true(pk);
+    s_pack_str(pk, "result");
+    msgpack_pack_map(pk, 1);
+    s_pack_str(pk, key);
+    msgpack_pack_int64(pk, val);
+}
+
+static bool
+s_key_is(const msgpack_object *k, const char *name)
+{
+    size_t n = strlen(name);
+    return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
+           memcmp(k->via.str.ptr, name, n) == 0;
+}
+
+// Reads an integer object into *out; false if it is not one.
+static bool
+s_int(const msgpack_object *o, int64_t *out)
+{
+    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+        *out = (int64_t)o->via.u64;
+        return true;
+    }
+    if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+        *out = o->via.i64;
+        return true;
+    }
+    return false;
+}
+
+// Looks for "n" (and "code") in a nested map such as args or result.
+static void
+s_scan_inner(const msgpack_object *map, azo_bench_env_t *out)
+{
+    if (map->type != MSGPACK_OBJECT_MAP)
+        return;
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object *k = &map->via.map.ptr[i].key;
+        const msgpack_object *v = &map->via.map.ptr[i].val;
+        if (s_key_is(k, "n"))
+            out->has_n = s_int(v, &out->n);
+        else if (s_key_is(k, "code") && v->type == MSGPACK_OBJECT_STR) {
+            out->code = v->via.str.ptr;
+            out->code_len = v->via.str.size;
+        }
+    }
+}
+
+int
+azo_bench_unpack(msgpack_unpacked *u, const void *data, size_t len,
+                 azo_bench_env_t *out)
+{
+    memset(out, 0, sizeof *out);
+    size_t off = 0;
+    if (msgpack_unpack_next(u, data, len, &off) != MSGPACK_UNPACK_SUCCESS)
+        return -1;
+    const msgpack_object *root = &u->data;
+    if (root->type != MSGPACK_OBJECT_MAP)
+        return -1;
+    for (uint32_t i = 0; i < root->via.map.size; i++) {
+        const msgpack_object *k = &root->via.map.ptr[i].key;
+        const msgpack_object *v = &root->via.map.ptr[i].val;
+        int64_t id;
+        if (s_key_is(k, "id") && s_int(v, &id)) {
+            out->has_id = true;
+            out->id = (uint64_t)id;
+        } else if (s_key_is(k, "cmd") && v->type == MSGPACK_OBJECT_STR) {
+            out->cmd = v->via.str.ptr;
+            out->cmd_len = v->via.str.size;
+        } else if (s_key_is(k, "ok") && v->type == MSGPACK_OBJECT_BOOLEAN)
+            out->ok = v->via.boolean;
+        else if (s_key_is(k, "args") || s_key_is(k, "result") ||
+                 s_key_is(k, "error"))
+            s_scan_inner(v, out);
+    }
+    return 0;
+}
+
+int
+azo_bench_tmpdir(char *buf, size_t len)
+{
+    const char *base = getenv("TMPDIR");
+    if (!base || !*base)
+        base = "/tmp";
+    int n = snprintf(buf, len, "%s/azo-bench-XXXXXX", base);
+    // ipc:// paths must fit sockaddr_un (108 bytes) with room for names.
+    if (n < 0 || (size_t)n >= len || n > 80)
+        return -ENAMETOOLONG;
+    if (!mkdtemp(buf))
+        return -errno;
+    return 0;
+}
+
+static int
+s_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    (void)remove(path); // best effort: a leftover temp file is harmless
+    return 0;
+}
+
+void
+azo_bench_rmtree(const char *dir)
+{
+    (void)nftw(dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+const char *
+azo_bench_fmt_rate(char *buf, size_t len, double per_s)
+{
+    if (per_s >= 1e6)
+        snprintf(buf, len, "%.2fM/s", per_s / 1e6);
+    else if (per_s >= 1e3)
+        snprintf(buf, len, "%.1fk/s", per_s / 1e3);
+    else
+        snprintf(buf, len, "%.0f/s", per_s);
+    return buf;
+}
+
+const char *
+azo_bench_fmt_us(char *buf, size_t len, double us)
+{
+    snprintf(buf, len, us < 100 ? "%.1f us" : "%.0f us", us);
+    return buf;
+}
+
+void
+azo_bench_summary(const char *metric, const char *azo, const char *baseline,
+                  double ratio, const char *target, const char *met)
+{
+    printf("@summary|%s|%s|%s|%.2f|%s|%s\n", metric, azo, baseline, ratio,
+           target ? target : "-", met ? met : "-");
+    fflush(stdout);
+}
+
+void
+azo_bench_print_machine(void)
+{
+    double load[3] = {0, 0, 0};
+    if (getloadavg(load, 3) < 0)
+        load[0] = load[1] = load[2] = -1; // unknown: printed as such
+    printf("machine: %ld CPUs online, load average %.2f %.2f %.2f at "
+           "start\n",
+           sysconf(_SC_NPROCESSORS_ONLN), load[0], load[1], load[2]);
+    fflush(stdout);
+}

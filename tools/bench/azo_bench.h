@@ -1,0 +1,84 @@
+// azo_bench — what the benchmarks share: a monotonic clock, statistics,
+// the raw msgpack-c envelopes of the baselines (no azo code, so that a
+// baseline measures libzmq + msgpack-c and nothing of ours), temporary
+// directories and the summary lines that tools/bench/run.sh collects.
+// Stateless; any thread. Benchmarks are not tests: nothing here asserts a
+// target, it only measures and prints.
+#ifndef AZO_BENCH_H
+#define AZO_BENCH_H
+
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+// Nanoseconds on CLOCK_MONOTONIC.
+int64_t azo_bench_now_ns(void);
+
+// Sorts v[0..n) ascending, in place.
+void azo_bench_sort(double *v, size_t n);
+
+// Nearest-rank percentile q (0 < q <= 1) of sorted v[0..n), n > 0.
+double azo_bench_pct(const double *sorted, size_t n, double q);
+
+// Median and maximum of v[0..n), n > 0; v is sorted in place.
+double azo_bench_median(double *v, size_t n);
+double azo_bench_best(double *v, size_t n);
+
+// Packs a request head {"v":1,"id":id,"cmd":cmd,"args": with raw
+// msgpack-c; the caller then packs exactly one object, the args map.
+void azo_bench_pack_req_head(msgpack_packer *pk, uint64_t id, const char *cmd);
+
+// Packs a request {"v":1,"id":id,"cmd":cmd,"args":{key:val}} with raw
+// msgpack-c; key NULL packs "args":{}.
+void azo_bench_pack_req(msgpack_packer *pk, uint64_t id, const char *cmd,
+                        const char *key, int64_t val);
+
+// Packs an ok reply {"v":1,"id":id,"ok":true,"result":{key:val}}.
+void azo_bench_pack_rep(msgpack_packer *pk, uint64_t id, const char *key,
+                        int64_t val);
+
+// What a receiver reads from an envelope: the top-level keys it knows and
+// "n" inside args or result, "code" inside error. Strings point into the
+// decoded buffer.
+typedef struct {
+    bool has_id;
+    uint64_t id;
+    const char *cmd; // borrowed, not NUL-terminated; NULL if absent
+    size_t cmd_len;
+    bool ok;
+    bool has_n;
+    int64_t n;
+    const char *code; // borrowed, not NUL-terminated; NULL if absent
+    size_t code_len;
+} azo_bench_env_t;
+
+// Decodes one envelope with msgpack_unpack_next into u (the caller inits
+// and destroys it; reusing it across calls is cheap) and fills out.
+// Returns 0, or -1 when data is not a msgpack map.
+int azo_bench_unpack(msgpack_unpacked *u, const void *data, size_t len,
+                     azo_bench_env_t *out);
+
+// Creates a private directory under $TMPDIR (or /tmp), short enough for
+// ipc:// paths, and writes its path into buf. Returns 0 or -errno.
+int azo_bench_tmpdir(char *buf, size_t len);
+
+// Removes dir and everything below it; best effort.
+void azo_bench_rmtree(const char *dir);
+
+// Formats a rate ("1.63M/s") or a duration in microseconds ("85.2 us")
+// into buf; returns buf.
+const char *azo_bench_fmt_rate(char *buf, size_t len, double per_s);
+const char *azo_bench_fmt_us(char *buf, size_t len, double us);
+
+// Prints the machine's online CPUs and load averages (noise context).
+void azo_bench_print_machine(void);
+
+// Prints one row for run.sh's summary table on stdout:
+// "@summary|metric|azo|baseline|ratio|target|met". ratio is azo/baseline;
+// target and met may be "-".
+void azo_bench_summary(const char *metric, const char *azo,
+                       const char *baseline, double ratio, const char *target,
+                       const char *met);
+
+#endif
