@@ -781,7 +781,8 @@ s_cmd_shutdown(void *arg, const azo_req_t *req, azo_reply_t *reply)
     zsys_info("shutdown requested over the control endpoint");
     self->stopping = true;  // the loop ends after this reply is sent
     msgpack_packer *pk = azo_reply_result(reply);
-    msgpack_pack_map(pk, 1);
+    msgpack_pack_map(pk, 2);
+    azo_pack_kstr(pk, "node", self->node);
     azo_pack_kbool(pk, "stopping", true);
     return 0;
 }

@@ -1,0 +1,160 @@
+"""Integration tests of azoctl against a real azod: every command, the
+output forms, exit codes (0 ok, 1 error reply, 2 usage, 3 no reply), the
+event stream, and that it never hangs on a dead endpoint."""
+import json
+import subprocess
+import time
+
+from azo_it import AZOCTL, DEADLINE, NodeTest
+
+ACTORS = ["scheduler", "health-checker", "mining-optimizer",
+          "payment-recovery", "archiver"]
+
+
+class AzoctlTest(NodeTest):
+    def setUp(self):
+        super().setUp()
+        self.n = self.node()
+
+    def ctl(self, *args, **kw):
+        return self.n.azoctl(*args, **kw)
+
+    def test_ping_and_status_table(self):
+        out = self.ctl("ping")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertRegex(out.stdout, r"pong from node alpha in [0-9.]+ ms")
+        out = self.ctl("status")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        lines = out.stdout.splitlines()
+        self.assertIn("node alpha", lines[0])
+        header = [l for l in lines if l.startswith("NAME")]
+        self.assertEqual(len(header), 1)
+        for word in ("MODE", "STATE", "UPTIME", "RESTARTS"):
+            self.assertIn(word, header[0])
+        rows = {l.split()[0]: l.split() for l in lines
+                if l.split() and l.split()[0] in ACTORS}
+        self.assertEqual(sorted(rows), sorted(ACTORS))
+        for name, cols in rows.items():
+            self.assertEqual(cols[1:3], ["thread", "running"], cols)
+
+    def test_status_json(self):
+        out = self.ctl("--json", "status")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        res = json.loads(out.stdout)
+        self.assertEqual([a["name"] for a in res["actors"]], ACTORS)
+        self.assertTrue(all(a["state"] == "running" for a in res["actors"]))
+
+    def test_lifecycle_commands(self):
+        out = self.ctl("restart", "archiver")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("archiver: running (gen 2, restarts 1)", out.stdout)
+        out = self.ctl("stop", "archiver")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("stopped", out.stdout)
+        out = self.ctl("call", "archive.list")
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("unavailable", out.stderr)
+        out = self.ctl("start", "archiver")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("running", out.stdout)
+        out = self.ctl("restart", "nope")
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("not_found", out.stderr)
+
+    def test_call_forms_and_errors(self):
+        out = self.ctl("call", "ping")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(json.loads(out.stdout)["node"], "alpha")
+        out = self.ctl("call", "actor.restart", "name=scheduler")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(json.loads(out.stdout)["gen"], 2)
+        out = self.ctl("call", "actor.restart", '{"name": "scheduler"}')
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(json.loads(out.stdout)["gen"], 3)
+        out = self.ctl("call", "actor.restart", "name=5")  # 5 is an int
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("bad_request", out.stderr)
+        out = self.ctl("call", "bogus")
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("unknown_command", out.stderr)
+        out = self.ctl("--json", "call", "bogus")
+        self.assertEqual(out.returncode, 1)
+        self.assertEqual(json.loads(out.stdout)["error"]["code"],
+                         "unknown_command")
+        for friendly in (["jobs"], ["run", "x"], ["health"], ["report"],
+                         ["pay", "get", "p1"], ["archive", "list"]):
+            out = self.ctl(*friendly)
+            self.assertEqual(out.returncode, 1, friendly)
+            self.assertIn("unavailable", out.stderr)
+
+    def test_usage_errors_exit_2(self):
+        for args in ([], ["bogus"], ["restart"], ["call"],
+                     ["call", "ping", "novalue"], ["ping", "extra"],
+                     ["--timeout", "x", "ping"], ["keygen", "me"]):
+            out = self.ctl(*args)
+            self.assertEqual(out.returncode, 2, (args, out.stderr))
+            self.assertTrue(out.stderr.strip(), args)
+
+    def test_dead_endpoint_exits_3_without_hanging(self):
+        t0 = time.monotonic()
+        out = subprocess.run([AZOCTL, "-e", "ipc://%s/none" % self.tmp,
+                              "--timeout", "300", "status"],
+                             capture_output=True, text=True, timeout=DEADLINE)
+        self.assertEqual(out.returncode, 3)
+        self.assertIn("no reply", out.stderr)
+        self.assertLess(time.monotonic() - t0, DEADLINE)
+        out = subprocess.run([AZOCTL, "-e", "ipc://%s/none" % self.tmp,
+                              "--timeout", "300", "sub"],
+                             capture_output=True, text=True, timeout=DEADLINE)
+        self.assertEqual(out.returncode, 3)
+
+    def test_sub_prints_json_lines(self):
+        # Without --events, sub asks the node for its events endpoint.
+        proc = subprocess.Popen(
+            [AZOCTL, "-e", self.n.control, "sub", "sup.actor.started",
+             "--count", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True)
+        self.addCleanup(proc.kill)
+        end = time.monotonic() + DEADLINE
+        while proc.poll() is None and time.monotonic() < end:
+            self.n.call("actor.restart", {"name": "health-checker"})
+            try:
+                proc.wait(0.2)
+            except subprocess.TimeoutExpired:
+                pass
+        out, err = proc.communicate(timeout=DEADLINE)
+        self.assertEqual(proc.returncode, 0, err)
+        lines = out.splitlines()
+        self.assertEqual(len(lines), 2, out)
+        for line in lines:
+            ev = json.loads(line)
+            self.assertEqual(list(ev)[0], "topic")
+            self.assertEqual(ev["topic"], "sup.actor.started")
+            self.assertEqual(ev["v"], 1)
+            self.assertEqual(ev["node"], "alpha")
+            self.assertEqual(ev["src"], "sup")
+            self.assertEqual(ev["actor"], "health-checker")
+
+    def test_shutdown(self):
+        out = self.ctl("shutdown")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("node alpha is shutting down", out.stdout)
+        self.assertEqual(self.n.proc.wait(DEADLINE), 0)
+
+    def test_help_and_version(self):
+        out = subprocess.run([AZOCTL, "--help"], capture_output=True,
+                             text=True, timeout=DEADLINE)
+        self.assertEqual(out.returncode, 0)
+        for word in ("ping", "status", "start NAME", "stop NAME",
+                     "restart NAME", "shutdown", "sub [TOPIC...]", "call CMD",
+                     "keygen NAME", "--json", "--timeout", "--endpoint",
+                     "--events", "--count", "AZO_ENDPOINT", "Exit status"):
+            self.assertIn(word, out.stdout)
+        out = subprocess.run([AZOCTL, "--version"], capture_output=True,
+                             text=True, timeout=DEADLINE)
+        self.assertRegex(out.stdout, r"azoctl \d+\.\d+\.\d+")
+
+
+if __name__ == "__main__":
+    import unittest
+    unittest.main()
