@@ -362,6 +362,12 @@ s_schema_find(const s_load_t *ld, const char *path)
     return best;
 }
 
+static bool
+s_is_section(azo_cfg_type_t type)
+{
+    return type == AZO_CFG_SECTION || type == AZO_CFG_OPTIONAL;
+}
+
 // Checks the schema for programmer errors (see azo_cfg_key_t).
 static void
 s_schema_assert(const azo_cfg_key_t *schema, size_t nschema)
@@ -370,7 +376,7 @@ s_schema_assert(const azo_cfg_key_t *schema, size_t nschema)
         const azo_cfg_key_t *k = &schema[i];
         assert(k->path && *k->path && k->path[0] != '/');
         assert(k->path[strlen(k->path) - 1] != '/' && !strstr(k->path, "//"));
-        assert(k->type >= AZO_CFG_SECTION && k->type <= AZO_CFG_REAL);
+        assert(k->type >= AZO_CFG_SECTION && k->type <= AZO_CFG_OPTIONAL);
         assert(k->type != AZO_CFG_ENUM || (k->choices && *k->choices));
         assert(k->min <= k->max);
         const char *slash = strrchr(k->path, '/');
@@ -381,7 +387,7 @@ s_schema_assert(const azo_cfg_key_t *schema, size_t nschema)
         size_t plen = (size_t)(slash - k->path);
         bool parent = false;
         for (size_t j = 0; j < nschema && !parent; j++)
-            parent = schema[j].type == AZO_CFG_SECTION &&
+            parent = s_is_section(schema[j].type) &&
                      strlen(schema[j].path) == plen &&
                      memcmp(schema[j].path, k->path, plen) == 0;
         assert(parent);
@@ -788,6 +794,24 @@ s_apply_set(s_load_t *ld, size_t i)
     return 0;
 }
 
+// True when some ancestor of k is an OPTIONAL section the tree lacks: its
+// defaults must not bring it into being (an actor nobody configured).
+static bool
+s_under_absent_optional(zconfig_t *root, const azo_cfg_key_t *schema,
+                        size_t nschema, const azo_cfg_key_t *k)
+{
+    for (size_t i = 0; i < nschema; i++) {
+        const azo_cfg_key_t *a = &schema[i];
+        size_t alen = strlen(a->path);
+        if (a->type != AZO_CFG_OPTIONAL || strchr(a->path, '*') ||
+            strncmp(k->path, a->path, alen) != 0 || k->path[alen] != '/')
+            continue;
+        if (!zconfig_locate(root, a->path))
+            return true;
+    }
+    return false;
+}
+
 // Applies the default dflt for the key path rest below node: literal
 // segments are created once no wildcard is left in rest; a wildcard
 // segment applies to every existing child.
@@ -997,6 +1021,7 @@ s_check_value(s_load_t *ld, const zconfig_t *node, const azo_cfg_key_t *k,
     char lo[48], hi[48];
     switch (k->type) {
     case AZO_CFG_SECTION:
+    case AZO_CFG_OPTIONAL:
         break; // checked by the caller
     case AZO_CFG_STR:
         if (!*value)
@@ -1140,7 +1165,7 @@ s_check_key(s_load_t *ld, zconfig_t *node, const azo_cfg_key_t *k, char *path,
             size_t plen)
 {
     const char *value = zconfig_value(node) ? zconfig_value(node) : "";
-    if (k->type == AZO_CFG_SECTION) {
+    if (s_is_section(k->type)) {
         // A value on a section is always a mistake ("actors = scheduler"),
         // even though zconfig would keep it beside the children.
         if (*value)
@@ -1275,7 +1300,8 @@ azo_config_load(azo_config_t **out, const char *file, const char *const *sets,
     // Defaults go in after the overrides, so that a section an override
     // created (actors/x/...) also gets its wildcard defaults.
     for (size_t i = 0; i < nschema && rc == 0; i++)
-        if (schema[i].dflt)
+        if (schema[i].dflt &&
+            !s_under_absent_optional(ld.root, schema, nschema, &schema[i]))
             rc = s_apply_default(ld.root, schema[i].path, schema[i].dflt);
     if (rc)
         goto fail;

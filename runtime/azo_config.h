@@ -23,12 +23,15 @@ typedef enum {
     AZO_CFG_SIZE,     // azo_config_parse_size(), bytes within [min, max]
     AZO_CFG_ENDPOINT, // tcp://HOST:PORT, ipc://PATH or inproc://NAME
     AZO_CFG_REAL,     // decimal number (strtod), within [min, max] if set
+    AZO_CFG_OPTIONAL, // a section whose presence means something (an actor
+                      // to run): defaults below it apply only when the
+                      // file or an override has it; never created
 } azo_cfg_type_t;
 
 // One schema entry. path is slash-separated; a segment "*" matches any one
 // name (e.g. "actors/scheduler/jobs/*/every"). Every key present in the file
-// must match an entry, and every entry's parent path must be a SECTION entry
-// (top-level entries have no parent). min == max == 0 means unbounded.
+// must match an entry, and every entry's parent path must be a SECTION or
+// OPTIONAL entry (top-level entries have no parent). min == max == 0 means unbounded.
 typedef struct {
     const char *path;
     azo_cfg_type_t type;

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -132,6 +133,7 @@ struct azo_sup {
     msgpack_packer ev_pk;
     azo_ratelog_t badlog;
 
+    int signal_fd;               // borrowed signalfd, or -1
     int64_t started_mono;
     int64_t started_wall;
     uint64_t requests, bad_requests;
@@ -179,9 +181,11 @@ static const azo_cfg_key_t s_base_keys[] = {
     {"actors", AZO_CFG_SECTION, NULL, 0, 0, NULL, "a section"},
 };
 
-// The child spec every actor section has, relative to actors/<name>.
+// The child spec every actor section has, relative to actors/<name>. An
+// actor runs when its section is present, so that section is OPTIONAL:
+// defaults never create it.
 static const azo_cfg_key_t s_child_keys[] = {
-    {"", AZO_CFG_SECTION, NULL, 0, 0, NULL, "a section"},
+    {"", AZO_CFG_OPTIONAL, NULL, 0, 0, NULL, "a section"},
     {"mode", AZO_CFG_ENUM, "thread", 0, 0, "thread|process", "a run mode"},
     {"restart", AZO_CFG_ENUM, "permanent", 0, 0,
      "permanent|transient|temporary", "a restart policy"},
@@ -1310,6 +1314,7 @@ azo_sup_open(azo_sup_t **out, const azo_config_t *cfg,
         return -ENOMEM;
     self->cfg = cfg;
     self->lock_fd = -1;
+    self->signal_fd = -1;
     self->next_seq = 1;
     self->started_mono = s_now();
     self->started_wall = azo_wire_now_ms();
@@ -1400,6 +1405,31 @@ fail:
     return rc;
 }
 
+void
+azo_sup_set_signalfd(azo_sup_t *self, int fd)
+{
+    self->signal_fd = fd;
+}
+
+static int
+s_on_signal(zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    (void)loop;
+    azo_sup_t *self = arg;
+    struct signalfd_siginfo si;
+    while (read(item->fd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGHUP) {
+            zsys_warning("SIGHUP ignored: configuration reload is not "
+                         "available in this build yet");
+            continue;
+        }
+        zsys_info("%s received: stopping the node",
+                  si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+        self->stopping = true;
+    }
+    return self->stopping ? -1 : 0;
+}
+
 // Stops every running actor, newest first, waiting up to each one's
 // shutdown time. Runs after the loop has ended.
 static void
@@ -1469,6 +1499,13 @@ azo_sup_run(azo_sup_t *self)
         zloop_reader(self->loop, self->events, s_on_xpub, self) < 0) {
         zsys_error("cannot register the supervisor's sockets");
         return AZO_EXIT_ERROR;
+    }
+    if (self->signal_fd >= 0) {
+        zmq_pollitem_t item = {NULL, self->signal_fd, ZMQ_POLLIN, 0};
+        if (zloop_poller(self->loop, &item, s_on_signal, self) < 0) {
+            zsys_error("cannot watch for signals");
+            return AZO_EXIT_ERROR;
+        }
     }
     zsys_info("node %s: control %s, events %s, data %s", self->node,
               self->endpoints[0], self->endpoints[1], self->data_dir);

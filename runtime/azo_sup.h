@@ -40,6 +40,13 @@ int azo_sup_open(azo_sup_t **out, const azo_config_t *cfg,
                  const azo_actor_def_t *const *defs, size_t ndefs, char *err,
                  size_t errlen);
 
+// Has the supervisor read signals from fd, a signalfd(2) for SIGINT,
+// SIGTERM and SIGHUP that the caller blocked in every thread: INT and TERM
+// stop the node, HUP is logged and ignored. Without it the supervisor
+// relies on czmq's handler (zsys_interrupted), which can miss a signal
+// that arrives just before the loop blocks in poll. fd stays the caller's.
+void azo_sup_set_signalfd(azo_sup_t *self, int fd);
+
 // Starts the actors and runs until a shutdown command, SIGINT/SIGTERM, or
 // escalation; then stops the actors in reverse start order. Returns an
 // AZO_EXIT_* code.

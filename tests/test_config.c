@@ -47,6 +47,13 @@ static const azo_cfg_key_t s_schema[] = {
     {"actors/*/jobs", AZO_CFG_SECTION, NULL, 0, 0, NULL, NULL},
     {"actors/*/jobs/*", AZO_CFG_SECTION, NULL, 0, 0, NULL, NULL},
     {"actors/*/jobs/*/every", AZO_CFG_DURATION, NULL, 0, 0, NULL, NULL},
+    {"plugins", AZO_CFG_SECTION, NULL, 0, 0, NULL, NULL},
+    {"plugins/alpha", AZO_CFG_OPTIONAL, NULL, 0, 0, NULL, NULL},
+    {"plugins/alpha/level", AZO_CFG_INT, "3", 0, 9, NULL, NULL},
+    {"plugins/alpha/opts", AZO_CFG_SECTION, NULL, 0, 0, NULL, NULL},
+    {"plugins/alpha/opts/x", AZO_CFG_BOOL, "1", 0, 0, NULL, NULL},
+    {"plugins/beta", AZO_CFG_OPTIONAL, NULL, 0, 0, NULL, NULL},
+    {"plugins/beta/level", AZO_CFG_INT, "5", 0, 9, NULL, NULL},
 };
 #define S_NSCHEMA (sizeof s_schema / sizeof s_schema[0])
 
@@ -269,6 +276,28 @@ test_config_defaults_applied(void **state)
     assert_null(zconfig_child(azo_config_section(c, "actors/z/jobs")));
 }
 
+// An OPTIONAL section (an actor to run) comes only from the file or an
+// override, never from its keys' defaults; present, it gets them.
+static void
+test_config_optional_sections_are_not_created(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(s_load(f, "plugins\n    alpha\n", 0, NULL, 0), 0);
+    assert_non_null(azo_config_section(f->cfg, "plugins/alpha"));
+    assert_int_equal(azo_config_int(f->cfg, "plugins/alpha/level", -1), 3);
+    assert_true(azo_config_bool(f->cfg, "plugins/alpha/opts/x", false));
+    assert_null(azo_config_section(f->cfg, "plugins/beta"));
+    assert_int_equal(azo_config_int(f->cfg, "plugins/beta/level", -1), -1);
+
+    const char *sets[] = {"plugins/beta/level=7"};
+    assert_int_equal(s_load(f, "", 0, sets, 1), 0);
+    assert_null(azo_config_section(f->cfg, "plugins/alpha"));
+    assert_int_equal(azo_config_int(f->cfg, "plugins/beta/level", -1), 7);
+    // A plain section with defaults below is still created.
+    assert_string_equal(azo_config_str(f->cfg, "supervisor/strategy"),
+                        "one_for_one");
+}
+
 static void
 test_config_empty_file_is_all_defaults(void **state)
 {
@@ -399,7 +428,7 @@ static const s_bad_t s_bad[] = {
      {NULL},
      3,
      ": bogus: unknown key (top level has: node, endpoints, supervisor, "
-     "store, actors)"},
+     "store, actors, plugins)"},
     {"supervisor\n    strategy = one_for_one\n    restarts = 3\n",
      0,
      {NULL},
@@ -1050,6 +1079,8 @@ main(void)
             test_config_getters_return_dflt_when_absent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_defaults_applied, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            test_config_optional_sections_are_not_created, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_empty_file_is_all_defaults,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_set_overrides, setup,

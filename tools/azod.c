@@ -7,10 +7,14 @@
 #include "azo_sup.h"
 
 #include <czmq.h>
+#include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 extern const char azo_default_cfg[];  // generated from configs/azo.cfg
@@ -118,6 +122,26 @@ main(int argc, char **argv)
         return AZO_EXIT_USAGE;
     }
 
+    // Signals are read from a signalfd by the supervisor's loop, never by
+    // a handler: a handler's flag is missed when the signal lands between
+    // the loop's check and its poll, leaving the node deaf to SIGTERM for
+    // up to the poll timeout. Blocked here, before any thread exists, so
+    // that every thread inherits the mask. (A child process started later
+    // must unblock them before exec: the mask survives execve.)
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
+    int sigfd = -1;
+    if (pthread_sigmask(SIG_BLOCK, &sigs, NULL) != 0 ||
+        (sigfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
+        fprintf(stderr, "azod: cannot set up signal handling: %s\n",
+                strerror(errno));
+        return AZO_EXIT_ERROR;
+    }
+    signal(SIGPIPE, SIG_IGN);
+
     zsys_init();
     zsys_set_logident("azod");
     zsys_set_logstream(stderr);
@@ -156,6 +180,7 @@ main(int argc, char **argv)
                    ? AZO_EXIT_USAGE
                    : AZO_EXIT_ERROR;
     }
+    azo_sup_set_signalfd(sup, sigfd);
     int code = azo_sup_run(sup);
     if (azo_sup_abandoned(sup)) {
         // A stuck actor thread still holds sockets; tearing the ZeroMQ
@@ -166,5 +191,6 @@ main(int argc, char **argv)
     }
     azo_sup_close(&sup);
     azo_config_destroy(&cfg);
+    close(sigfd);
     return code;
 }

@@ -34,6 +34,22 @@ class StatusTest(NodeTest):
             self.assertGreaterEqual(a["uptime_ms"], 0)
         self.assertEqual(res["endpoints"]["events"], n.events)
 
+    def test_only_configured_actors_run(self):
+        cfg = os.path.join(self.tmp, "two.cfg")
+        with open(cfg, "w") as f:
+            f.write("actors\n    scheduler\n    archiver\n"
+                    "        shutdown = 2s\n")
+        n = self.node(config=cfg)
+        res = n.call("status")["result"]
+        self.assertEqual([a["name"] for a in res["actors"]],
+                         ["scheduler", "archiver"])
+        rep = n.call("mining.report")
+        self.assertEqual(rep["error"]["code"], "unavailable")
+        self.assertIn("not configured", rep["error"]["message"])
+        rep = n.call("actor.start", {"name": "mining-optimizer"})
+        self.assertEqual(rep["error"]["code"], "not_found")
+        self.assertEqual(n.call("sched.list")["error"]["code"], "unavailable")
+
     def test_req_and_dealer_clients_both_get_replies(self):
         n = self.node()
         req = n.socket(zmq.REQ)
@@ -234,6 +250,27 @@ class LifecycleTest(NodeTest):
                 self.assertEqual(n.proc.wait(DEADLINE), 0, n.log_text())
                 self.assertIn("actor scheduler exited (shutdown)",
                               n.log_text())
+
+    def test_signal_right_after_a_request_is_not_missed(self):
+        # A signal arriving just as the loop goes back to poll used to be
+        # noticed only at the poll's time-out (an hour here).
+        for i in range(8):
+            n = self.node(sets=["supervisor/request_timeout=1h"])
+            self.assertTrue(n.call("ping")["ok"])
+            n.proc.send_signal(signal.SIGTERM)
+            self.assertEqual(n.proc.wait(DEADLINE), 0, n.log_text())
+            self.nodes.remove(n)
+            n.stop()
+
+    def test_sighup_is_logged_not_fatal(self):
+        n = self.node()
+        n.proc.send_signal(signal.SIGHUP)
+        end = time.monotonic() + DEADLINE
+        while "SIGHUP ignored" not in n.log_text():
+            self.assertLess(time.monotonic(), end, n.log_text())
+            self.assertIsNone(n.proc.poll())
+            time.sleep(0.05)
+        self.assertTrue(n.call("ping")["ok"])
 
     def test_store_is_readable_by_mdb_stat(self):
         n = self.node()
