@@ -91,6 +91,7 @@ typedef struct {
     bool has_id;
     uint64_t id;      // the client's request id, for time-out replies
     bool delim;       // the client is REQ: replies need an empty frame
+    char cmd[AZO_WIRE_MAX_CMD + 1];  // for time-out messages; "" if unread
     size_t ident_len;
     uint8_t ident[256];
 } s_pending_t;
@@ -134,6 +135,7 @@ struct azo_sup {
     azo_ratelog_t badlog;
 
     int signal_fd;               // borrowed signalfd, or -1
+    bool bound;                  // control and events endpoints are ours
     int64_t started_mono;
     int64_t started_wall;
     uint64_t requests, bad_requests;
@@ -189,7 +191,7 @@ static const azo_cfg_key_t s_child_keys[] = {
     {"mode", AZO_CFG_ENUM, "thread", 0, 0, "thread|process", "a run mode"},
     {"restart", AZO_CFG_ENUM, "permanent", 0, 0,
      "permanent|transient|temporary", "a restart policy"},
-    {"shutdown", AZO_CFG_DURATION, "5s", 0, 600000, NULL,
+    {"shutdown", AZO_CFG_DURATION, "5s", 10, 600000, NULL,
      "how long the actor gets to stop"},
 };
 
@@ -281,10 +283,10 @@ s_loopback(const char *ep)
 {
     if (strncmp(ep, "tcp://", 6) != 0)
         return true;  // ipc and inproc never leave the host
+    // Only addresses libzmq binds as such: it takes names for interfaces,
+    // so "localhost" is not one.
     const char *host = ep + 6;
-    return strncmp(host, "127.", 4) == 0 ||
-           strncmp(host, "localhost:", 10) == 0 ||
-           strncmp(host, "[::1]:", 6) == 0;
+    return strncmp(host, "127.", 4) == 0 || strncmp(host, "[::1]:", 6) == 0;
 }
 
 // --- pending control requests ---------------------------------------------------
@@ -367,9 +369,17 @@ s_on_pending_timeout(zloop_t *loop, int timer_id, void *arg)
     (void)timer_id;
     s_pending_t *p = arg;
     p->ticket = NULL;  // zloop frees fired tickets
-    s_pending_fail(p->sup, p, AZO_ETIMEOUT, "%s did not answer within %lld ms",
-                   azo_registry_name(p->sup->reg, p->target),
-                   (long long)p->sup->request_timeout);
+    long long ms = (long long)p->sup->request_timeout;
+    if (p->target == AZO_REG_SUP)
+        s_pending_fail(p->sup, p, AZO_ETIMEOUT,
+                       "%s did not complete within %lld ms "
+                       "(supervisor/request_timeout)",
+                       p->cmd, ms);
+    else
+        s_pending_fail(p->sup, p, AZO_ETIMEOUT,
+                       "%s did not answer %s within %lld ms "
+                       "(supervisor/request_timeout)",
+                       azo_registry_name(p->sup->reg, p->target), p->cmd, ms);
     return 0;
 }
 
@@ -409,7 +419,7 @@ s_reply(azo_sup_t *self, azo_cmd_ctx_t *ctx)
 
 // --- children -------------------------------------------------------------------
 
-static void s_child_spawn(s_child_t *c);
+static void s_child_spawn(s_child_t *c, bool restart);
 static void s_escalate(azo_sup_t *self, const char *why);
 
 static void
@@ -469,8 +479,8 @@ s_on_restart_timer(zloop_t *loop, int timer_id, void *arg)
     s_child_t *c = arg;
     c->restart_timer = -1;
     if (c->state == S_WAITING)
-        s_child_spawn(c);
-    return 0;
+        s_child_spawn(c, true);
+    return c->sup->stopping ? -1 : 0;  // a failed spawn may escalate
 }
 
 // Counts an automatic restart against the intensity limit. Returns false
@@ -529,7 +539,7 @@ s_child_exited(s_child_t *c, const char *detail, bool failed)
     if (c->restart_requested) {
         c->restart_requested = false;
         c->restarts++;
-        s_child_spawn(c);
+        s_child_spawn(c, true);
         return;
     }
     bool again = c->want_running &&
@@ -561,7 +571,7 @@ s_child_exited(s_child_t *c, const char *detail, bool failed)
         c->backoff_ms = S_BACKOFF_MAX_MS;
     c->restarts++;
     if (delay == 0) {
-        s_child_spawn(c);
+        s_child_spawn(c, true);
         return;
     }
     c->state = S_WAITING;
@@ -617,8 +627,10 @@ s_on_child_pipe(zloop_t *loop, zsock_t *reader, void *arg)
     return self->stopping ? -1 : 0;
 }
 
+// Starts a new instance of c; restart says whether it replaces one that
+// exited (sup.actor.restarted) rather than a first or manual start.
 static void
-s_child_spawn(s_child_t *c)
+s_child_spawn(s_child_t *c, bool restart)
 {
     azo_sup_t *self = c->sup;
     c->gen++;
@@ -639,7 +651,7 @@ s_child_spawn(s_child_t *c)
     c->state = S_STARTING;
     c->started_mono = s_now();
     c->stop_requested = false;
-    if (c->gen > 1) {
+    if (restart) {
         msgpack_packer *pk = s_event(self, 3);
         azo_pack_kstr(pk, "actor", c->def->name);
         azo_pack_kuint(pk, "gen", c->gen);
@@ -696,17 +708,14 @@ static void
 s_boot_next(azo_sup_t *self)
 {
     // Start in config order, one at a time: each actor's init has finished
-    // (or failed) before the next begins.
-    while (self->boot_next >= 0 && self->boot_next < self->nchildren) {
+    // (or failed) before the next begins. Actors already started by a
+    // command are skipped.
+    for (; self->boot_next < self->nchildren; self->boot_next++) {
         s_child_t *c = &self->children[self->boot_next];
+        if (c->gen == 0 && c->want_running)
+            s_child_spawn(c, false);
         if (c->state == S_STARTING)
-            return;  // wait for its READY or EXIT
-        self->boot_next++;
-        if (self->boot_next <= self->nchildren && c->state == S_STOPPED &&
-            c->want_running && c->gen == 0) {
-            s_child_spawn(c);
-            return;
-        }
+            return;  // its READY or EXIT calls us again
     }
     self->boot_next = -1;
 }
@@ -754,11 +763,12 @@ s_cmd_status(void *arg, const azo_req_t *req, azo_reply_t *reply)
     azo_pack_kstr(pk, "config", azo_config_source(self->cfg));
     azo_pack_kstr(pk, "strategy",
                   azo_config_str(self->cfg, "supervisor/strategy"));
+    // The cluster endpoint is bound once process actors and node agents
+    // exist (#3, #10); until then only what is bound is shown.
     azo_pack_str(pk, "endpoints");
-    msgpack_pack_map(pk, 3);
+    msgpack_pack_map(pk, 2);
     azo_pack_kstr(pk, "control", self->endpoints[0]);
     azo_pack_kstr(pk, "events", self->endpoints[1]);
-    azo_pack_kstr(pk, "cluster", self->endpoints[2]);
     azo_pack_str(pk, "store");
     msgpack_pack_map(pk, 4);
     azo_pack_kstr(pk, "path", self->store_path);
@@ -854,7 +864,8 @@ s_cmd_actor_start(void *arg, const azo_req_t *req, azo_reply_t *reply)
     case S_STOPPED:
     case S_WAITING:
         s_child_cancel_timers(c);
-        s_child_spawn(c);
+        // From WAITING this is the restart the exit already counted.
+        s_child_spawn(c, c->state == S_WAITING);
         break;
     case S_STOPPING:
         c->restart_requested = true;
@@ -892,8 +903,9 @@ s_cmd_actor_restart(void *arg, const azo_req_t *req, azo_reply_t *reply)
     case S_STOPPED:
     case S_WAITING:
         s_child_cancel_timers(c);
-        c->restarts++;
-        s_child_spawn(c);
+        if (c->state == S_STOPPED)
+            c->restarts++;  // WAITING: the exit already counted it
+        s_child_spawn(c, true);
         break;
     case S_RUNNING:
     case S_STARTING:
@@ -960,6 +972,7 @@ s_on_request(azo_sup_t *self, s_pending_t *p, const void *body, size_t len)
     }
     p->has_id = true;
     p->id = self->req.id;
+    snprintf(p->cmd, sizeof p->cmd, "%s", self->req.cmd);
     int owner = azo_registry_route(self->reg, self->req.cmd);
     p->target = owner;
     if (owner == AZO_REG_SUP) {
@@ -1203,10 +1216,23 @@ s_bind(zsock_t *sock, const char *key, const char *ep, char *err,
         return s_fail(err, errlen, -EADDRINUSE,
                       "cannot bind %s = %s: in use by another process", key,
                       ep);
+    if (strncmp(ep, "tcp://[", 7) == 0)
+        zsock_set_ipv6(sock, 1);  // only then: IPv4 binds stay IPv4 in names
     if (zsock_bind(sock, "%s", ep) < 0)
         return s_fail(err, errlen, -errno, "cannot bind %s = %s: %s", key, ep,
                       zmq_strerror(errno));
     return 0;
+}
+
+// Replaces ep (a buffer of eplen) with what sock really bound: a port "*"
+// becomes the port the system chose, so that status tells clients.
+static void
+s_bound_endpoint(zsock_t *sock, char *ep, size_t eplen)
+{
+    char *last = zsock_last_endpoint(sock);
+    if (last && *last)
+        snprintf(ep, eplen, "%s", last);
+    zstr_free(&last);
 }
 
 static int
@@ -1229,12 +1255,6 @@ s_setup_children(azo_sup_t *self, const azo_actor_def_t *const *defs,
             return s_fail(err, errlen, AZO_EBADREQ, "actors/%s: unknown",
                           name);
         char key[128];
-        snprintf(key, sizeof key, "actors/%s/mode", name);
-        if (strcmp(azo_config_str(self->cfg, key), "thread") != 0)
-            return s_fail(err, errlen, AZO_EUNAVAIL,
-                          "%s = process: process actors are not available "
-                          "in this build yet (#3); use mode = thread",
-                          key);
         s_child_t *c = &self->children[self->nchildren++];
         c->sup = self;
         c->def = self->defs[idx];
@@ -1253,10 +1273,12 @@ s_setup_children(azo_sup_t *self, const azo_actor_def_t *const *defs,
     return 0;
 }
 
+// Resolves the node's name (node/name, else the short host name) into
+// buf[65]. Returns 0 or AZO_EBADREQ.
 static int
-s_setup_node(azo_sup_t *self, char *err, size_t errlen)
+s_node_name(const azo_config_t *cfg, char *buf, char *err, size_t errlen)
 {
-    const char *name = azo_config_str(self->cfg, "node/name");
+    const char *name = azo_config_str(cfg, "node/name");
     char host[256] = "";
     if (!name) {
         if (gethostname(host, sizeof host - 1) < 0 || !host[0])
@@ -1265,36 +1287,78 @@ s_setup_node(azo_sup_t *self, char *err, size_t errlen)
         name = host;
     }
     size_t n = strlen(name);
-    if (n == 0 || n >= sizeof self->node ||
+    if (n == 0 || n > 64 ||
         strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                      "0123456789._-") != n)
         return s_fail(err, errlen, AZO_EBADREQ,
                       "node/name: expected 1..64 letters, digits, '.', '_' "
                       "or '-', got '%s'",
                       name);
-    strcpy(self->node, name);
+    strcpy(buf, name);
+    return 0;
+}
 
-    const char *keys[3] = {"endpoints/control", "endpoints/events",
-                           "endpoints/cluster"};
-    bool insecure = azo_config_bool(self->cfg, "endpoints/insecure", false);
+static const char *const s_ep_keys[3] = {
+    "endpoints/control", "endpoints/events", "endpoints/cluster"};
+static const char *const s_ep_risk[3] = {
+    "could control this node", "could read its events",
+    "could join it as a node or an actor"};
+
+int
+azo_sup_check(const azo_config_t *cfg, char *err, size_t errlen)
+{
+    char node[65];
+    int rc = s_node_name(cfg, node, err, errlen);
+    if (rc < 0)
+        return rc;
+    const char *strategy = azo_config_str(cfg, "supervisor/strategy");
+    if (strcmp(strategy, "one_for_one") != 0)
+        return s_fail(err, errlen, AZO_EUNAVAIL,
+                      "supervisor/strategy = %s is not available in this "
+                      "build yet (#3); use one_for_one",
+                      strategy);
+    bool insecure = azo_config_bool(cfg, "endpoints/insecure", false);
     for (int i = 0; i < 3; i++) {
-        const char *ep = azo_config_str(self->cfg, keys[i]);
-        snprintf(self->endpoints[i], sizeof self->endpoints[i], "%s", ep);
+        const char *ep = azo_config_str(cfg, s_ep_keys[i]);
         if (!insecure && !s_loopback(ep))
             return s_fail(err, errlen, AZO_EFORBIDDEN,
                           "%s = %s is not a loopback address, and CURVE "
                           "authentication is not available in this build "
-                          "yet (#4): anyone who can reach it could control "
-                          "this node. Bind 127.0.0.1 or an ipc:// path, or "
-                          "set endpoints/insecure = 1 to expose it anyway",
-                          keys[i], ep);
+                          "yet (#4): anyone who can reach it %s. Bind "
+                          "127.0.0.1 or an ipc:// path, or set "
+                          "endpoints/insecure = 1 to expose it anyway",
+                          s_ep_keys[i], ep, s_ep_risk[i]);
     }
+    zconfig_t *actors = azo_config_section(cfg, "actors");
+    for (zconfig_t *a = actors ? zconfig_child(actors) : NULL; a;
+         a = zconfig_next(a)) {
+        char key[128];
+        snprintf(key, sizeof key, "actors/%s/mode", zconfig_name(a));
+        const char *mode = azo_config_str(cfg, key);
+        if (mode && strcmp(mode, "thread") != 0)
+            return s_fail(err, errlen, AZO_EUNAVAIL,
+                          "%s = %s: process actors are not available in "
+                          "this build yet (#3); use mode = thread",
+                          key, mode);
+    }
+    return 0;
+}
+
+static int
+s_setup_node(azo_sup_t *self, char *err, size_t errlen)
+{
+    int rc = azo_sup_check(self->cfg, err, errlen);
+    if (rc < 0 || (rc = s_node_name(self->cfg, self->node, err, errlen)) < 0)
+        return rc;
+    for (int i = 0; i < 3; i++)
+        snprintf(self->endpoints[i], sizeof self->endpoints[i], "%s",
+                 azo_config_str(self->cfg, s_ep_keys[i]));
     const char *dir = azo_config_str(self->cfg, "node/data_dir");
     if (strlen(dir) + 32 >= sizeof self->data_dir)
         return s_fail(err, errlen, AZO_EBADREQ, "node/data_dir: too long");
     strcpy(self->data_dir, dir);
     char why[PATH_MAX + 64];
-    int rc = azo_fs_mkdirs(dir, 0700, why, sizeof why);
+    rc = azo_fs_mkdirs(dir, 0700, why, sizeof why);
     if (rc < 0)
         return s_fail(err, errlen, rc, "node/data_dir: %s", why);
     return 0;
@@ -1343,14 +1407,6 @@ azo_sup_open(azo_sup_t **out, const azo_config_t *cfg,
     zhashx_set_key_destructor(self->pending, NULL);
     zhashx_set_destructor(self->pending, s_pending_free);
 
-    const char *strategy = azo_config_str(cfg, "supervisor/strategy");
-    if (strcmp(strategy, "one_for_one") != 0) {
-        rc = s_fail(err, errlen, AZO_EUNAVAIL,
-                    "supervisor/strategy = %s is not available in this "
-                    "build yet (#3); use one_for_one",
-                    strategy);
-        goto fail;
-    }
     if ((rc = s_setup_node(self, err, errlen)) < 0 ||
         (rc = s_setup_children(self, defs, ndefs, err, errlen)) < 0 ||
         (rc = s_lock(self, err, errlen)) < 0)
@@ -1390,6 +1446,10 @@ azo_sup_open(azo_sup_t **out, const azo_config_t *cfg,
                      err, errlen)) < 0 ||
         (rc = s_bind(self->xsub, "events (inproc)", inproc, err, errlen)) < 0)
         goto fail;
+    s_bound_endpoint(self->ctl, self->endpoints[0], sizeof self->endpoints[0]);
+    s_bound_endpoint(self->events, self->endpoints[1],
+                     sizeof self->endpoints[1]);
+    self->bound = true;
     rc = azo_bus_inbox_open(self->reg, AZO_REG_SUP, 0, self->hwm,
                             &self->inbox);
     if (rc < 0) {
@@ -1560,6 +1620,11 @@ azo_sup_close(azo_sup_t **self_p)
     zsock_destroy(&self->xsub);
     zsock_destroy(&self->events);
     zsock_destroy(&self->ctl);
+    // libzmq leaves ipc socket files behind; ours go with us (s_bind made
+    // sure nobody else was serving there when we bound).
+    for (int i = 0; i < 2 && self->bound; i++)
+        if (strncmp(self->endpoints[i], "ipc://", 6) == 0)
+            (void)unlink(self->endpoints[i] + 6);  // best effort
     azo_bus_destroy(&self->bus);
     if (!self->abandoned)
         azo_store_close(&self->store);  // an abandoned thread may use it

@@ -30,8 +30,14 @@ typedef struct azo_sup azo_sup_t;
 azo_cfg_key_t *azo_sup_schema(const azo_actor_def_t *const *defs,
                               size_t ndefs, size_t *n);
 
-// Prepares a node from a validated config: checks the endpoint policy,
-// creates the data directory and takes its lock, opens the store, and binds
+// Checks what a config asks of the supervisor beyond the schema: the node
+// name, the endpoint policy (non-loopback tcp needs endpoints/insecure until
+// CURVE exists), and settings this build cannot honour yet (strategies
+// other than one_for_one, mode = process). Needs no resources: azod --check
+// runs it. Returns 0, or a negative code with the reason in err.
+int azo_sup_check(const azo_config_t *cfg, char *err, size_t errlen);
+
+// Prepares a node from a validated config: runs azo_sup_check, creates the data directory and takes its lock, opens the store, and binds
 // the control and events endpoints. defs (static) lists every actor this
 // binary knows; the config's actors section says which run, in what order.
 // cfg is borrowed and must outlive the supervisor. On failure returns a

@@ -25,7 +25,7 @@ static void
 s_usage(FILE *out)
 {
     fprintf(out,
-        "Usage: azod [-c FILE] [--set PATH=VALUE]... [--check] [-v]\n"
+        "Usage: azod [-c FILE] [--set PATH=VALUE]... [--check]\n"
         "       azod --join ENDPOINT --node NAME   (node agent: not yet "
         "available, #10)\n"
         "\n"
@@ -39,15 +39,18 @@ s_usage(FILE *out)
         "  -s, --set PATH=VALUE  override one key, e.g.\n"
         "                        --set endpoints/control=ipc:///tmp/azo.ctl\n"
         "                        (repeatable; applied in order)\n"
-        "      --check           validate the configuration and exit\n"
+        "      --check           validate the configuration (everything azod\n"
+        "                        checks before binding anything) and exit\n"
         "      --print-default   print the embedded default configuration\n"
-        "  -v, --verbose         log debug messages too\n"
         "  -h, --help            show this help\n"
         "      --version         show the version\n"
         "\n"
-        "Exit status: 0 clean stop, 1 could not start or run, 2 bad usage "
-        "or\n"
-        "configuration, 3 restart intensity exceeded (sup.escalated).\n"
+        "Signals: SIGINT and SIGTERM stop the node (actors in reverse start\n"
+        "order); SIGHUP is logged and ignored.\n"
+        "\n"
+        "Exit status: 0 clean stop; 1 could not start or run, or an actor\n"
+        "did not stop in time and was abandoned; 2 bad usage or\n"
+        "configuration; 3 restart intensity exceeded (sup.escalated).\n"
         "\n"
         "Logs go to stderr. Endpoints, topics and commands: docs/protocol.md;\n"
         "configuration keys: docs/operations.md.\n");
@@ -62,7 +65,6 @@ main(int argc, char **argv)
         {"set", required_argument, NULL, 's'},
         {"check", no_argument, NULL, OPT_CHECK},
         {"print-default", no_argument, NULL, OPT_DEFAULT},
-        {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
         {"join", required_argument, NULL, OPT_JOIN},
@@ -72,9 +74,9 @@ main(int argc, char **argv)
     const char *file = NULL;
     const char *sets[S_MAX_SETS];
     size_t nsets = 0;
-    bool check = false, verbose = false, join = false;
+    bool check = false, join = false;
     int opt;
-    while ((opt = getopt_long(argc, argv, "c:s:vh", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:s:h", opts, NULL)) != -1) {
         switch (opt) {
         case 'c':
             file = optarg;
@@ -93,9 +95,6 @@ main(int argc, char **argv)
         case OPT_DEFAULT:
             fputs(azo_default_cfg, stdout);
             return AZO_EXIT_OK;
-        case 'v':
-            verbose = true;
-            break;
         case 'h':
             s_usage(stdout);
             return AZO_EXIT_OK;
@@ -146,7 +145,6 @@ main(int argc, char **argv)
     zsys_set_logident("azod");
     zsys_set_logstream(stderr);
     zsys_set_logsystem(false);
-    (void)verbose;  // czmq has no log levels to switch; reserved
 
     azo_config_set_default_g(azo_default_cfg);
     size_t ndefs, nkeys;
@@ -166,6 +164,12 @@ main(int argc, char **argv)
         return AZO_EXIT_USAGE;
     }
     if (check) {
+        rc = azo_sup_check(cfg, err, sizeof err);
+        if (rc < 0) {
+            fprintf(stderr, "azod: %s\n", err);
+            azo_config_destroy(&cfg);
+            return AZO_EXIT_USAGE;
+        }
         printf("azod: configuration %s is valid\n", azo_config_source(cfg));
         azo_config_destroy(&cfg);
         return AZO_EXIT_OK;
@@ -185,9 +189,10 @@ main(int argc, char **argv)
     if (azo_sup_abandoned(sup)) {
         // A stuck actor thread still holds sockets; tearing the ZeroMQ
         // context down would wait for it forever. Committed LMDB data is
-        // already durable.
+        // already durable. Not a clean stop: say so in the status.
+        zsys_error("leaving with actor threads abandoned");
         fflush(NULL);
-        _exit(code);
+        _exit(code == AZO_EXIT_OK ? AZO_EXIT_ERROR : code);
     }
     azo_sup_close(&sup);
     azo_config_destroy(&cfg);

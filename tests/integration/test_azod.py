@@ -50,6 +50,18 @@ class StatusTest(NodeTest):
         self.assertEqual(rep["error"]["code"], "not_found")
         self.assertEqual(n.call("sched.list")["error"]["code"], "unavailable")
 
+    def test_ephemeral_port_is_reported(self):
+        n = self.node(sets=["endpoints/events=tcp://127.0.0.1:*"])
+        ep = n.call("status")["result"]["endpoints"]["events"]
+        self.assertRegex(ep, r"^tcp://127\.0\.0\.1:\d+$")
+        n.events = ep
+        sub = n.subscriber("sup.actor.started")
+        end = time.monotonic() + DEADLINE
+        while not sub.poll(100):
+            self.assertLess(time.monotonic(), end)
+            n.call("actor.restart", {"name": "archiver"})
+        sub.close()
+
     def test_req_and_dealer_clients_both_get_replies(self):
         n = self.node()
         req = n.socket(zmq.REQ)
@@ -231,12 +243,37 @@ class LifecycleTest(NodeTest):
         self.assertEqual(rep["error"]["code"], "unavailable")
         self.assertIn("not available", rep["error"]["message"])
 
+    def test_manual_start_is_not_a_restart(self):
+        n = self.node()
+        sub = n.subscriber("sup.actor.")
+        end = time.monotonic() + DEADLINE
+        while not sub.poll(100):  # until the subscription is in place
+            self.assertLess(time.monotonic(), end)
+            n.call("actor.restart", {"name": "archiver"})
+        while sub.poll(300):
+            sub.recv_multipart()
+        self.assertTrue(n.call("actor.stop", {"name": "scheduler"})["ok"])
+        rep = n.call("actor.start", {"name": "scheduler"})
+        self.assertEqual(rep["result"]["restarts"], 0)
+        topics = []
+        while len(topics) < 2:
+            t, body = recv_event(sub, match=lambda b: b["actor"] ==
+                                 "scheduler")
+            topics.append(t)
+        self.assertEqual(topics, ["sup.actor.exited", "sup.actor.started"])
+        self.assertFalse(sub.poll(300))
+        sub.close()
+
     def test_shutdown_command_stops_in_reverse_order(self):
         n = self.node()
         sub = n.subscriber("sup.actor.exited")
         rep = n.call("shutdown")
         self.assertTrue(rep["ok"], rep)
+        self.assertEqual(rep["result"]["node"], "alpha")
         self.assertEqual(n.proc.wait(DEADLINE), 0)
+        # The node removes its ipc socket files.
+        self.assertFalse(os.path.exists(n.control[len("ipc://"):]))
+        self.assertFalse(os.path.exists(n.events[len("ipc://"):]))
         log = n.log_text()
         order = [log.index("actor %s exited (shutdown)" % a) for a in ACTORS]
         self.assertEqual(order, sorted(order, reverse=True), log)
@@ -332,6 +369,22 @@ class StartupTest(NodeTest):
         self.assertIn("embedded", out.stdout)
         out = self.run_azod("--bogus-option")
         self.assertEqual(out.returncode, 2)
+
+    def test_check_runs_the_start_time_checks(self):
+        for sets, word in [(["node/name=x y"], "node/name"),
+                           (["actors/archiver/mode=process"], "process"),
+                           (["supervisor/strategy=rest_for_one"],
+                            "rest_for_one"),
+                           (["endpoints/events=tcp://0.0.0.0:*"],
+                            "endpoints/events"),
+                           (["actors/archiver/shutdown=0"], "shutdown")]:
+            with self.subTest(sets=sets):
+                args = []
+                for x in sets:
+                    args += ["--set", x]
+                out = self.run_azod(*args, "--check")
+                self.assertEqual(out.returncode, 2, out.stdout)
+                self.assertIn(word, out.stderr)
 
     def test_non_loopback_endpoint_needs_insecure(self):
         d = os.path.join(self.tmp, "d")
