@@ -548,6 +548,23 @@ s_pack_one(msgpack_sbuffer *buf, const char *key, const char *value)
 
 // --- commands --------------------------------------------------------------
 
+// The common start of a command that shows a result: sends wire with the
+// packed args (may be NULL) and, under --json, prints the result itself.
+// Returns S_EXIT_OK with *res set when the caller should show it, or the
+// exit code to return (with *res NULL).
+static int
+s_fetch(s_client_t *c, const char *wire, const char *args, size_t alen,
+        const msgpack_object **res)
+{
+    int rc = s_call_map(c, wire, args, alen, res);
+    if (rc == S_EXIT_OK && c->opts->json) {
+        rc = s_print_json(*res, false);
+        *res = NULL;
+    } else if (rc != S_EXIT_OK)
+        *res = NULL;
+    return rc;
+}
+
 static int
 s_cmd_ping(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
 {
@@ -589,11 +606,9 @@ s_cmd_status(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
     (void)argc;
     (void)argv;
     const msgpack_object *res;
-    int rc = s_call_map(c, "status", NULL, 0, &res);
-    if (rc != S_EXIT_OK)
+    int rc = s_fetch(c, "status", NULL, 0, &res);
+    if (!res)
         return rc;
-    if (c->opts->json)
-        return s_print_json(res, false);
 
     const msgpack_object *node = azo_mp_get(res, "node");
     const msgpack_object *actors = azo_mp_get(res, "actors");
@@ -658,15 +673,13 @@ s_cmd_actor(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
     (void)argc;
     msgpack_sbuffer args;
     msgpack_sbuffer_init(&args);
-    const msgpack_object *res;
+    const msgpack_object *res = NULL;
     int rc = s_pack_one(&args, cmd->arg, argv[0]);
     if (rc == 0)
-        rc = s_call_map(c, cmd->wire, args.data, args.size, &res);
+        rc = s_fetch(c, cmd->wire, args.data, args.size, &res);
     msgpack_sbuffer_destroy(&args);
-    if (rc != S_EXIT_OK)
+    if (!res)
         return rc;
-    if (c->opts->json)
-        return s_print_json(res, false);
     const msgpack_object *name = azo_mp_get(res, "name");
     const msgpack_object *state = azo_mp_get(res, "state");
     if (!name || name->type != MSGPACK_OBJECT_STR || !state ||
@@ -686,11 +699,9 @@ s_cmd_shutdown(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
     (void)argc;
     (void)argv;
     const msgpack_object *res;
-    int rc = s_call_map(c, "shutdown", NULL, 0, &res);
-    if (rc != S_EXIT_OK)
+    int rc = s_fetch(c, "shutdown", NULL, 0, &res);
+    if (!res)
         return rc;
-    if (c->opts->json)
-        return s_print_json(res, false);
     char name[S_CELL_MAX];
     const msgpack_object *node = azo_mp_get(res, "node");
     if (!node || node->type != MSGPACK_OBJECT_STR)
@@ -707,11 +718,9 @@ s_cmd_nodes(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
     (void)argc;
     (void)argv;
     const msgpack_object *res;
-    int rc = s_call_map(c, "nodes", NULL, 0, &res);
-    if (rc != S_EXIT_OK)
+    int rc = s_fetch(c, "nodes", NULL, 0, &res);
+    if (!res)
         return rc;
-    if (c->opts->json)
-        return s_print_json(res, false);
     const msgpack_object *nodes = azo_mp_get(res, "nodes");
     if (!nodes || nodes->type != MSGPACK_OBJECT_ARRAY)
         return s_malformed("nodes", "'nodes' must be an array");
