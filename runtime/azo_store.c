@@ -16,6 +16,7 @@
 #include "azo_fs.h"
 
 #include "azo_err.h"
+#include "azo_mp.h"
 
 #include <assert.h>
 #include <czmq.h>
@@ -455,6 +456,39 @@ azo_store_put(azo_store_t *self, int db, const void *key, size_t klen,
         return rc;
     }
     return azo_store_commit(&txn);
+}
+
+int
+azo_txn_put_mp(azo_txn_t *txn, int db, const void *key, size_t klen,
+               const msgpack_sbuffer *sb)
+{
+    assert(sb);
+    if (azo_mp_check(sb->data, sb->size, NULL, 0) < 0)
+        return AZO_EBADREQ;  // our caller's bug, but never stored
+    return azo_txn_put(txn, db, key, klen, sb->data, sb->size);
+}
+
+int
+azo_txn_get_mp(azo_txn_t *txn, int db, const void *key, size_t klen,
+               msgpack_zone *zone, msgpack_object *obj)
+{
+    assert(zone && obj);
+    const void *val;
+    size_t vlen;
+    int rc = azo_txn_get(txn, db, key, klen, &val, &vlen);
+    if (rc < 0)
+        return rc;
+    char why[160] = "cannot decode msgpack";
+    if (azo_mp_check(val, vlen, why, sizeof why) < 0 ||
+        azo_mp_unpack(val, vlen, zone, obj) < 0) {
+        // Another version's data, or damage: report, never trust it.
+        char name[64];
+        azo_mp_clean_text(name, sizeof name, key, klen);
+        zsys_error("store: corrupt record in database %s, key '%s': %s",
+                   txn->store->names[db], name, why);
+        return AZO_EINTERNAL;
+    }
+    return 0;
 }
 
 int

@@ -7,6 +7,7 @@
 #ifndef AZO_STORE_H
 #define AZO_STORE_H
 
+#include <msgpack.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -93,6 +94,21 @@ typedef int(azo_store_each_fn)(const void *key, size_t klen, const void *val,
 // negative code.
 int azo_txn_each(azo_txn_t *txn, int db, const void *prefix, size_t plen,
                  azo_store_each_fn *fn, void *arg);
+
+// Stores the msgpack value in sb (one complete object, e.g. built with a
+// packer on sb) under key. Same returns as azo_txn_put, plus AZO_EBADREQ
+// when sb does not hold exactly one valid object (azo_mp_check): nothing
+// malformed is ever written.
+int azo_txn_put_mp(azo_txn_t *txn, int db, const void *key, size_t klen,
+                   const msgpack_sbuffer *sb);
+
+// Looks key up and decodes its value into *obj, allocating from zone.
+// Strings in *obj point into the map: borrowed until the transaction ends.
+// Returns 0, AZO_ENOTFOUND, or AZO_EINTERNAL when the stored bytes are not
+// one valid msgpack object (a corrupt record: logged with the database and
+// key, rate-limited by the caller's retries, never an abort).
+int azo_txn_get_mp(azo_txn_t *txn, int db, const void *key, size_t klen,
+                   msgpack_zone *zone, msgpack_object *obj);
 
 // One-shot helpers, each in its own committed transaction.
 int azo_store_put(azo_store_t *self, int db, const void *key, size_t klen,

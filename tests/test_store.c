@@ -2,6 +2,7 @@
 // directory (under $AZO_TEST_TMP when it exists, else /tmp) holding the
 // environment "azo.lmdb", opened by setup with three named databases.
 #include "azo_err.h"
+#include "azo_mp.h"
 #include "azo_store.h"
 
 #include <dirent.h>
@@ -234,6 +235,47 @@ test_store_binary_round_trip(void **state)
     assert_int_equal(azo_store_del(f->store, db, key, sizeof key), 0);
     assert_int_equal(azo_store_del(f->store, db, key, sizeof key),
                      AZO_ENOTFOUND);
+}
+
+static void
+test_store_msgpack_values(void **state)
+{
+    fixture_t *f = *state;
+    int db = s_db(f, "pay");
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 2);
+    azo_pack_kstr(&pk, "status", "pending");
+    azo_pack_kint(&pk, "amount", 1250);
+
+    azo_txn_t *txn = NULL;
+    assert_int_equal(azo_store_begin(f->store, true, &txn), 0);
+    assert_int_equal(azo_txn_put_mp(txn, db, "p1", 2, &sb), 0);
+    // A corrupt record, as another version or damage could leave it.
+    assert_int_equal(azo_txn_put(txn, db, "bad", 3, "\xdb\xff\xff\xff", 4),
+                     0);
+    // Nothing malformed goes in through the msgpack helper.
+    msgpack_sbuffer_write(&sb, "\x01", 1);  // trailing bytes now
+    assert_int_equal(azo_txn_put_mp(txn, db, "p2", 2, &sb), AZO_EBADREQ);
+    assert_int_equal(azo_store_commit(&txn), 0);
+
+    msgpack_zone *zone = msgpack_zone_new(1024);
+    msgpack_object obj;
+    assert_int_equal(azo_store_begin(f->store, false, &txn), 0);
+    assert_int_equal(azo_txn_get_mp(txn, db, "p1", 2, zone, &obj), 0);
+    assert_true(azo_mp_str_eq(azo_mp_get(&obj, "status"), "pending"));
+    int64_t amount = 0;
+    assert_int_equal(azo_mp_int(azo_mp_get(&obj, "amount"), &amount), 0);
+    assert_int_equal(amount, 1250);
+    assert_int_equal(azo_txn_get_mp(txn, db, "bad", 3, zone, &obj),
+                     AZO_EINTERNAL);
+    assert_int_equal(azo_txn_get_mp(txn, db, "p2", 2, zone, &obj),
+                     AZO_ENOTFOUND);
+    azo_store_abort(&txn);
+    msgpack_zone_free(zone);
+    msgpack_sbuffer_destroy(&sb);
 }
 
 static void
@@ -925,6 +967,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_store_unknown_db_not_found, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_store_binary_round_trip, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_store_msgpack_values, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_store_get_missing_not_found, setup,
                                         teardown),
