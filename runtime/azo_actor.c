@@ -65,6 +65,7 @@ struct azo_actor {
     msgpack_sbuffer ev_sb;    // event being built
     msgpack_packer ev_pk;
     char ev_topic[AZO_WIRE_MAX_TOPIC + 1];
+    bool ev_bad;              // the started event's topic is invalid
 
     s_timer_t *timers;        // owned list
     azo_ratelog_t badlog;     // rate limit for bad-input logs
@@ -284,9 +285,14 @@ azo_actor_reply(azo_actor_t *self, azo_reply_t **later_p)
 msgpack_packer *
 azo_actor_event(azo_actor_t *self, const char *topic, uint32_t nfields)
 {
-    assert(self && topic && strlen(topic) <= AZO_WIRE_MAX_TOPIC);
+    assert(self && topic);
     msgpack_sbuffer_clear(&self->ev_sb);
-    strcpy(self->ev_topic, topic);
+    // Topics may carry names from config or peers: check, and refuse to
+    // publish a bad one rather than abort.
+    size_t len = strlen(topic);
+    self->ev_bad = !azo_wire_topic_ok(topic, len);
+    snprintf(self->ev_topic, sizeof self->ev_topic, "%s",
+             self->ev_bad ? "" : topic);
     azo_event_pack(&self->ev_pk, azo_wire_now_ms(), self->env.node,
                    self->env.def->name, nfields);
     return &self->ev_pk;
@@ -295,6 +301,8 @@ azo_actor_event(azo_actor_t *self, const char *topic, uint32_t nfields)
 int
 azo_actor_publish(azo_actor_t *self)
 {
+    if (self->ev_bad)
+        return AZO_EBADREQ;
     void *raw = zsock_resolve(self->pub);
     // PUB never blocks; DONTWAIT guards against a future socket type change.
     if (zmq_send(raw, self->ev_topic, strlen(self->ev_topic),

@@ -73,7 +73,9 @@ msgpack_packer *azo_actor_event(azo_actor_t *self, const char *topic,
                                 uint32_t nfields);
 
 // Publishes the started event. Never blocks: a slow subscriber loses
-// events rather than stalling the actor. Returns 0 or a negative code.
+// events rather than stalling the actor. Returns 0, AZO_EBADREQ when the
+// topic was not a valid one (azo_wire_topic_ok: 1..128 bytes of UTF-8
+// without spaces or control characters), or another negative code.
 int azo_actor_publish(azo_actor_t *self);
 
 // Inside a command handler: takes reply over to answer after the handler

@@ -55,6 +55,13 @@ s_policy_t;
 
 typedef struct azo_sup azo_sup_t;
 
+// What happens when the current instance's EXIT arrives, as commands asked.
+typedef enum {
+    S_AFTER_POLICY,   // the restart policy decides
+    S_AFTER_START,    // actor.start while stopping: a fresh start
+    S_AFTER_RESTART,  // actor.restart: a restart
+} s_after_t;
+
 typedef struct {
     azo_cmd_ctx_t *ctx;  // owned by the supervisor's deferred list
     s_state_t want;      // S_RUNNING or S_STOPPED
@@ -75,7 +82,7 @@ typedef struct {
     int64_t backoff_ms;          // next automatic restart delay
     char last_exit[160];
     bool want_running;           // false after actor.stop
-    bool restart_requested;      // actor.restart: start again after EXIT
+    s_after_t after_exit;        // what a command asked for after EXIT
     bool stop_requested;         // we sent $TERM (vs. exiting by itself)
     int stop_timer;              // zloop timer id, or -1
     int restart_timer;           // zloop timer id, or -1
@@ -135,7 +142,7 @@ struct azo_sup {
     azo_ratelog_t badlog;
 
     int signal_fd;               // borrowed signalfd, or -1
-    bool bound;                  // control and events endpoints are ours
+    bool bound[2];               // control, events: bound by us
     int64_t started_mono;
     int64_t started_wall;
     uint64_t requests, bad_requests;
@@ -503,7 +510,7 @@ s_intensity_ok(azo_sup_t *self)
 
 // The thread of c has ended (EXIT seen, thread joined or abandoned).
 static void
-s_child_exited(s_child_t *c, const char *detail, bool failed)
+s_child_exited(s_child_t *c, const char *detail, bool failed, bool hung)
 {
     azo_sup_t *self = c->sup;
     int64_t uptime = c->started_mono ? s_now() - c->started_mono : 0;
@@ -512,7 +519,7 @@ s_child_exited(s_child_t *c, const char *detail, bool failed)
                          : c->stop_requested ? "stopped"
                          : failed            ? "failed"
                                              : "normal";
-    if (strcmp(detail, "hung") == 0)
+    if (hung)
         reason = "hung";
     snprintf(c->last_exit, sizeof c->last_exit, "%s: %s", reason, detail);
     azo_registry_set_down(self->reg, c->idx);
@@ -536,10 +543,12 @@ s_child_exited(s_child_t *c, const char *detail, bool failed)
 
     if (self->stopping)
         return;
-    if (c->restart_requested) {
-        c->restart_requested = false;
-        c->restarts++;
-        s_child_spawn(c, true);
+    // A stop that was asked for is done, whatever comes next.
+    s_child_notify(c, NULL);
+    if (c->after_exit != S_AFTER_POLICY) {
+        bool restart = c->after_exit == S_AFTER_RESTART;
+        c->after_exit = S_AFTER_POLICY;
+        s_child_spawn(c, restart);
         return;
     }
     bool again = c->want_running &&
@@ -569,7 +578,6 @@ s_child_exited(s_child_t *c, const char *detail, bool failed)
     c->backoff_ms = delay ? delay * 2 : S_BACKOFF_MIN_MS;
     if (c->backoff_ms > S_BACKOFF_MAX_MS)
         c->backoff_ms = S_BACKOFF_MAX_MS;
-    c->restarts++;
     if (delay == 0) {
         s_child_spawn(c, true);
         return;
@@ -616,7 +624,8 @@ s_on_child_pipe(zloop_t *loop, zsock_t *reader, void *arg)
         char *detail = zmsg_popstr(msg);
         char *failed = zmsg_popstr(msg);
         s_child_reap(c);
-        s_child_exited(c, detail ? detail : "?", failed && *failed == '1');
+        s_child_exited(c, detail ? detail : "?", failed && *failed == '1',
+                       false);
         zstr_free(&detail);
         zstr_free(&failed);
         if (self->boot_next >= 0)
@@ -644,10 +653,12 @@ s_child_spawn(s_child_t *c, bool restart)
         zsys_error("cannot start actor %s: %s", c->def->name,
                    azo_err_str(rc));
         c->state = S_STARTING;
-        s_child_exited(c, "cannot create thread", true);
+        s_child_exited(c, "cannot create thread", true, false);
         return;
     }
     zsock_set_sndtimeo(c->pipe, 0);
+    if (restart)
+        c->restarts++;  // counted when it happens, not when planned
     c->state = S_STARTING;
     c->started_mono = s_now();
     c->stop_requested = false;
@@ -679,7 +690,7 @@ s_on_stop_timer(zloop_t *loop, int timer_id, void *arg)
     zsock_destroy(&c->pipe);
     pthread_detach(c->thread);
     c->sup->abandoned = true;
-    s_child_exited(c, "hung", true);
+    s_child_exited(c, "did not stop in time; thread abandoned", true, true);
     return c->sup->stopping ? -1 : 0;
 }
 
@@ -868,7 +879,7 @@ s_cmd_actor_start(void *arg, const azo_req_t *req, azo_reply_t *reply)
         s_child_spawn(c, c->state == S_WAITING);
         break;
     case S_STOPPING:
-        c->restart_requested = true;
+        c->after_exit = S_AFTER_START;
         break;
     case S_STARTING:
         break;
@@ -883,7 +894,7 @@ s_cmd_actor_stop(void *arg, const azo_req_t *req, azo_reply_t *reply)
     if (!c)
         return 0;
     c->want_running = false;
-    c->restart_requested = false;
+    c->after_exit = S_AFTER_POLICY;
     if (c->state == S_STOPPED)
         return s_unchanged(c, reply);
     s_child_stop(c);
@@ -903,17 +914,15 @@ s_cmd_actor_restart(void *arg, const azo_req_t *req, azo_reply_t *reply)
     case S_STOPPED:
     case S_WAITING:
         s_child_cancel_timers(c);
-        if (c->state == S_STOPPED)
-            c->restarts++;  // WAITING: the exit already counted it
-        s_child_spawn(c, true);
+        s_child_spawn(c, c->gen > 0);  // never started yet: a first start
         break;
     case S_RUNNING:
     case S_STARTING:
-        c->restart_requested = true;
+        c->after_exit = S_AFTER_RESTART;
         s_child_stop(c);
         break;
     case S_STOPPING:
-        c->restart_requested = true;
+        c->after_exit = S_AFTER_RESTART;
         break;
     }
     return s_wait_for(c, reply, S_RUNNING);
@@ -1224,6 +1233,19 @@ s_bind(zsock_t *sock, const char *key, const char *ep, char *err,
     return 0;
 }
 
+// Removes the ipc socket files of the endpoints we bound: libzmq leaves them
+// behind (s_bind made sure nobody else was serving there when we bound).
+// Idempotent; also called before an _exit that skips azo_sup_close.
+static void
+s_unlink_ipc(azo_sup_t *self)
+{
+    for (int i = 0; i < 2; i++) {
+        if (self->bound[i] && strncmp(self->endpoints[i], "ipc://", 6) == 0)
+            (void)unlink(self->endpoints[i] + 6);  // best effort
+        self->bound[i] = false;
+    }
+}
+
 // Replaces ep (a buffer of eplen) with what sock really bound: a port "*"
 // becomes the port the system chose, so that status tells clients.
 static void
@@ -1440,16 +1462,21 @@ azo_sup_open(azo_sup_t **out, const azo_config_t *cfg,
     zsock_set_linger(self->xsub, 0);
     char inproc[128];
     azo_registry_events_endpoint(self->reg, inproc, sizeof inproc);
-    if ((rc = s_bind(self->ctl, "endpoints/control", self->endpoints[0], err,
-                     errlen)) < 0 ||
-        (rc = s_bind(self->events, "endpoints/events", self->endpoints[1],
-                     err, errlen)) < 0 ||
-        (rc = s_bind(self->xsub, "events (inproc)", inproc, err, errlen)) < 0)
+    static const char *const keys[2] = {"endpoints/control",
+                                        "endpoints/events"};
+    zsock_t *outward[2] = {self->ctl, self->events};
+    for (int i = 0; i < 2; i++) {
+        rc = s_bind(outward[i], keys[i], self->endpoints[i], err, errlen);
+        if (rc < 0)
+            goto fail;
+        self->bound[i] = true;
+    }
+    rc = s_bind(self->xsub, "events (inproc)", inproc, err, errlen);
+    if (rc < 0)
         goto fail;
     s_bound_endpoint(self->ctl, self->endpoints[0], sizeof self->endpoints[0]);
     s_bound_endpoint(self->events, self->endpoints[1],
                      sizeof self->endpoints[1]);
-    self->bound = true;
     rc = azo_bus_inbox_open(self->reg, AZO_REG_SUP, 0, self->hwm,
                             &self->inbox);
     if (rc < 0) {
@@ -1526,7 +1553,7 @@ s_stop_all(azo_sup_t *self)
                 zsock_destroy(&c->pipe);
                 pthread_join(c->thread, NULL);
                 c->stop_requested = true;
-                s_child_exited(c, detail ? detail : "?", false);
+                s_child_exited(c, detail ? detail : "?", false, false);
                 zstr_free(&detail);
                 exited = true;
             }
@@ -1540,7 +1567,8 @@ s_stop_all(azo_sup_t *self)
             zsock_destroy(&c->pipe);
             pthread_detach(c->thread);
             self->abandoned = true;
-            s_child_exited(c, "hung", true);
+            s_child_exited(c, "did not stop in time; thread abandoned", true,
+                           true);
         }
     }
 }
@@ -1592,6 +1620,8 @@ azo_sup_run(azo_sup_t *self)
     }
     for (int i = 0; i < self->nchildren; i++)
         self->children[i].nwaiters = 0;
+    if (self->abandoned)
+        s_unlink_ipc(self);  // azod leaves with _exit, skipping close
     zsys_info("node %s stopped", self->node);
     return self->exit_code;
 }
@@ -1620,11 +1650,7 @@ azo_sup_close(azo_sup_t **self_p)
     zsock_destroy(&self->xsub);
     zsock_destroy(&self->events);
     zsock_destroy(&self->ctl);
-    // libzmq leaves ipc socket files behind; ours go with us (s_bind made
-    // sure nobody else was serving there when we bound).
-    for (int i = 0; i < 2 && self->bound; i++)
-        if (strncmp(self->endpoints[i], "ipc://", 6) == 0)
-            (void)unlink(self->endpoints[i] + 6);  // best effort
+    s_unlink_ipc(self);
     azo_bus_destroy(&self->bus);
     if (!self->abandoned)
         azo_store_close(&self->store);  // an abandoned thread may use it

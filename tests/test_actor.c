@@ -646,6 +646,15 @@ test_actor_publishes_events(void **state)
     azo_event_fini(&ev);
     zframe_destroy(&body);
     zstr_free(&topic);
+    // A bad topic is refused, not published and not fatal.
+    static const char *const bad[] = {"test.a b", "", "test.\x01"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        msgpack_packer *pk = s_req(f, "a.publish");
+        msgpack_pack_map(pk, 1);
+        azo_pack_kstr(pk, "topic", bad[i]);
+        s_call(f, 1);
+        assert_int_equal(f->rep.rc, AZO_EBADREQ);
+    }
 }
 
 static void

@@ -473,6 +473,43 @@ test_sup_lifecycle_commands(void **state)
     assert_int_equal(f->rep.rc, AZO_EBADREQ);
 }
 
+// A start queued behind a stop in progress: the stop is answered when the
+// old instance has gone, then the start when the new one runs.
+static void
+test_sup_start_while_stopping_answers_both(void **state)
+{
+    fixture_t *f = *state;
+    void *raw = zsock_resolve(f->client);
+    const char *cmds[2] = {"actor.stop", "actor.start"};
+    for (int i = 0; i < 2; i++) {
+        msgpack_sbuffer_clear(&f->sb);
+        azo_req_pack(&f->pk, 5000 + (uint64_t)i, cmds[i]);
+        msgpack_pack_map(&f->pk, 1);
+        azo_pack_kstr(&f->pk, "name", "t1");
+        zmq_send(raw, f->sb.data, f->sb.size, 0);
+    }
+    bool stopped = false, started = false;
+    while (!stopped || !started) {
+        zframe_t *fr = zframe_recv(f->client);
+        assert_non_null(fr);  // 10 s: a lost reply fails here
+        assert_int_equal(azo_rep_decode(&f->rep, zframe_data(fr),
+                                        zframe_size(fr), NULL, 0),
+                         0);
+        assert_true(f->rep.ok);
+        if (f->rep.id == 5000) {
+            assert_true(s_state_is(f->rep.result, "stopped"));
+            stopped = true;
+        } else {
+            assert_true(f->rep.id == 5001);
+            assert_true(stopped);  // in that order
+            assert_true(s_state_is(f->rep.result, "running"));
+            assert_int_equal(s_int(f->rep.result, "restarts"), 0);
+            started = true;
+        }
+        zframe_destroy(&fr);
+    }
+}
+
 static void
 test_sup_request_times_out(void **state)
 {
@@ -633,6 +670,7 @@ main(void)
         T(test_sup_rejects_bad_frames),
         T(test_sup_restarts_crashed_actor),
         T(test_sup_lifecycle_commands),
+        T(test_sup_start_while_stopping_answers_both),
         T(test_sup_request_times_out),
         T(test_sup_pending_request_fails_when_actor_stops),
         T(test_sup_transient_and_temporary_policies),
