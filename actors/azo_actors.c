@@ -7,11 +7,8 @@
 #include "azo_archive.h"
 
 static const azo_actor_def_t *const s_all[] = {
-    &azo_sched_def,
-    &azo_health_def,
-    &azo_mining_def,
-    &azo_pay_def,
-    &azo_archive_def,
+    &azo_sched_def, &azo_health_def,  &azo_mining_def,
+    &azo_pay_def,   &azo_archive_def,
 };
 
 const azo_actor_def_t *const *

@@ -59,6 +59,6 @@ azo_err_str(int rc)
     if (e)
         return e->text;
     if (rc < 0 && rc > -1000)
-        return strerror(-rc);  // glibc: thread-safe for known values
+        return strerror(-rc); // glibc: thread-safe for known values
     return "unknown error";
 }

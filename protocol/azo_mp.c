@@ -74,7 +74,7 @@ azo_mp_utf8_ok(const void *buf, size_t n)
 {
     const uint8_t *s = buf;
     for (size_t i = 0; i < n;) {
-        if (s[i] < 0x80) {  // the common case, without a call
+        if (s[i] < 0x80) { // the common case, without a call
             i++;
             continue;
         }
@@ -98,12 +98,12 @@ azo_mp_clean_text(char *dst, size_t dstlen, const void *src, size_t srclen)
         if (k == 0 || (k == 1 && (s[i] < 0x20 || s[i] == 0x7f))) {
             if (out + 1 >= dstlen)
                 break;
-            dst[out++] = '?';  // control character or invalid byte
+            dst[out++] = '?'; // control character or invalid byte
             i += k ? k : 1;
             continue;
         }
         if (out + k >= dstlen)
-            break;  // never split a character
+            break; // never split a character
         memcpy(dst + out, s + i, k);
         out += k;
         i += k;
@@ -120,7 +120,7 @@ typedef enum {
     S_MAP,
     S_EXT,
     S_BAD,
-    S_TRUNC,  // the header itself is cut short
+    S_TRUNC, // the header itself is cut short
 } s_kind_t;
 
 // Decodes the header at p (avail bytes). Sets *hdr to the header length,
@@ -149,24 +149,75 @@ s_header(const uint8_t *p, size_t avail, size_t *hdr, uint64_t *n)
     int lenbytes = 0;
     s_kind_t kind = S_BAD;
     switch (c) {
-    case 0xc4: lenbytes = 1; kind = S_BIN; break;
-    case 0xc5: lenbytes = 2; kind = S_BIN; break;
-    case 0xc6: lenbytes = 4; kind = S_BIN; break;
-    case 0xd9: lenbytes = 1; kind = S_STR; break;
-    case 0xda: lenbytes = 2; kind = S_STR; break;
-    case 0xdb: lenbytes = 4; kind = S_STR; break;
-    case 0xdc: lenbytes = 2; kind = S_ARRAY; break;
-    case 0xdd: lenbytes = 4; kind = S_ARRAY; break;
-    case 0xde: lenbytes = 2; kind = S_MAP; break;
-    case 0xdf: lenbytes = 4; kind = S_MAP; break;
-    case 0xcc: case 0xd0: *n = 1; return S_SCALAR;
-    case 0xcd: case 0xd1: *n = 2; return S_SCALAR;
-    case 0xca: case 0xce: case 0xd2: *n = 4; return S_SCALAR;
-    case 0xcb: case 0xcf: case 0xd3: *n = 8; return S_SCALAR;
-    case 0xc7: case 0xc8: case 0xc9:
-    case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
+    case 0xc4:
+        lenbytes = 1;
+        kind = S_BIN;
+        break;
+    case 0xc5:
+        lenbytes = 2;
+        kind = S_BIN;
+        break;
+    case 0xc6:
+        lenbytes = 4;
+        kind = S_BIN;
+        break;
+    case 0xd9:
+        lenbytes = 1;
+        kind = S_STR;
+        break;
+    case 0xda:
+        lenbytes = 2;
+        kind = S_STR;
+        break;
+    case 0xdb:
+        lenbytes = 4;
+        kind = S_STR;
+        break;
+    case 0xdc:
+        lenbytes = 2;
+        kind = S_ARRAY;
+        break;
+    case 0xdd:
+        lenbytes = 4;
+        kind = S_ARRAY;
+        break;
+    case 0xde:
+        lenbytes = 2;
+        kind = S_MAP;
+        break;
+    case 0xdf:
+        lenbytes = 4;
+        kind = S_MAP;
+        break;
+    case 0xcc:
+    case 0xd0:
+        *n = 1;
+        return S_SCALAR;
+    case 0xcd:
+    case 0xd1:
+        *n = 2;
+        return S_SCALAR;
+    case 0xca:
+    case 0xce:
+    case 0xd2:
+        *n = 4;
+        return S_SCALAR;
+    case 0xcb:
+    case 0xcf:
+    case 0xd3:
+        *n = 8;
+        return S_SCALAR;
+    case 0xc7:
+    case 0xc8:
+    case 0xc9:
+    case 0xd4:
+    case 0xd5:
+    case 0xd6:
+    case 0xd7:
+    case 0xd8:
         return S_EXT;
-    default: return S_BAD;  // 0xc1 is never used
+    default:
+        return S_BAD; // 0xc1 is never used
     }
     if (avail < 1 + (size_t)lenbytes)
         return S_TRUNC;
@@ -245,8 +296,10 @@ azo_mp_check(const void *buf, size_t len, char *err, size_t errlen)
                               (unsigned long long)n, avail - hdr);
             // Even an empty container counts as a level of nesting.
             if (depth == AZO_MP_MAX_DEPTH)
-                return s_fail(err, errlen, "nesting deeper than %d at byte "
-                              "%zu", AZO_MP_MAX_DEPTH, off);
+                return s_fail(err, errlen,
+                              "nesting deeper than %d at byte "
+                              "%zu",
+                              AZO_MP_MAX_DEPTH, off);
             off += hdr;
             if (want == 0)
                 break;
@@ -261,8 +314,8 @@ azo_mp_check(const void *buf, size_t len, char *err, size_t errlen)
     }
     if (off != len)
         return s_fail(err, errlen,
-                      "trailing bytes after the message (%zu of %zu used)",
-                      off, len);
+                      "trailing bytes after the message (%zu of %zu used)", off,
+                      len);
     return 0;
 }
 
@@ -296,8 +349,8 @@ bool
 azo_mp_str_eq(const msgpack_object *obj, const char *s)
 {
     size_t n = strlen(s);
-    return obj && obj->type == MSGPACK_OBJECT_STR &&
-           obj->via.str.size == n && memcmp(obj->via.str.ptr, s, n) == 0;
+    return obj && obj->type == MSGPACK_OBJECT_STR && obj->via.str.size == n &&
+           memcmp(obj->via.str.ptr, s, n) == 0;
 }
 
 const char *

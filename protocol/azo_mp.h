@@ -10,9 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AZO_MP_MAX_DEPTH 16     // nesting of maps and arrays
-#define AZO_MP_MAX_ITEMS 65536  // objects in one message, keys included
-#define AZO_MP_MAX_BYTES (16u * 1024 * 1024)  // hard cap on any buffer
+#define AZO_MP_MAX_DEPTH 16    // nesting of maps and arrays
+#define AZO_MP_MAX_ITEMS 65536 // objects in one message, keys included
+#define AZO_MP_MAX_BYTES (16u * 1024 * 1024) // hard cap on any buffer
 
 // Checks that buf[0..len) holds exactly one msgpack object, with no ext
 // types, every map key a string, every string valid UTF-8, nesting at most
@@ -65,7 +65,8 @@ void azo_pack_kreal(msgpack_packer *pk, const char *key, double val);
 
 // A map (or array) whose size is known only at the end: open writes a
 // 32-bit header and returns its offset; close patches the count. pk must
-// write into a msgpack_sbuffer (msgpack_packer_init with msgpack_sbuffer_write).
+// write into a msgpack_sbuffer (msgpack_packer_init with
+// msgpack_sbuffer_write).
 size_t azo_pack_map_open(msgpack_packer *pk);
 void azo_pack_map_close(msgpack_packer *pk, size_t at, uint32_t n);
 size_t azo_pack_array_open(msgpack_packer *pk);

@@ -14,8 +14,7 @@
 
 static const msgpack_object s_empty_map = {.type = MSGPACK_OBJECT_MAP};
 
-static int
-s_fail(char *err, size_t errlen, const char *fmt, ...)
+static int s_fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static int
@@ -160,8 +159,8 @@ azo_req_decode(azo_req_t *req, const void *buf, size_t len, char *err,
     req->id = 0;
     req->cmd = NULL;
     req->args = &s_empty_map;
-    int rc = s_decode_map(req->zone, &req->root, buf, len, "a request", err,
-                          errlen);
+    int rc =
+        s_decode_map(req->zone, &req->root, buf, len, "a request", err, errlen);
     if (rc < 0)
         return rc;
     const msgpack_object *root = &req->root;
@@ -333,7 +332,7 @@ azo_reply_fail(azo_reply_t *r, int rc, const char *fmt, ...)
     azo_mp_clean_text(msg, sizeof msg, raw,
                       (size_t)n < sizeof raw ? (size_t)n : sizeof raw - 1);
     if (rc >= 0)
-        rc = AZO_EINTERNAL;  // a failure must carry a failure code
+        rc = AZO_EINTERNAL; // a failure must carry a failure code
     s_reply_head(r, false);
     r->rc = rc;
     msgpack_pack_map(&r->pk, 2);
@@ -369,16 +368,16 @@ int
 azo_rep_decode(azo_rep_t *rep, const void *buf, size_t len, char *err,
                size_t errlen)
 {
-    static const char *const known[] = {"v", "id", "ok", "result", "error",
-                                        NULL};
+    static const char *const known[] = {"v",      "id",    "ok",
+                                        "result", "error", NULL};
     rep->has_id = false;
     rep->id = 0;
     rep->ok = false;
     rep->result = NULL;
     rep->rc = AZO_EINTERNAL;
     rep->code = rep->message = NULL;
-    int rc = s_decode_map(rep->zone, &rep->root, buf, len, "a reply", err,
-                          errlen);
+    int rc =
+        s_decode_map(rep->zone, &rep->root, buf, len, "a reply", err, errlen);
     if (rc < 0)
         return rc;
     const msgpack_object *root = &rep->root;
@@ -394,8 +393,9 @@ azo_rep_decode(azo_rep_t *rep, const void *buf, size_t len, char *err,
         rep->has_id = true;
         rep->id = id->via.u64;
     } else if (!id || id->type != MSGPACK_OBJECT_NIL)
-        return s_fail(err, errlen, "'id' must be a non-negative integer or "
-                                   "nil");
+        return s_fail(err, errlen,
+                      "'id' must be a non-negative integer or "
+                      "nil");
     const msgpack_object *ok = azo_mp_get(root, "ok");
     if (!ok || ok->type != MSGPACK_OBJECT_BOOLEAN)
         return s_fail(err, errlen, "'ok' must be a boolean");
@@ -458,8 +458,8 @@ azo_event_decode(azo_event_t *ev, const void *topic, size_t tlen,
         return s_fail(err, errlen, "invalid topic");
     memcpy(ev->topic, topic, tlen);
     ev->topic[tlen] = 0;
-    int rc = s_decode_map(ev->zone, &ev->root, body, len, "an event body",
-                          err, errlen);
+    int rc = s_decode_map(ev->zone, &ev->root, body, len, "an event body", err,
+                          errlen);
     if (rc == 0)
         rc = s_check_version(&ev->root, err, errlen);
     if (rc < 0)

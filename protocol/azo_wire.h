@@ -14,20 +14,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AZO_WIRE_V 1
-#define AZO_WIRE_MAX_CMD 64     // command names: [a-z0-9._-]{1,64}
-#define AZO_WIRE_MAX_TOPIC 128  // event topics: printable UTF-8, no spaces
+#define AZO_WIRE_V          1
+#define AZO_WIRE_MAX_CMD    64  // command names: [a-z0-9._-]{1,64}
+#define AZO_WIRE_MAX_TOPIC  128 // event topics: printable UTF-8, no spaces
 #define AZO_WIRE_MAX_ERRMSG 512 // error messages are cut to this length
 
 // A decoded request: a view into the buffer given to azo_req_decode, which
 // must outlive it. Fields are valid until the next decode or fini.
 typedef struct {
-    msgpack_zone *zone;          // owned; cleared by each decode
-    msgpack_object root;         // the whole envelope map
-    bool has_id;                 // id was present and valid
+    msgpack_zone *zone;  // owned; cleared by each decode
+    msgpack_object root; // the whole envelope map
+    bool has_id;         // id was present and valid
     uint64_t id;
-    const char *cmd;             // NUL-terminated, in zone
-    const msgpack_object *args;  // always a map (empty when absent)
+    const char *cmd;            // NUL-terminated, in zone
+    const msgpack_object *args; // always a map (empty when absent)
 } azo_req_t;
 
 // Prepares req. Returns 0 or -ENOMEM.
@@ -64,12 +64,12 @@ bool azo_wire_cmd_ok(const char *cmd, size_t len);
 // A reply under construction. Handlers write exactly one of result / ok /
 // fail; a later fail replaces anything written before.
 typedef struct {
-    msgpack_sbuffer sbuf;  // owned
-    msgpack_packer pk;     // writes into sbuf
+    msgpack_sbuffer sbuf; // owned
+    msgpack_packer pk;    // writes into sbuf
     bool has_id;
     uint64_t id;
-    int rc;                // 0, or the AZO_E* of a failure
-    bool done;             // a reply has been written
+    int rc;    // 0, or the AZO_E* of a failure
+    bool done; // a reply has been written
 } azo_reply_t;
 
 void azo_reply_init(azo_reply_t *r);
@@ -97,15 +97,15 @@ const void *azo_reply_data(const azo_reply_t *r, size_t *len);
 
 // A decoded reply: a view into the decoded buffer, like azo_req_t.
 typedef struct {
-    msgpack_zone *zone;            // owned; cleared by each decode
+    msgpack_zone *zone; // owned; cleared by each decode
     msgpack_object root;
     bool has_id;
     uint64_t id;
     bool ok;
-    const msgpack_object *result;  // ok: the result (any type)
-    int rc;                        // !ok: AZO_E* of the code
-    const char *code;              // !ok: wire code, NUL-terminated
-    const char *message;           // !ok: message, NUL-terminated
+    const msgpack_object *result; // ok: the result (any type)
+    int rc;                       // !ok: AZO_E* of the code
+    const char *code;             // !ok: wire code, NUL-terminated
+    const char *message;          // !ok: message, NUL-terminated
 } azo_rep_t;
 
 int azo_rep_init(azo_rep_t *rep);
@@ -124,10 +124,10 @@ bool azo_wire_topic_ok(const char *topic, size_t len);
 // A decoded event (subscribers, tests): a view like azo_req_t.
 typedef struct {
     msgpack_zone *zone;
-    msgpack_object root;           // the body map
+    msgpack_object root; // the body map
     char topic[AZO_WIRE_MAX_TOPIC + 1];
     int64_t ts;
-    const char *node;              // NUL-terminated, in zone
+    const char *node; // NUL-terminated, in zone
     const char *src;
 } azo_event_t;
 

@@ -19,56 +19,56 @@
 #include <signal.h>
 #include <string.h>
 
-#define S_DRAIN_MAX 256  // inbox frames handled per wakeup
+#define S_DRAIN_MAX 256 // inbox frames handled per wakeup
 
 // A request this actor made, waiting for its reply.
 typedef struct {
     uint64_t token;
     int to;
-    int timer;  // zloop timer id of the timeout
+    int timer; // zloop timer id of the timeout
     azo_reply_fn *fn;
     void *arg;
-    azo_actor_t *actor;  // borrowed, for the timeout handler
+    azo_actor_t *actor; // borrowed, for the timeout handler
 } s_call_t;
 
 // A timer set with azo_actor_timer_at.
 typedef struct s_timer {
-    azo_actor_t *actor;  // borrowed
-    int id;              // zloop timer id
+    azo_actor_t *actor; // borrowed
+    int id;             // zloop timer id
     azo_timer_fn *fn;
     void *arg;
     struct s_timer *next, *prev;
 } s_timer_t;
 
 struct azo_actor {
-    azo_actor_env_t env;   // copied; pointers inside are borrowed
-    zsock_t *pipe;         // borrowed: the zactor's back end
-    zsock_t *inbox;        // owned
-    zsock_t *pub;          // owned: events go to the supervisor's XSUB
-    azo_bus_t *bus;        // owned
-    zloop_t *loop;         // owned
-    void *state;           // actor's own, freed by def->fini
-    int db;                // this actor's named database, or < 0
+    azo_actor_env_t env; // copied; pointers inside are borrowed
+    zsock_t *pipe;       // borrowed: the zactor's back end
+    zsock_t *inbox;      // owned
+    zsock_t *pub;        // owned: events go to the supervisor's XSUB
+    azo_bus_t *bus;      // owned
+    zloop_t *loop;       // owned
+    void *state;         // actor's own, freed by def->fini
+    int db;              // this actor's named database, or < 0
 
-    azo_req_t req;         // decoder reused for every request
-    azo_rep_t rep;         // decoder reused for every reply
-    azo_cmd_ctx_t ctx;     // the request being handled
-    azo_cmd_ctx_t *deferred;  // owned list of deferred replies
+    azo_req_t req;           // decoder reused for every request
+    azo_rep_t rep;           // decoder reused for every reply
+    azo_cmd_ctx_t ctx;       // the request being handled
+    azo_cmd_ctx_t *deferred; // owned list of deferred replies
 
-    msgpack_sbuffer msg_sb;   // message being built
+    msgpack_sbuffer msg_sb; // message being built
     msgpack_packer msg_pk;
-    const char *msg_cmd;      // borrowed from the caller until send
+    const char *msg_cmd; // borrowed from the caller until send
     uint64_t msg_token;
     uint64_t next_token;
-    zhashx_t *calls;          // token -> s_call_t (values owned)
+    zhashx_t *calls; // token -> s_call_t (values owned)
 
-    msgpack_sbuffer ev_sb;    // event being built
+    msgpack_sbuffer ev_sb; // event being built
     msgpack_packer ev_pk;
     char ev_topic[AZO_WIRE_MAX_TOPIC + 1];
-    bool ev_bad;              // the started event's topic is invalid
+    bool ev_bad; // the started event's topic is invalid
 
-    s_timer_t *timers;        // owned list
-    azo_ratelog_t badlog;     // rate limit for bad-input logs
+    s_timer_t *timers;    // owned list
+    azo_ratelog_t badlog; // rate limit for bad-input logs
 
     bool exiting;
     bool failed;
@@ -140,7 +140,7 @@ azo_actor_msg(azo_actor_t *self, const char *cmd)
 static int
 s_target(azo_actor_t *self, const char *to)
 {
-    assert(self->msg_cmd);  // azo_actor_msg first
+    assert(self->msg_cmd); // azo_actor_msg first
     if (to)
         return azo_registry_find(self->env.reg, to);
     return azo_registry_route(self->env.reg, self->msg_cmd);
@@ -174,8 +174,12 @@ azo_actor_send_wait(azo_actor_t *self, const char *to, int wait_ms)
 static void
 s_call_fail(azo_actor_t *self, s_call_t *call, int rc, const char *message)
 {
-    azo_rep_t rep = {.ok = false, .rc = rc, .code = azo_err_wire(rc),
-                     .message = message, .has_id = true, .id = call->token};
+    azo_rep_t rep = {.ok = false,
+                     .rc = rc,
+                     .code = azo_err_wire(rc),
+                     .message = message,
+                     .has_id = true,
+                     .id = call->token};
     call->fn(self->state, &rep, call->arg);
 }
 
@@ -209,8 +213,11 @@ azo_actor_call(azo_actor_t *self, const char *to, int64_t timeout_ms,
     s_call_t *call = calloc(1, sizeof *call);
     if (!call)
         return -ENOMEM;
-    *call = (s_call_t){.token = self->msg_token, .to = idx, .fn = fn,
-                       .arg = arg, .actor = self};
+    *call = (s_call_t){.token = self->msg_token,
+                       .to = idx,
+                       .fn = fn,
+                       .arg = arg,
+                       .actor = self};
     int rc = azo_bus_send(self->bus, idx, AZO_BUS_REQUEST, self->msg_token,
                           self->msg_sb.data, self->msg_sb.size, 0);
     self->msg_cmd = NULL;
@@ -218,9 +225,9 @@ azo_actor_call(azo_actor_t *self, const char *to, int64_t timeout_ms,
         free(call);
         return rc;
     }
-    call->timer = zloop_timer(self->loop,
-                              (size_t)(timeout_ms > 0 ? timeout_ms : 0), 1,
-                              s_call_timeout, call);
+    call->timer =
+        zloop_timer(self->loop, (size_t)(timeout_ms > 0 ? timeout_ms : 0), 1,
+                    s_call_timeout, call);
     zhashx_insert(self->calls, (void *)(uintptr_t)call->token, call);
     return 0;
 }
@@ -232,7 +239,7 @@ s_on_reply(azo_actor_t *self, const azo_bus_msg_t *m)
     void *key = (void *)(uintptr_t)m->token;
     s_call_t *call = zhashx_lookup(self->calls, key);
     if (!call)
-        return;  // late reply after a timeout: already answered
+        return; // late reply after a timeout: already answered
     zhashx_delete(self->calls, key);
     zloop_timer_end(self->loop, call->timer);
     char why[160];
@@ -387,7 +394,8 @@ azo_actor_exit(azo_actor_t *self, bool failed, const char *reason)
              reason ? reason : (failed ? "failed" : "normal"));
 }
 
-// --- loop handlers ------------------------------------------------------------
+// --- loop handlers
+// ------------------------------------------------------------
 
 static void
 s_on_frame(azo_actor_t *self, const void *data, size_t size)
@@ -407,15 +415,15 @@ s_on_frame(azo_actor_t *self, const void *data, size_t size)
     ctx->token = m.token;
     ctx->oneway = m.kind == AZO_BUS_CAST;
     char why[256] = "";
-    bool reply = azo_cmd_handle(self->env.def->cmds, self->env.def->ncmds,
-                                self->state, &self->req, ctx, m.body, m.len,
-                                why, sizeof why);
+    bool reply =
+        azo_cmd_handle(self->env.def->cmds, self->env.def->ncmds, self->state,
+                       &self->req, ctx, m.body, m.len, why, sizeof why);
     if (why[0])
         azo_ratelog(&self->badlog, "%s: bad request from %s: %s",
                     self->env.def->name,
                     azo_registry_name(self->env.reg, m.from), why);
     if (reply)
-        (void)s_send_reply(self, ctx);  // requester gone: nothing to do
+        (void)s_send_reply(self, ctx); // requester gone: nothing to do
 }
 
 static int
@@ -449,7 +457,8 @@ s_on_pipe(zloop_t *loop, zsock_t *reader, void *arg)
     return self->exiting ? -1 : 0;
 }
 
-// --- lifecycle ----------------------------------------------------------------
+// --- lifecycle
+// ----------------------------------------------------------------
 
 static void
 s_destroy(azo_actor_t **self_p)
@@ -460,8 +469,10 @@ s_destroy(azo_actor_t **self_p)
     // Requests still waiting on us get an honest answer.
     while (self->deferred) {
         azo_cmd_ctx_t *ctx = self->deferred;
-        azo_reply_fail(&ctx->reply, AZO_EUNAVAIL, "%s stopped before "
-                       "replying", self->env.def->name);
+        azo_reply_fail(&ctx->reply, AZO_EUNAVAIL,
+                       "%s stopped before "
+                       "replying",
+                       self->env.def->name);
         (void)s_send_reply(self, ctx);
         azo_cmd_ctx_free(&ctx, &self->deferred);
     }
@@ -500,8 +511,8 @@ s_create(azo_actor_t **out, const azo_actor_env_t *env, zsock_t *pipe,
     self->env = *env;
     self->pipe = pipe;
     self->next_token = 1;
-    self->db = env->store ? azo_store_db(env->store, env->def->name)
-                          : AZO_ENOTFOUND;
+    self->db =
+        env->store ? azo_store_db(env->store, env->def->name) : AZO_ENOTFOUND;
     msgpack_sbuffer_init(&self->msg_sb);
     msgpack_packer_init(&self->msg_pk, &self->msg_sb, msgpack_sbuffer_write);
     msgpack_sbuffer_init(&self->ev_sb);
@@ -570,7 +581,7 @@ s_thread(void *arg)
         if (!why[0])
             snprintf(why, sizeof why, "%s", azo_err_str(rc));
         if (self)
-            self->state = NULL;  // init failed: nothing for fini
+            self->state = NULL; // init failed: nothing for fini
         s_destroy(&self);
         zstr_sendx(pipe, "EXIT", why, "1", NULL);
         zsock_destroy(&pipe);

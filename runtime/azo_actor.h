@@ -18,8 +18,8 @@
 typedef struct azo_actor azo_actor_t;
 
 typedef struct {
-    const char *name;    // registry name, "scheduler"
-    const char *prefix;  // command prefix it owns, "sched."
+    const char *name;   // registry name, "scheduler"
+    const char *prefix; // command prefix it owns, "sched."
     // Runs in the actor's thread before it takes messages. On success sets
     // *self_p to the actor's state and returns 0; a negative code makes the
     // actor exit with reason "failed".
@@ -27,10 +27,10 @@ typedef struct {
     // Runs in the actor's thread when it stops after a successful init;
     // frees the state. May be NULL.
     void (*fini)(void *self);
-    const azo_cmd_entry_t *cmds;  // commands, each prefixed by prefix
+    const azo_cmd_entry_t *cmds; // commands, each prefixed by prefix
     size_t ncmds;
-    const azo_cfg_key_t *keys;    // config keys under actors/<name>/,
-    size_t nkeys;                 // paths relative ("jobs/*/every")
+    const azo_cfg_key_t *keys; // config keys under actors/<name>/,
+    size_t nkeys;              // paths relative ("jobs/*/every")
 } azo_actor_def_t;
 
 // Context. Strings and objects are borrowed for the actor's life.
@@ -39,7 +39,7 @@ const char *azo_actor_node(const azo_actor_t *self);
 zloop_t *azo_actor_loop(azo_actor_t *self);
 const azo_config_t *azo_actor_config(const azo_actor_t *self);
 azo_store_t *azo_actor_store(azo_actor_t *self);
-int azo_actor_db(const azo_actor_t *self);  // this actor's named database
+int azo_actor_db(const azo_actor_t *self); // this actor's named database
 
 // Starts a message: packs the request head for cmd and returns the packer;
 // the caller packs exactly one object, the args map, then calls
@@ -93,8 +93,8 @@ int azo_actor_reply(azo_actor_t *self, azo_reply_t **later_p);
 // fn runs once in the actor's thread with the actor's state. Returns a
 // timer id > 0 or a negative code.
 typedef void(azo_timer_fn)(void *self, void *arg);
-int azo_actor_timer_at(azo_actor_t *self, int64_t deadline,
-                       azo_timer_fn *fn, void *arg);
+int azo_actor_timer_at(azo_actor_t *self, int64_t deadline, azo_timer_fn *fn,
+                       void *arg);
 
 // Cancels a pending timer; unknown or fired ids are ignored.
 void azo_actor_timer_cancel(azo_actor_t *self, int id);
@@ -106,15 +106,15 @@ void azo_actor_exit(azo_actor_t *self, bool failed, const char *reason);
 
 // What the supervisor gives a new actor instance; copied by spawn.
 typedef struct {
-    const azo_actor_def_t *def;   // borrowed, static
-    azo_registry_t *reg;          // borrowed
-    int idx;                      // registry index
-    uint32_t gen;                 // inbox generation of this instance
-    azo_store_t *store;           // borrowed
-    const azo_config_t *cfg;      // borrowed
-    const char *node;             // borrowed
-    int hwm;                      // inbox and outbox queue limit
-    zsock_t *pipe;                // internal: set by spawn
+    const azo_actor_def_t *def; // borrowed, static
+    azo_registry_t *reg;        // borrowed
+    int idx;                    // registry index
+    uint32_t gen;               // inbox generation of this instance
+    azo_store_t *store;         // borrowed
+    const azo_config_t *cfg;    // borrowed
+    const char *node;           // borrowed
+    int hwm;                    // inbox and outbox queue limit
+    zsock_t *pipe;              // internal: set by spawn
 } azo_actor_env_t;
 
 // Supervisor thread: runs env->def in a new joinable thread. On success

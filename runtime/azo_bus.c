@@ -30,12 +30,12 @@ void __tsan_release(void *addr);
 #endif
 
 typedef struct {
-    zsock_t *sock;  // owned; NULL until first use
+    zsock_t *sock; // owned; NULL until first use
     uint32_t gen;
 } s_peer_t;
 
 struct azo_bus {
-    azo_registry_t *reg;  // borrowed
+    azo_registry_t *reg; // borrowed
     int self_idx;
     int hwm;
     uint64_t sent, refused;
@@ -130,7 +130,7 @@ s_peer_sock(azo_bus_t *self, int to)
     uint32_t gen = azo_registry_gen(self->reg, to);
     if (peer->sock && peer->gen == gen)
         return peer->sock;
-    zsock_destroy(&peer->sock);  // linger 0: frames for the old inbox die
+    zsock_destroy(&peer->sock); // linger 0: frames for the old inbox die
     zsock_t *sock = zsock_new(ZMQ_PUSH);
     if (!sock)
         return NULL;

@@ -18,10 +18,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AZO_BUS_HDR 12
+#define AZO_BUS_HDR     12
 #define AZO_BUS_REQUEST 'Q'
-#define AZO_BUS_CAST 'C'
-#define AZO_BUS_REPLY 'R'
+#define AZO_BUS_CAST    'C'
+#define AZO_BUS_REPLY   'R'
 
 // A parsed frame: a view into the frame's bytes.
 typedef struct {

@@ -34,8 +34,8 @@ azo_cmd_find(const azo_cmd_entry_t *cmds, size_t ncmds, const char *name)
 
 bool
 azo_cmd_handle(const azo_cmd_entry_t *cmds, size_t ncmds, void *self,
-               azo_req_t *req, azo_cmd_ctx_t *ctx, const void *body,
-               size_t len, char *err, size_t errlen)
+               azo_req_t *req, azo_cmd_ctx_t *ctx, const void *body, size_t len,
+               char *err, size_t errlen)
 {
     char why[256];
     int rc = azo_req_decode(req, body, len, why, sizeof why);
@@ -64,7 +64,7 @@ azo_cmd_run(const azo_cmd_entry_t *cmds, size_t ncmds, void *self,
     }
     int rc = e->fn(self, req, &ctx->reply);
     if (ctx->deferred || ctx->oneway)
-        return false;  // nothing to send: do not pack a default reply
+        return false; // nothing to send: do not pack a default reply
     if (!ctx->reply.done) {
         if (rc < 0)
             azo_reply_fail(&ctx->reply, rc, "%s failed: %s", req->cmd,

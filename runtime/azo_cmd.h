@@ -19,18 +19,18 @@
 typedef int(azo_cmd_fn)(void *self, const azo_req_t *req, azo_reply_t *reply);
 
 typedef struct {
-    const char *name;  // full command name, "sched.run"
+    const char *name; // full command name, "sched.run"
     azo_cmd_fn *fn;
 } azo_cmd_entry_t;
 
 // One incoming request's reply and where it goes.
 typedef struct azo_cmd_ctx {
-    azo_reply_t reply;  // first member: handlers see &ctx->reply
-    int from;           // registry index of the requester
-    uint64_t token;     // requester's correlation number
-    bool oneway;        // the requester wants no reply
-    bool deferred;      // taken over by azo_cmd_defer
-    struct azo_cmd_ctx *next, *prev;  // owner's list of deferred replies
+    azo_reply_t reply;               // first member: handlers see &ctx->reply
+    int from;                        // registry index of the requester
+    uint64_t token;                  // requester's correlation number
+    bool oneway;                     // the requester wants no reply
+    bool deferred;                   // taken over by azo_cmd_defer
+    struct azo_cmd_ctx *next, *prev; // owner's list of deferred replies
 } azo_cmd_ctx_t;
 
 // Prepares / frees a context the caller owns.
@@ -52,8 +52,8 @@ bool azo_cmd_run(const azo_cmd_entry_t *cmds, size_t ncmds, void *self,
                  const azo_req_t *req, azo_cmd_ctx_t *ctx);
 
 // Finds name in cmds. Returns the entry or NULL.
-const azo_cmd_entry_t *azo_cmd_find(const azo_cmd_entry_t *cmds,
-                                    size_t ncmds, const char *name);
+const azo_cmd_entry_t *azo_cmd_find(const azo_cmd_entry_t *cmds, size_t ncmds,
+                                    const char *name);
 
 // Inside a handler: takes the reply over so it can be written after the
 // handler returns. Returns a heap context (linked at the head of *list,

@@ -31,7 +31,8 @@ typedef enum {
 // One schema entry. path is slash-separated; a segment "*" matches any one
 // name (e.g. "actors/scheduler/jobs/*/every"). Every key present in the file
 // must match an entry, and every entry's parent path must be a SECTION or
-// OPTIONAL entry (top-level entries have no parent). min == max == 0 means unbounded.
+// OPTIONAL entry (top-level entries have no parent). min == max == 0 means
+// unbounded.
 typedef struct {
     const char *path;
     azo_cfg_type_t type;
@@ -88,12 +89,10 @@ const char *azo_config_str(const azo_config_t *self, const char *path);
 int64_t azo_config_int(const azo_config_t *self, const char *path,
                        int64_t dflt);
 bool azo_config_bool(const azo_config_t *self, const char *path, bool dflt);
-int64_t azo_config_ms(const azo_config_t *self, const char *path,
-                      int64_t dflt);
+int64_t azo_config_ms(const azo_config_t *self, const char *path, int64_t dflt);
 int64_t azo_config_size(const azo_config_t *self, const char *path,
                         int64_t dflt);
-double azo_config_real(const azo_config_t *self, const char *path,
-                       double dflt);
+double azo_config_real(const azo_config_t *self, const char *path, double dflt);
 
 // Returns the section at path (borrowed, read-only, lives as long as the
 // config), or NULL; path "" returns the root. Iterate children with

@@ -8,8 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static void
-s_err(char *err, size_t errlen, const char *fmt, ...)
+static void s_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
@@ -19,7 +18,7 @@ s_err(char *err, size_t errlen, const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    (void)vsnprintf(err, errlen, fmt, ap);  // truncation is acceptable
+    (void)vsnprintf(err, errlen, fmt, ap); // truncation is acceptable
     va_end(ap);
 }
 

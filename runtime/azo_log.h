@@ -7,9 +7,9 @@
 #include <stdint.h>
 
 typedef struct {
-    int64_t window_ms;     // at most one message per window
-    int64_t window_start;  // zclock_mono() of the last message logged
-    uint64_t suppressed;   // messages dropped since then
+    int64_t window_ms;    // at most one message per window
+    int64_t window_start; // zclock_mono() of the last message logged
+    uint64_t suppressed;  // messages dropped since then
 } azo_ratelog_t;
 
 void azo_ratelog_init(azo_ratelog_t *rl, int64_t window_ms);

@@ -14,14 +14,14 @@
 
 typedef struct {
     char name[AZO_REG_MAX_NAME + 1];
-    char prefix[AZO_REG_MAX_NAME + 2];  // "" when none
+    char prefix[AZO_REG_MAX_NAME + 2]; // "" when none
     size_t prefix_len;
     _Atomic uint32_t gen;
     _Atomic bool up;
 } s_entry_t;
 
 struct azo_registry {
-    unsigned uid;  // distinguishes registries (nodes) within one process
+    unsigned uid; // distinguishes registries (nodes) within one process
     int size;
     s_entry_t entries[AZO_REG_MAX];
 };
@@ -123,8 +123,7 @@ uint32_t
 azo_registry_gen(const azo_registry_t *self, int idx)
 {
     assert(idx >= 0 && idx < self->size);
-    return atomic_load_explicit(&self->entries[idx].gen,
-                                memory_order_acquire);
+    return atomic_load_explicit(&self->entries[idx].gen, memory_order_acquire);
 }
 
 bool
@@ -146,8 +145,7 @@ void
 azo_registry_set_down(azo_registry_t *self, int idx)
 {
     assert(idx >= 0 && idx < self->size);
-    atomic_store_explicit(&self->entries[idx].up, false,
-                          memory_order_release);
+    atomic_store_explicit(&self->entries[idx].up, false, memory_order_release);
 }
 
 void
@@ -159,9 +157,7 @@ azo_registry_endpoint(const azo_registry_t *self, int idx, uint32_t gen,
 }
 
 void
-azo_registry_events_endpoint(const azo_registry_t *self, char *buf,
-                             size_t len)
+azo_registry_events_endpoint(const azo_registry_t *self, char *buf, size_t len)
 {
-    snprintf(buf, len, "inproc://azo-%d-%u-events", (int)getpid(),
-             self->uid);
+    snprintf(buf, len, "inproc://azo-%d-%u-events", (int)getpid(), self->uid);
 }

@@ -11,9 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AZO_REG_SUP 0        // the supervisor's index
-#define AZO_REG_MAX 64       // parties per node
-#define AZO_REG_MAX_NAME 32  // names: [a-z0-9-]{1,32}
+#define AZO_REG_SUP      0  // the supervisor's index
+#define AZO_REG_MAX      64 // parties per node
+#define AZO_REG_MAX_NAME 32 // names: [a-z0-9-]{1,32}
 
 typedef struct azo_registry azo_registry_t;
 

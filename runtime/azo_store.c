@@ -464,7 +464,7 @@ azo_txn_put_mp(azo_txn_t *txn, int db, const void *key, size_t klen,
 {
     assert(sb);
     if (azo_mp_check(sb->data, sb->size, NULL, 0) < 0)
-        return AZO_EBADREQ;  // our caller's bug, but never stored
+        return AZO_EBADREQ; // our caller's bug, but never stored
     return azo_txn_put(txn, db, key, klen, sb->data, sb->size);
 }
 

@@ -31,118 +31,121 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define S_MAX_WAITERS 8        // lifecycle requests waiting on one actor
-#define S_CTL_DRAIN 64         // control requests handled per wakeup
-#define S_EVENTS_MAXMSG 1024   // subscriptions are short
-#define S_LINGER_MS 500        // let final replies and events leave
-#define S_BACKOFF_MIN_MS 100   // restart backoff (configurable in #3)
+#define S_MAX_WAITERS    8    // lifecycle requests waiting on one actor
+#define S_CTL_DRAIN      64   // control requests handled per wakeup
+#define S_EVENTS_MAXMSG  1024 // subscriptions are short
+#define S_LINGER_MS      500  // let final replies and events leave
+#define S_BACKOFF_MIN_MS 100  // restart backoff (configurable in #3)
 #define S_BACKOFF_MAX_MS 5000
-#define S_STABLE_MS 10000      // uptime after which backoff resets
+#define S_STABLE_MS      10000 // uptime after which backoff resets
 
 typedef enum {
-    S_STOPPED,   // not running, no restart planned
-    S_STARTING,  // thread running init
-    S_RUNNING,   // READY seen: takes messages
-    S_STOPPING,  // $TERM sent, waiting for EXIT
-    S_WAITING,   // exited; restart timer armed
+    S_STOPPED,  // not running, no restart planned
+    S_STARTING, // thread running init
+    S_RUNNING,  // READY seen: takes messages
+    S_STOPPING, // $TERM sent, waiting for EXIT
+    S_WAITING,  // exited; restart timer armed
 } s_state_t;
 
 static const char *const s_state_names[] = {"stopped", "starting", "running",
                                             "stopping", "restarting"};
 
-typedef enum { S_RESTART_PERMANENT, S_RESTART_TRANSIENT, S_RESTART_TEMPORARY }
-s_policy_t;
+typedef enum {
+    S_RESTART_PERMANENT,
+    S_RESTART_TRANSIENT,
+    S_RESTART_TEMPORARY
+} s_policy_t;
 
 typedef struct azo_sup azo_sup_t;
 
 // What happens when the current instance's EXIT arrives, as commands asked.
 typedef enum {
-    S_AFTER_POLICY,   // the restart policy decides
-    S_AFTER_START,    // actor.start while stopping: a fresh start
-    S_AFTER_RESTART,  // actor.restart: a restart
+    S_AFTER_POLICY,  // the restart policy decides
+    S_AFTER_START,   // actor.start while stopping: a fresh start
+    S_AFTER_RESTART, // actor.restart: a restart
 } s_after_t;
 
 typedef struct {
-    azo_cmd_ctx_t *ctx;  // owned by the supervisor's deferred list
-    s_state_t want;      // S_RUNNING or S_STOPPED
+    azo_cmd_ctx_t *ctx; // owned by the supervisor's deferred list
+    s_state_t want;     // S_RUNNING or S_STOPPED
 } s_waiter_t;
 
 typedef struct {
-    azo_sup_t *sup;              // borrowed back pointer
-    const azo_actor_def_t *def;  // borrowed, static
-    int idx;                     // registry index
+    azo_sup_t *sup;             // borrowed back pointer
+    const azo_actor_def_t *def; // borrowed, static
+    int idx;                    // registry index
     s_policy_t policy;
     int64_t shutdown_ms;
     s_state_t state;
-    zsock_t *pipe;               // owned while a thread runs
+    zsock_t *pipe; // owned while a thread runs
     pthread_t thread;
-    uint32_t gen;                // generation of the current instance
-    int64_t started_mono;        // of the current instance
+    uint32_t gen;         // generation of the current instance
+    int64_t started_mono; // of the current instance
     uint64_t restarts;
-    int64_t backoff_ms;          // next automatic restart delay
+    int64_t backoff_ms; // next automatic restart delay
     char last_exit[160];
-    bool want_running;           // false after actor.stop
-    s_after_t after_exit;        // what a command asked for after EXIT
-    bool stop_requested;         // we sent $TERM (vs. exiting by itself)
-    int stop_timer;              // zloop timer id, or -1
-    int restart_timer;           // zloop timer id, or -1
+    bool want_running;    // false after actor.stop
+    s_after_t after_exit; // what a command asked for after EXIT
+    bool stop_requested;  // we sent $TERM (vs. exiting by itself)
+    int stop_timer;       // zloop timer id, or -1
+    int restart_timer;    // zloop timer id, or -1
     s_waiter_t waiters[S_MAX_WAITERS];
     int nwaiters;
 } s_child_t;
 
 typedef struct {
-    azo_sup_t *sup;   // borrowed
+    azo_sup_t *sup; // borrowed
     uint64_t seq;
-    int target;       // registry index handling it
-    void *ticket;     // zloop ticket of its time-out
+    int target;   // registry index handling it
+    void *ticket; // zloop ticket of its time-out
     bool has_id;
-    uint64_t id;      // the client's request id, for time-out replies
-    bool delim;       // the client is REQ: replies need an empty frame
-    char cmd[AZO_WIRE_MAX_CMD + 1];  // for time-out messages; "" if unread
+    uint64_t id; // the client's request id, for time-out replies
+    bool delim;  // the client is REQ: replies need an empty frame
+    char cmd[AZO_WIRE_MAX_CMD + 1]; // for time-out messages; "" if unread
     size_t ident_len;
     uint8_t ident[256];
 } s_pending_t;
 
 struct azo_sup {
-    const azo_config_t *cfg;     // borrowed
+    const azo_config_t *cfg; // borrowed
     char node[65];
     char data_dir[PATH_MAX];
     char store_path[PATH_MAX + 16];
-    char endpoints[3][256];      // control, events, cluster
+    char endpoints[3][256]; // control, events, cluster
     int lock_fd;
-    azo_store_t *store;          // owned
-    azo_registry_t *reg;         // owned
-    azo_bus_t *bus;              // owned
-    zsock_t *ctl;                // owned: control ROUTER
-    zsock_t *events;             // owned: outward XPUB
-    zsock_t *xsub;               // owned: actors publish here
-    zsock_t *inbox;              // owned: replies and requests from actors
-    zloop_t *loop;               // owned, during run
+    azo_store_t *store;  // owned
+    azo_registry_t *reg; // owned
+    azo_bus_t *bus;      // owned
+    zsock_t *ctl;        // owned: control ROUTER
+    zsock_t *events;     // owned: outward XPUB
+    zsock_t *xsub;       // owned: actors publish here
+    zsock_t *inbox;      // owned: replies and requests from actors
+    zloop_t *loop;       // owned, during run
     int hwm;
     int64_t request_timeout;
     int max_restarts;
     int64_t period_ms;
-    int64_t *restart_times;      // owned ring of max_restarts + 1 entries
-    int restart_count;           // entries used in the ring
+    int64_t *restart_times; // owned ring of max_restarts + 1 entries
+    int restart_count;      // entries used in the ring
     int restart_head;
 
-    s_child_t children[AZO_REG_MAX];  // in config (start) order
+    s_child_t children[AZO_REG_MAX]; // in config (start) order
     int nchildren;
-    s_child_t *by_idx[AZO_REG_MAX];   // registry index -> child or NULL
-    const azo_actor_def_t *defs[AZO_REG_MAX];  // registry index -> def
-    int boot_next;               // next child to start at boot, or -1
+    s_child_t *by_idx[AZO_REG_MAX];           // registry index -> child or NULL
+    const azo_actor_def_t *defs[AZO_REG_MAX]; // registry index -> def
+    int boot_next; // next child to start at boot, or -1
 
-    zhashx_t *pending;           // seq -> s_pending_t (owned)
+    zhashx_t *pending; // seq -> s_pending_t (owned)
     uint64_t next_seq;
     azo_req_t req;
     azo_cmd_ctx_t ctx;
-    azo_cmd_ctx_t *deferred;     // owned list of deferred replies
+    azo_cmd_ctx_t *deferred; // owned list of deferred replies
     msgpack_sbuffer ev_sb;
     msgpack_packer ev_pk;
     azo_ratelog_t badlog;
 
-    int signal_fd;               // borrowed signalfd, or -1
-    bool bound[2];               // control, events: bound by us
+    int signal_fd; // borrowed signalfd, or -1
+    bool bound[2]; // control, events: bound by us
     int64_t started_mono;
     int64_t started_wall;
     uint64_t requests, bad_requests;
@@ -154,7 +157,8 @@ struct azo_sup {
 static const azo_cmd_entry_t s_cmds[];
 static const size_t s_ncmds;
 
-// --- schema -------------------------------------------------------------------
+// --- schema
+// -------------------------------------------------------------------
 
 static const azo_cfg_key_t s_base_keys[] = {
     {"node", AZO_CFG_SECTION, NULL, 0, 0, NULL, "a section"},
@@ -162,12 +166,12 @@ static const azo_cfg_key_t s_base_keys[] = {
      "a node name: letters, digits, '.', '_' or '-' (default: host name)"},
     {"node/data_dir", AZO_CFG_STR, "./data", 0, 0, NULL, "a directory"},
     {"endpoints", AZO_CFG_SECTION, NULL, 0, 0, NULL, "a section"},
-    {"endpoints/control", AZO_CFG_ENDPOINT, "tcp://127.0.0.1:7710", 0, 0,
-     NULL, "an endpoint"},
-    {"endpoints/events", AZO_CFG_ENDPOINT, "tcp://127.0.0.1:7711", 0, 0,
-     NULL, "an endpoint"},
-    {"endpoints/cluster", AZO_CFG_ENDPOINT, "tcp://127.0.0.1:7712", 0, 0,
-     NULL, "an endpoint"},
+    {"endpoints/control", AZO_CFG_ENDPOINT, "tcp://127.0.0.1:7710", 0, 0, NULL,
+     "an endpoint"},
+    {"endpoints/events", AZO_CFG_ENDPOINT, "tcp://127.0.0.1:7711", 0, 0, NULL,
+     "an endpoint"},
+    {"endpoints/cluster", AZO_CFG_ENDPOINT, "tcp://127.0.0.1:7712", 0, 0, NULL,
+     "an endpoint"},
     {"endpoints/insecure", AZO_CFG_BOOL, "0", 0, 0, NULL,
      "1 to allow non-loopback tcp endpoints without CURVE"},
     {"supervisor", AZO_CFG_SECTION, NULL, 0, 0, NULL, "a section"},
@@ -177,8 +181,8 @@ static const azo_cfg_key_t s_base_keys[] = {
      "restarts allowed within period"},
     {"supervisor/period", AZO_CFG_DURATION, "60s", 1000, 86400000, NULL,
      "the restart intensity window"},
-    {"supervisor/request_timeout", AZO_CFG_DURATION, "10s", 10, 3600000,
-     NULL, "how long a routed control request may wait for its actor"},
+    {"supervisor/request_timeout", AZO_CFG_DURATION, "10s", 10, 3600000, NULL,
+     "how long a routed control request may wait for its actor"},
     {"store", AZO_CFG_SECTION, NULL, 0, 0, NULL, "a section"},
     {"store/map_size", AZO_CFG_SIZE, "1GiB", 1 << 20, (int64_t)1 << 40, NULL,
      "the LMDB map size"},
@@ -202,7 +206,7 @@ static const azo_cfg_key_t s_child_keys[] = {
      "how long the actor gets to stop"},
 };
 
-#define S_NBASE (sizeof s_base_keys / sizeof s_base_keys[0])
+#define S_NBASE  (sizeof s_base_keys / sizeof s_base_keys[0])
 #define S_NCHILD (sizeof s_child_keys / sizeof s_child_keys[0])
 
 azo_cfg_key_t *
@@ -231,7 +235,8 @@ azo_sup_schema(const azo_actor_def_t *const *defs, size_t ndefs, size_t *n)
             keys[at] = *src;
             keys[at].path = arena;
             arena += sprintf(arena, "actors/%s%s%s", d->name,
-                             src->path[0] ? "/" : "", src->path) + 1;
+                             src->path[0] ? "/" : "", src->path) +
+                     1;
             at++;
         }
     }
@@ -239,10 +244,10 @@ azo_sup_schema(const azo_actor_def_t *const *defs, size_t ndefs, size_t *n)
     return keys;
 }
 
-// --- helpers ------------------------------------------------------------------
+// --- helpers
+// ------------------------------------------------------------------
 
-static int
-s_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+static int s_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 static int
@@ -269,8 +274,7 @@ static msgpack_packer *
 s_event(azo_sup_t *self, uint32_t nfields)
 {
     msgpack_sbuffer_clear(&self->ev_sb);
-    azo_event_pack(&self->ev_pk, azo_wire_now_ms(), self->node, "sup",
-                   nfields);
+    azo_event_pack(&self->ev_pk, azo_wire_now_ms(), self->node, "sup", nfields);
     return &self->ev_pk;
 }
 
@@ -289,14 +293,15 @@ static bool
 s_loopback(const char *ep)
 {
     if (strncmp(ep, "tcp://", 6) != 0)
-        return true;  // ipc and inproc never leave the host
+        return true; // ipc and inproc never leave the host
     // Only addresses libzmq binds as such: it takes names for interfaces,
     // so "localhost" is not one.
     const char *host = ep + 6;
     return strncmp(host, "127.", 4) == 0 || strncmp(host, "[::1]:", 6) == 0;
 }
 
-// --- pending control requests ---------------------------------------------------
+// --- pending control requests
+// ---------------------------------------------------
 
 static size_t
 s_seq_hash(const void *key)
@@ -341,14 +346,14 @@ s_pending_finish(azo_sup_t *self, uint64_t seq, const void *body, size_t len)
     void *key = (void *)(uintptr_t)seq;
     s_pending_t *p = zhashx_lookup(self->pending, key);
     if (!p)
-        return;  // timed out already
+        return; // timed out already
     s_client_send(self, p, body, len);
     zhashx_delete(self->pending, key);
 }
 
 // Fails pending with an error of our own.
-static void
-s_pending_fail(azo_sup_t *self, s_pending_t *p, int rc, const char *fmt, ...)
+static void s_pending_fail(azo_sup_t *self, s_pending_t *p, int rc,
+                           const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 static void
@@ -375,7 +380,7 @@ s_on_pending_timeout(zloop_t *loop, int timer_id, void *arg)
     (void)loop;
     (void)timer_id;
     s_pending_t *p = arg;
-    p->ticket = NULL;  // zloop frees fired tickets
+    p->ticket = NULL; // zloop frees fired tickets
     long long ms = (long long)p->sup->request_timeout;
     if (p->target == AZO_REG_SUP)
         s_pending_fail(p->sup, p, AZO_ETIMEOUT,
@@ -406,7 +411,8 @@ s_pending_fail_target(azo_sup_t *self, int idx, const char *why)
     zlistx_destroy(&keys);
 }
 
-// --- replies to requests handled here -------------------------------------------
+// --- replies to requests handled here
+// -------------------------------------------
 
 // Sends ctx's reply to whoever asked: a control client (from == SUP, token
 // = pending seq) or an actor over the bus.
@@ -424,7 +430,8 @@ s_reply(azo_sup_t *self, azo_cmd_ctx_t *ctx)
                            data, len, 0);
 }
 
-// --- children -------------------------------------------------------------------
+// --- children
+// -------------------------------------------------------------------
 
 static void s_child_spawn(s_child_t *c, bool restart);
 static void s_escalate(azo_sup_t *self, const char *why);
@@ -460,8 +467,8 @@ s_child_notify(s_child_t *c, const char *failure)
         if (met)
             s_child_info(c, azo_reply_result(&w->ctx->reply));
         else
-            azo_reply_fail(&w->ctx->reply, AZO_EUNAVAIL, "%s: %s",
-                           c->def->name, failure);
+            azo_reply_fail(&w->ctx->reply, AZO_EUNAVAIL, "%s: %s", c->def->name,
+                           failure);
         s_reply(self, w->ctx);
         azo_cmd_ctx_free(&w->ctx, &self->deferred);
         c->waiters[i] = c->waiters[--c->nwaiters];
@@ -487,7 +494,7 @@ s_on_restart_timer(zloop_t *loop, int timer_id, void *arg)
     c->restart_timer = -1;
     if (c->state == S_WAITING)
         s_child_spawn(c, true);
-    return c->sup->stopping ? -1 : 0;  // a failed spawn may escalate
+    return c->sup->stopping ? -1 : 0; // a failed spawn may escalate
 }
 
 // Counts an automatic restart against the intensity limit. Returns false
@@ -515,7 +522,7 @@ s_child_exited(s_child_t *c, const char *detail, bool failed, bool hung)
     azo_sup_t *self = c->sup;
     int64_t uptime = c->started_mono ? s_now() - c->started_mono : 0;
     bool was_starting = c->state == S_STARTING;
-    const char *reason = self->stopping       ? "shutdown"
+    const char *reason = self->stopping      ? "shutdown"
                          : c->stop_requested ? "stopped"
                          : failed            ? "failed"
                                              : "normal";
@@ -536,8 +543,7 @@ s_child_exited(s_child_t *c, const char *detail, bool failed, bool hung)
     s_event_send(self, "sup.actor.exited");
     s_pending_fail_target(self, c->idx, "exited");
     if (failed)
-        zsys_warning("actor %s exited (%s): %s", c->def->name, reason,
-                     detail);
+        zsys_warning("actor %s exited (%s): %s", c->def->name, reason, detail);
     else
         zsys_info("actor %s exited (%s)", c->def->name, reason);
 
@@ -551,9 +557,9 @@ s_child_exited(s_child_t *c, const char *detail, bool failed, bool hung)
         s_child_spawn(c, restart);
         return;
     }
-    bool again = c->want_running &&
-                 (c->policy == S_RESTART_PERMANENT ||
-                  (c->policy == S_RESTART_TRANSIENT && failed));
+    bool again =
+        c->want_running && (c->policy == S_RESTART_PERMANENT ||
+                            (c->policy == S_RESTART_TRANSIENT && failed));
     if (!again) {
         c->want_running = false;
         s_child_notify(c, was_starting ? c->last_exit : "stopped");
@@ -563,8 +569,7 @@ s_child_exited(s_child_t *c, const char *detail, bool failed, bool hung)
         char why[200];
         snprintf(why, sizeof why,
                  "more than %d restarts within %lld ms (last: %s)",
-                 self->max_restarts, (long long)self->period_ms,
-                 c->def->name);
+                 self->max_restarts, (long long)self->period_ms, c->def->name);
         s_escalate(self, why);
         return;
     }
@@ -607,7 +612,7 @@ s_on_child_pipe(zloop_t *loop, zsock_t *reader, void *arg)
     azo_sup_t *self = c->sup;
     zmsg_t *msg = zmsg_recv(reader);
     if (!msg)
-        return 0;  // interrupted; zloop decides whether to go on
+        return 0; // interrupted; zloop decides whether to go on
     char *what = zmsg_popstr(msg);
     if (what && streq(what, "READY") && c->state == S_STARTING) {
         c->state = S_RUNNING;
@@ -643,22 +648,25 @@ s_child_spawn(s_child_t *c, bool restart)
 {
     azo_sup_t *self = c->sup;
     c->gen++;
-    azo_actor_env_t env = {
-        .def = c->def, .reg = self->reg, .idx = c->idx, .gen = c->gen,
-        .store = self->store, .cfg = self->cfg, .node = self->node,
-        .hwm = self->hwm};
+    azo_actor_env_t env = {.def = c->def,
+                           .reg = self->reg,
+                           .idx = c->idx,
+                           .gen = c->gen,
+                           .store = self->store,
+                           .cfg = self->cfg,
+                           .node = self->node,
+                           .hwm = self->hwm};
     int rc = azo_actor_spawn(&env, &c->pipe, &c->thread);
     if (rc < 0) {
         // Out of threads or memory: treat like a failed start.
-        zsys_error("cannot start actor %s: %s", c->def->name,
-                   azo_err_str(rc));
+        zsys_error("cannot start actor %s: %s", c->def->name, azo_err_str(rc));
         c->state = S_STARTING;
         s_child_exited(c, "cannot create thread", true, false);
         return;
     }
     zsock_set_sndtimeo(c->pipe, 0);
     if (restart)
-        c->restarts++;  // counted when it happens, not when planned
+        c->restarts++; // counted when it happens, not when planned
     c->state = S_STARTING;
     c->started_mono = s_now();
     c->stop_requested = false;
@@ -711,8 +719,8 @@ s_child_stop(s_child_t *c)
     c->state = S_STOPPING;
     if (zstr_send(c->pipe, "$TERM") < 0)
         zsys_warning("cannot signal actor %s", c->def->name);
-    c->stop_timer = zloop_timer(self->loop, (size_t)c->shutdown_ms, 1,
-                                s_on_stop_timer, c);
+    c->stop_timer =
+        zloop_timer(self->loop, (size_t)c->shutdown_ms, 1, s_on_stop_timer, c);
 }
 
 static void
@@ -726,7 +734,7 @@ s_boot_next(azo_sup_t *self)
         if (c->gen == 0 && c->want_running)
             s_child_spawn(c, false);
         if (c->state == S_STARTING)
-            return;  // its READY or EXIT calls us again
+            return; // its READY or EXIT calls us again
     }
     self->boot_next = -1;
 }
@@ -742,7 +750,8 @@ s_escalate(azo_sup_t *self, const char *why)
     self->exit_code = AZO_EXIT_ESCALATED;
 }
 
-// --- supervisor commands ----------------------------------------------------------
+// --- supervisor commands
+// ----------------------------------------------------------
 
 static int
 s_cmd_ping(void *arg, const azo_req_t *req, azo_reply_t *reply)
@@ -763,7 +772,7 @@ s_cmd_status(void *arg, const azo_req_t *req, azo_reply_t *reply)
     azo_sup_t *self = arg;
     (void)req;
     azo_store_info_t info = {0};
-    (void)azo_store_info(self->store, &info);  // zeros on failure
+    (void)azo_store_info(self->store, &info); // zeros on failure
     msgpack_packer *pk = azo_reply_result(reply);
     msgpack_pack_map(pk, 11);
     azo_pack_kstr(pk, "node", self->node);
@@ -804,7 +813,7 @@ s_cmd_shutdown(void *arg, const azo_req_t *req, azo_reply_t *reply)
     azo_sup_t *self = arg;
     (void)req;
     zsys_info("shutdown requested over the control endpoint");
-    self->stopping = true;  // the loop ends after this reply is sent
+    self->stopping = true; // the loop ends after this reply is sent
     msgpack_packer *pk = azo_reply_result(reply);
     msgpack_pack_map(pk, 2);
     azo_pack_kstr(pk, "node", self->node);
@@ -899,7 +908,7 @@ s_cmd_actor_stop(void *arg, const azo_req_t *req, azo_reply_t *reply)
         return s_unchanged(c, reply);
     s_child_stop(c);
     if (c->state == S_STOPPED)
-        return s_unchanged(c, reply);  // was waiting to restart
+        return s_unchanged(c, reply); // was waiting to restart
     return s_wait_for(c, reply, S_STOPPED);
 }
 
@@ -914,7 +923,7 @@ s_cmd_actor_restart(void *arg, const azo_req_t *req, azo_reply_t *reply)
     case S_STOPPED:
     case S_WAITING:
         s_child_cancel_timers(c);
-        s_child_spawn(c, c->gen > 0);  // never started yet: a first start
+        s_child_spawn(c, c->gen > 0); // never started yet: a first start
         break;
     case S_RUNNING:
     case S_STARTING:
@@ -963,7 +972,8 @@ static const azo_cmd_entry_t s_cmds[] = {
 };
 static const size_t s_ncmds = sizeof s_cmds / sizeof s_cmds[0];
 
-// --- control endpoint ---------------------------------------------------------------
+// --- control endpoint
+// ---------------------------------------------------------------
 
 // Handles one control request from client p (already in the pending table).
 static void
@@ -1005,8 +1015,8 @@ s_on_request(azo_sup_t *self, s_pending_t *p, const void *body, size_t len)
                        s_state_names[c->state]);
         return;
     }
-    int rc = azo_bus_send(self->bus, owner, AZO_BUS_REQUEST, p->seq, body,
-                          len, 0);
+    int rc =
+        azo_bus_send(self->bus, owner, AZO_BUS_REQUEST, p->seq, body, len, 0);
     if (rc < 0)
         s_pending_fail(self, p, AZO_EUNAVAIL,
                        "actor %s cannot take requests now (inbox full)",
@@ -1086,7 +1096,8 @@ s_on_ctl(zloop_t *loop, zsock_t *reader, void *arg)
     return self->stopping ? -1 : 0;
 }
 
-// --- inbox: replies and requests from actors ------------------------------------------
+// --- inbox: replies and requests from actors
+// ------------------------------------------
 
 static int
 s_on_inbox(zloop_t *loop, zsock_t *reader, void *arg)
@@ -1122,7 +1133,8 @@ s_on_inbox(zloop_t *loop, zsock_t *reader, void *arg)
     return self->stopping ? -1 : 0;
 }
 
-// --- events forwarding --------------------------------------------------------------
+// --- events forwarding
+// --------------------------------------------------------------
 
 // Moves every waiting multipart message from one socket to another.
 static void
@@ -1135,8 +1147,8 @@ s_forward(void *from, void *to)
             break;
         bool more = zmq_msg_more(&msg);
         while (true) {
-            (void)zmq_msg_send(&msg, to, (more ? ZMQ_SNDMORE : 0) |
-                                             ZMQ_DONTWAIT);
+            (void)zmq_msg_send(&msg, to,
+                               (more ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT);
             if (!more || zmq_msg_recv(&msg, from, 0) < 0)
                 break;
             more = zmq_msg_more(&msg);
@@ -1163,7 +1175,8 @@ s_on_xpub(zloop_t *loop, zsock_t *reader, void *arg)
     return 0;
 }
 
-// --- open / run / close ---------------------------------------------------------------
+// --- open / run / close
+// ---------------------------------------------------------------
 
 // Takes <data_dir>/azod.lock so that two nodes never share a data directory.
 static int
@@ -1207,7 +1220,7 @@ s_ipc_in_use(const char *ep)
         return false;
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
     if (strlen(ep + 6) >= sizeof addr.sun_path)
-        return false;  // zsock_bind reports the bad path
+        return false; // zsock_bind reports the bad path
     strcpy(addr.sun_path, ep + 6);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -1218,15 +1231,14 @@ s_ipc_in_use(const char *ep)
 }
 
 static int
-s_bind(zsock_t *sock, const char *key, const char *ep, char *err,
-       size_t errlen)
+s_bind(zsock_t *sock, const char *key, const char *ep, char *err, size_t errlen)
 {
     if (s_ipc_in_use(ep))
         return s_fail(err, errlen, -EADDRINUSE,
                       "cannot bind %s = %s: in use by another process", key,
                       ep);
     if (strncmp(ep, "tcp://[", 7) == 0)
-        zsock_set_ipv6(sock, 1);  // only then: IPv4 binds stay IPv4 in names
+        zsock_set_ipv6(sock, 1); // only then: IPv4 binds stay IPv4 in names
     if (zsock_bind(sock, "%s", ep) < 0)
         return s_fail(err, errlen, -errno, "cannot bind %s = %s: %s", key, ep,
                       zmq_strerror(errno));
@@ -1241,7 +1253,7 @@ s_unlink_ipc(azo_sup_t *self)
 {
     for (int i = 0; i < 2; i++) {
         if (self->bound[i] && strncmp(self->endpoints[i], "ipc://", 6) == 0)
-            (void)unlink(self->endpoints[i] + 6);  // best effort
+            (void)unlink(self->endpoints[i] + 6); // best effort
         self->bound[i] = false;
     }
 }
@@ -1273,9 +1285,8 @@ s_setup_children(azo_sup_t *self, const azo_actor_def_t *const *defs,
          a = zconfig_next(a)) {
         const char *name = zconfig_name(a);
         int idx = azo_registry_find(self->reg, name);
-        if (idx <= AZO_REG_SUP)  // the schema admits only known actors
-            return s_fail(err, errlen, AZO_EBADREQ, "actors/%s: unknown",
-                          name);
+        if (idx <= AZO_REG_SUP) // the schema admits only known actors
+            return s_fail(err, errlen, AZO_EBADREQ, "actors/%s: unknown", name);
         char key[128];
         s_child_t *c = &self->children[self->nchildren++];
         c->sup = self;
@@ -1305,7 +1316,7 @@ s_node_name(const azo_config_t *cfg, char *buf, char *err, size_t errlen)
     if (!name) {
         if (gethostname(host, sizeof host - 1) < 0 || !host[0])
             strcpy(host, "localhost");
-        host[strcspn(host, ".")] = 0;  // short host name
+        host[strcspn(host, ".")] = 0; // short host name
         name = host;
     }
     size_t n = strlen(name);
@@ -1322,9 +1333,9 @@ s_node_name(const azo_config_t *cfg, char *buf, char *err, size_t errlen)
 
 static const char *const s_ep_keys[3] = {
     "endpoints/control", "endpoints/events", "endpoints/cluster"};
-static const char *const s_ep_risk[3] = {
-    "could control this node", "could read its events",
-    "could join it as a node or an actor"};
+static const char *const s_ep_risk[3] = {"could control this node",
+                                         "could read its events",
+                                         "could join it as a node or an actor"};
 
 int
 azo_sup_check(const azo_config_t *cfg, char *err, size_t errlen)
@@ -1407,16 +1418,16 @@ azo_sup_open(azo_sup_t **out, const azo_config_t *cfg,
     self->hwm = (int)azo_config_int(cfg, "limits/queue", 10000);
     self->request_timeout =
         azo_config_ms(cfg, "supervisor/request_timeout", 10000);
-    self->max_restarts = (int)azo_config_int(cfg, "supervisor/max_restarts",
-                                             10);
+    self->max_restarts =
+        (int)azo_config_int(cfg, "supervisor/max_restarts", 10);
     self->period_ms = azo_config_ms(cfg, "supervisor/period", 60000);
     msgpack_sbuffer_init(&self->ev_sb);
     msgpack_packer_init(&self->ev_pk, &self->ev_sb, msgpack_sbuffer_write);
     azo_cmd_ctx_init(&self->ctx);
     azo_ratelog_init(&self->badlog, 1000);
     int rc = azo_req_init(&self->req);
-    self->restart_times = calloc((size_t)self->max_restarts + 1,
-                                 sizeof(int64_t));
+    self->restart_times =
+        calloc((size_t)self->max_restarts + 1, sizeof(int64_t));
     self->reg = azo_registry_new();
     self->pending = zhashx_new();
     if (rc < 0 || !self->restart_times || !self->reg || !self->pending) {
@@ -1477,8 +1488,7 @@ azo_sup_open(azo_sup_t **out, const azo_config_t *cfg,
     s_bound_endpoint(self->ctl, self->endpoints[0], sizeof self->endpoints[0]);
     s_bound_endpoint(self->events, self->endpoints[1],
                      sizeof self->endpoints[1]);
-    rc = azo_bus_inbox_open(self->reg, AZO_REG_SUP, 0, self->hwm,
-                            &self->inbox);
+    rc = azo_bus_inbox_open(self->reg, AZO_REG_SUP, 0, self->hwm, &self->inbox);
     if (rc < 0) {
         s_fail(err, errlen, rc, "cannot bind the supervisor inbox: %s",
                azo_err_str(rc));
@@ -1544,7 +1554,7 @@ s_stop_all(azo_sup_t *self)
             zmsg_t *msg = zmsg_recv(c->pipe);
             if (!msg) {
                 if (errno == EINTR)
-                    continue;  // another signal: keep waiting
+                    continue; // another signal: keep waiting
                 break;
             }
             char *what = zmsg_popstr(msg);
@@ -1605,8 +1615,7 @@ azo_sup_run(azo_sup_t *self)
         zsys_info("interrupted: stopping the node");
     // Answer what is still waiting, then stop the actors.
     zlistx_t *keys = zhashx_keys(self->pending);
-    for (void *k = keys ? zlistx_first(keys) : NULL; k;
-         k = zlistx_next(keys)) {
+    for (void *k = keys ? zlistx_first(keys) : NULL; k; k = zlistx_next(keys)) {
         s_pending_t *p = zhashx_lookup(self->pending, k);
         if (p)
             s_pending_fail(self, p, AZO_EUNAVAIL, "node %s is shutting down",
@@ -1621,7 +1630,7 @@ azo_sup_run(azo_sup_t *self)
     for (int i = 0; i < self->nchildren; i++)
         self->children[i].nwaiters = 0;
     if (self->abandoned)
-        s_unlink_ipc(self);  // azod leaves with _exit, skipping close
+        s_unlink_ipc(self); // azod leaves with _exit, skipping close
     zsys_info("node %s stopped", self->node);
     return self->exit_code;
 }
@@ -1639,12 +1648,12 @@ azo_sup_close(azo_sup_t **self_p)
         return;
     azo_sup_t *self = *self_p;
     for (int i = 0; i < self->nchildren; i++)
-        assert(!self->children[i].pipe);  // azo_sup_run stopped them all
+        assert(!self->children[i].pipe); // azo_sup_run stopped them all
     while (self->deferred) {
         azo_cmd_ctx_t *ctx = self->deferred;
         azo_cmd_ctx_free(&ctx, &self->deferred);
     }
-    zhashx_destroy(&self->pending);  // before the loop: tickets live there
+    zhashx_destroy(&self->pending); // before the loop: tickets live there
     zloop_destroy(&self->loop);
     zsock_destroy(&self->inbox);
     zsock_destroy(&self->xsub);
@@ -1653,7 +1662,7 @@ azo_sup_close(azo_sup_t **self_p)
     s_unlink_ipc(self);
     azo_bus_destroy(&self->bus);
     if (!self->abandoned)
-        azo_store_close(&self->store);  // an abandoned thread may use it
+        azo_store_close(&self->store); // an abandoned thread may use it
     if (self->lock_fd >= 0)
         close(self->lock_fd);
     azo_registry_destroy(&self->reg);

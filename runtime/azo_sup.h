@@ -17,18 +17,18 @@
 typedef struct azo_sup azo_sup_t;
 
 // Exit codes of azod (and of azo_sup_run).
-#define AZO_EXIT_OK 0         // clean stop: shutdown command or signal
-#define AZO_EXIT_ERROR 1      // could not start or run
-#define AZO_EXIT_USAGE 2      // bad command line or config
-#define AZO_EXIT_ESCALATED 3  // restart intensity exceeded (sup.escalated)
+#define AZO_EXIT_OK        0 // clean stop: shutdown command or signal
+#define AZO_EXIT_ERROR     1 // could not start or run
+#define AZO_EXIT_USAGE     2 // bad command line or config
+#define AZO_EXIT_ESCALATED 3 // restart intensity exceeded (sup.escalated)
 
 // Returns the config schema of a node that can run defs[0..ndefs): the
 // node, endpoints, supervisor, store and limits sections and, per actor,
 // its child spec and its own keys under actors/<name>/. *n is the number
 // of keys. One malloc'd block (strings included): the caller free()s it.
 // NULL when out of memory.
-azo_cfg_key_t *azo_sup_schema(const azo_actor_def_t *const *defs,
-                              size_t ndefs, size_t *n);
+azo_cfg_key_t *azo_sup_schema(const azo_actor_def_t *const *defs, size_t ndefs,
+                              size_t *n);
 
 // Checks what a config asks of the supervisor beyond the schema: the node
 // name, the endpoint policy (non-loopback tcp needs endpoints/insecure until
@@ -37,11 +37,12 @@ azo_cfg_key_t *azo_sup_schema(const azo_actor_def_t *const *defs,
 // runs it. Returns 0, or a negative code with the reason in err.
 int azo_sup_check(const azo_config_t *cfg, char *err, size_t errlen);
 
-// Prepares a node from a validated config: runs azo_sup_check, creates the data directory and takes its lock, opens the store, and binds
-// the control and events endpoints. defs (static) lists every actor this
-// binary knows; the config's actors section says which run, in what order.
-// cfg is borrowed and must outlive the supervisor. On failure returns a
-// negative code, *out is NULL and err says what was wrong.
+// Prepares a node from a validated config: runs azo_sup_check, creates the data
+// directory and takes its lock, opens the store, and binds the control and
+// events endpoints. defs (static) lists every actor this binary knows; the
+// config's actors section says which run, in what order. cfg is borrowed and
+// must outlive the supervisor. On failure returns a negative code, *out is NULL
+// and err says what was wrong.
 int azo_sup_open(azo_sup_t **out, const azo_config_t *cfg,
                  const azo_actor_def_t *const *defs, size_t ndefs, char *err,
                  size_t errlen);

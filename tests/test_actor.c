@@ -115,7 +115,7 @@ a_timer(void *arg, const azo_req_t *req, azo_reply_t *reply)
         azo_actor_timer_at(self->actor, now + 20, a_on_cancelled, NULL);
     assert_true(self->cancelled_timer > 0);
     azo_actor_timer_cancel(self->actor, self->cancelled_timer);
-    azo_actor_timer_cancel(self->actor, 12345);  // unknown: ignored
+    azo_actor_timer_cancel(self->actor, 12345); // unknown: ignored
     assert_true(azo_actor_timer_at(self->actor, now + 60, a_on_timer, later) >
                 0);
     return 0;
@@ -155,14 +155,13 @@ a_cast_b(void *arg, const azo_req_t *req, azo_reply_t *reply)
         msgpack_pack_map(pk, 0);
         int rc = azo_actor_send_wait(self->actor, "beta", 1000);
         if (rc < 0)
-            return azo_reply_fail(reply, rc, "send %lld failed",
-                                  (long long)i);
+            return azo_reply_fail(reply, rc, "send %lld failed", (long long)i);
     }
     // Routing errors are return codes, not crashes.
     msgpack_pack_map(azo_actor_msg(self->actor, "b.count"), 0);
     int nf = azo_actor_send(self->actor, "nope");
     msgpack_pack_map(azo_actor_msg(self->actor, "zz.count"), 0);
-    int ns = azo_actor_send(self->actor, NULL);  // the supervisor's
+    int ns = azo_actor_send(self->actor, NULL); // the supervisor's
     msgpack_packer *pk = azo_reply_result(reply);
     msgpack_pack_map(pk, 2);
     azo_pack_kint(pk, "nope", nf);
@@ -171,9 +170,8 @@ a_cast_b(void *arg, const azo_req_t *req, azo_reply_t *reply)
 }
 
 static const azo_cmd_entry_t s_alpha_cmds[] = {
-    {"a.echo", a_echo},       {"a.ask_b", a_ask_b}, {"a.timer", a_timer},
-    {"a.fail", a_fail},       {"a.publish", a_publish},
-    {"a.cast_b", a_cast_b},
+    {"a.echo", a_echo}, {"a.ask_b", a_ask_b},     {"a.timer", a_timer},
+    {"a.fail", a_fail}, {"a.publish", a_publish}, {"a.cast_b", a_cast_b},
 };
 
 static const azo_actor_def_t s_alpha = {
@@ -222,7 +220,7 @@ b_never(void *arg, const azo_req_t *req, azo_reply_t *reply)
 {
     beta_t *self = arg;
     (void)req;
-    (void)azo_actor_defer(self->actor, reply);  // answered at stop
+    (void)azo_actor_defer(self->actor, reply); // answered at stop
     return 0;
 }
 
@@ -261,7 +259,8 @@ static const azo_actor_def_t s_beta = {
     .ncmds = sizeof s_beta_cmds / sizeof s_beta_cmds[0],
 };
 
-// --- actor "gamma": its init fails --------------------------------------------
+// --- actor "gamma": its init fails
+// --------------------------------------------
 
 static int
 gamma_init(azo_actor_t *actor, void **self_p)
@@ -273,7 +272,8 @@ gamma_init(azo_actor_t *actor, void **self_p)
 
 static const azo_actor_def_t s_gamma = {.name = "gamma", .init = gamma_init};
 
-// --- fixture: the test thread as supervisor -----------------------------------
+// --- fixture: the test thread as supervisor
+// -----------------------------------
 
 typedef struct {
     zsock_t *pipe;
@@ -290,16 +290,20 @@ typedef struct {
     msgpack_sbuffer sb;
     msgpack_packer pk;
     uint64_t token;
-    int casts;  // one-way frames received by the "supervisor"
-    inst_t inst[4];  // by registry index
+    int casts;      // one-way frames received by the "supervisor"
+    inst_t inst[4]; // by registry index
     const azo_actor_def_t *defs[4];
 } fixture_t;
 
 static int
 s_start(fixture_t *f, int idx, uint32_t gen, char *reason, size_t len)
 {
-    azo_actor_env_t env = {.def = f->defs[idx], .reg = f->reg, .idx = idx,
-                           .gen = gen, .node = "testnode", .hwm = 1000};
+    azo_actor_env_t env = {.def = f->defs[idx],
+                           .reg = f->reg,
+                           .idx = idx,
+                           .gen = gen,
+                           .node = "testnode",
+                           .hwm = 1000};
     inst_t *in = &f->inst[idx];
     assert_int_equal(azo_actor_spawn(&env, &in->pipe, &in->thread), 0);
     zsock_set_rcvtimeo(in->pipe, 5000);
@@ -361,13 +365,11 @@ setup(void **state)
     f->defs[2] = &s_beta;
     f->defs[3] = &s_gamma;
     for (int i = 1; i < 4; i++)
-        assert_int_equal(azo_registry_add(f->reg, f->defs[i]->name,
-                                          f->defs[i]->prefix),
-                         i);
+        assert_int_equal(
+            azo_registry_add(f->reg, f->defs[i]->name, f->defs[i]->prefix), i);
     f->bus = azo_bus_new(f->reg, AZO_REG_SUP, 1000);
-    assert_int_equal(azo_bus_inbox_open(f->reg, AZO_REG_SUP, 0, 1000,
-                                        &f->inbox),
-                     0);
+    assert_int_equal(
+        azo_bus_inbox_open(f->reg, AZO_REG_SUP, 0, 1000, &f->inbox), 0);
     zsock_set_rcvtimeo(f->inbox, 5000);
     azo_registry_set_up(f->reg, AZO_REG_SUP, 0);
     char ep[128];
@@ -375,7 +377,10 @@ setup(void **state)
     f->xsub = zsock_new(ZMQ_XSUB);
     assert_int_equal(zsock_bind(f->xsub, "%s", ep), 0);
     zsock_set_rcvtimeo(f->xsub, 5000);
-    assert_int_equal(zmq_send(zsock_resolve(f->xsub), "\x01" "test.", 6, 0),
+    assert_int_equal(zmq_send(zsock_resolve(f->xsub),
+                              "\x01"
+                              "test.",
+                              6, 0),
                      6);
     assert_int_equal(azo_rep_init(&f->rep), 0);
     msgpack_sbuffer_init(&f->sb);
@@ -428,17 +433,16 @@ s_call(fixture_t *f, int idx)
         azo_bus_msg_t m;
         assert_int_equal(azo_bus_parse(buf, (size_t)n, &m), 0);
         if (m.kind == AZO_BUS_CAST) {
-            f->casts++;  // one-way messages to the "supervisor"
+            f->casts++; // one-way messages to the "supervisor"
             continue;
         }
         assert_int_equal(m.kind, AZO_BUS_REPLY);
         assert_int_equal(m.from, idx);
         if (m.token != f->token)
-            continue;  // a late reply to an earlier request
+            continue; // a late reply to an earlier request
         char err[128];
-        assert_int_equal(azo_rep_decode(&f->rep, m.body, m.len, err,
-                                        sizeof err),
-                         0);
+        assert_int_equal(
+            azo_rep_decode(&f->rep, m.body, m.len, err, sizeof err), 0);
         assert_true(f->rep.id == f->token);
         return;
     }
@@ -578,7 +582,7 @@ test_actor_one_way_messages_arrive_in_order(void **state)
     assert_int_equal(azo_mp_int(azo_mp_get(f->rep.result, "to_sup"), &ns), 0);
     assert_int_equal(nf, AZO_ENOTFOUND);
     assert_int_equal(ns, 0);
-    assert_int_equal(f->casts, 1);  // sent before the reply, so seen first
+    assert_int_equal(f->casts, 1); // sent before the reply, so seen first
     // Order holds per sender: alpha's request for the count reaches b after
     // alpha's 5000 messages (a request from here could overtake them).
     // While b's inbox is still full, a call fails at once ("unavailable")

@@ -12,7 +12,7 @@
 
 typedef struct {
     azo_registry_t *reg;
-    azo_bus_t *bus;  // the supervisor's
+    azo_bus_t *bus; // the supervisor's
     int peer;
 } fixture_t;
 
@@ -83,8 +83,7 @@ static void
 test_bus_refuses_down_and_unknown_peers(void **state)
 {
     fixture_t *f = *state;
-    assert_int_equal(azo_bus_send(f->bus, f->peer, AZO_BUS_CAST, 1, "x", 1,
-                                  0),
+    assert_int_equal(azo_bus_send(f->bus, f->peer, AZO_BUS_CAST, 1, "x", 1, 0),
                      AZO_EUNAVAIL);
     assert_int_equal(azo_bus_send(f->bus, 9, AZO_BUS_CAST, 1, "x", 1, 0),
                      AZO_ENOTFOUND);
@@ -100,9 +99,8 @@ test_bus_delivers_and_follows_generations(void **state)
     zsock_t *inbox = NULL;
     assert_int_equal(azo_bus_inbox_open(f->reg, f->peer, 1, 16, &inbox), 0);
     azo_registry_set_up(f->reg, f->peer, 1);
-    assert_int_equal(azo_bus_send(f->bus, f->peer, AZO_BUS_REQUEST, 42,
-                                  "hello", 5, 0),
-                     0);
+    assert_int_equal(
+        azo_bus_send(f->bus, f->peer, AZO_BUS_REQUEST, 42, "hello", 5, 0), 0);
     uint8_t buf[64];
     int n = s_recv(inbox, buf, sizeof buf);
     assert_int_equal(n, AZO_BUS_HDR + 5);
@@ -118,9 +116,8 @@ test_bus_delivers_and_follows_generations(void **state)
     zsock_destroy(&inbox);
     assert_int_equal(azo_bus_inbox_open(f->reg, f->peer, 2, 16, &inbox), 0);
     azo_registry_set_up(f->reg, f->peer, 2);
-    assert_int_equal(azo_bus_send(f->bus, f->peer, AZO_BUS_CAST, 43, "again",
-                                  5, 0),
-                     0);
+    assert_int_equal(
+        azo_bus_send(f->bus, f->peer, AZO_BUS_CAST, 43, "again", 5, 0), 0);
     n = s_recv(inbox, buf, sizeof buf);
     assert_int_equal(n, AZO_BUS_HDR + 5);
     assert_int_equal(azo_bus_parse(buf, (size_t)n, &m), 0);
@@ -138,22 +135,20 @@ test_bus_full_inbox_is_refused_not_blocking(void **state)
     azo_registry_set_up(f->reg, f->peer, 1);
     int sent = 0, rc = 0;
     for (int i = 0; i < 1000 && rc == 0; i++)
-        if ((rc = azo_bus_send(f->bus, f->peer, AZO_BUS_CAST, (uint64_t)i,
-                               "x", 1, 0)) == 0)
+        if ((rc = azo_bus_send(f->bus, f->peer, AZO_BUS_CAST, (uint64_t)i, "x",
+                               1, 0)) == 0)
             sent++;
     assert_int_equal(rc, AZO_EUNAVAIL);
     assert_true(sent >= 4 && sent < 1000);
     // A bounded wait gives up too, and does not hang.
-    assert_int_equal(azo_bus_send(f->bus, f->peer, AZO_BUS_CAST, 1, "x", 1,
-                                  20),
+    assert_int_equal(azo_bus_send(f->bus, f->peer, AZO_BUS_CAST, 1, "x", 1, 20),
                      AZO_EUNAVAIL);
     // Once the receiver drains, sending works again.
     uint8_t buf[64];
     for (int i = 0; i < sent; i++)
         assert_int_equal(s_recv(inbox, buf, sizeof buf), AZO_BUS_HDR + 1);
-    assert_int_equal(azo_bus_send(f->bus, f->peer, AZO_BUS_CAST, 1, "x", 1,
-                                  1000),
-                     0);
+    assert_int_equal(
+        azo_bus_send(f->bus, f->peer, AZO_BUS_CAST, 1, "x", 1, 1000), 0);
     zsock_destroy(&inbox);
 }
 
@@ -163,8 +158,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bus_header_round_trip),
         cmocka_unit_test(test_bus_parse_rejects_bad_frames),
-        cmocka_unit_test_setup_teardown(
-            test_bus_refuses_down_and_unknown_peers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bus_refuses_down_and_unknown_peers,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_bus_delivers_and_follows_generations, setup, teardown),
         cmocka_unit_test_setup_teardown(

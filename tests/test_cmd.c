@@ -12,7 +12,7 @@
 
 typedef struct {
     int calls;
-    azo_cmd_ctx_t *deferred;  // list
+    azo_cmd_ctx_t *deferred; // list
     azo_cmd_ctx_t *later;
 } state_t;
 
@@ -36,7 +36,7 @@ s_silent(void *self, const azo_req_t *req, azo_reply_t *reply)
     (void)req;
     (void)reply;
     ((state_t *)self)->calls++;
-    return 0;  // no reply written: becomes {}
+    return 0; // no reply written: becomes {}
 }
 
 static int
@@ -45,7 +45,7 @@ s_fails(void *self, const azo_req_t *req, azo_reply_t *reply)
     (void)self;
     (void)req;
     (void)reply;
-    return AZO_ESTOREFULL;  // no reply written: becomes an error reply
+    return AZO_ESTOREFULL; // no reply written: becomes an error reply
 }
 
 static int
@@ -58,11 +58,8 @@ s_later(void *self, const azo_req_t *req, azo_reply_t *reply)
 }
 
 static const azo_cmd_entry_t s_cmds[] = {
-    {"t.echo", s_echo},
-    {"t.silent", s_silent},
-    {"t.fails", s_fails},
-    {"t.later", s_later},
-    {"t.na", azo_cmd_unavailable},
+    {"t.echo", s_echo},   {"t.silent", s_silent},        {"t.fails", s_fails},
+    {"t.later", s_later}, {"t.na", azo_cmd_unavailable},
 };
 #define NCMDS (sizeof s_cmds / sizeof s_cmds[0])
 
@@ -173,7 +170,9 @@ test_cmd_malformed_input_table(void **state)
         {"\x93\x01\x02\x03", 4},
         {"\x81\xa1v", 3},
         {"\xdf\xff\xff\xff\xff", 5},
-        {"\x83\xa1v\x01\xa2id\x01\xa3" "cmd\x05", 12},
+        {"\x83\xa1v\x01\xa2id\x01\xa3"
+         "cmd\x05",
+         12},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         char err[128] = "";
@@ -234,8 +233,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_cmd_dispatches_and_replies,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cmd_dispatches_and_replies, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_cmd_errors_become_replies, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_cmd_malformed_input_table, setup,

@@ -27,7 +27,7 @@ teardown(void **state)
     azo_registry_t *reg = *state;
     azo_registry_destroy(&reg);
     assert_null(reg);
-    azo_registry_destroy(&reg);  // NULL-safe
+    azo_registry_destroy(&reg); // NULL-safe
     return 0;
 }
 
@@ -115,16 +115,16 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_registry_sup_is_index_zero,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_registry_sup_is_index_zero, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_registry_routes_by_prefix, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(
             test_registry_rejects_bad_and_duplicate_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_registry_fills_up, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(
-            test_registry_generations_and_endpoints, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_registry_generations_and_endpoints,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -254,10 +254,9 @@ test_store_msgpack_values(void **state)
     assert_int_equal(azo_store_begin(f->store, true, &txn), 0);
     assert_int_equal(azo_txn_put_mp(txn, db, "p1", 2, &sb), 0);
     // A corrupt record, as another version or damage could leave it.
-    assert_int_equal(azo_txn_put(txn, db, "bad", 3, "\xdb\xff\xff\xff", 4),
-                     0);
+    assert_int_equal(azo_txn_put(txn, db, "bad", 3, "\xdb\xff\xff\xff", 4), 0);
     // Nothing malformed goes in through the msgpack helper.
-    msgpack_sbuffer_write(&sb, "\x01", 1);  // trailing bytes now
+    msgpack_sbuffer_write(&sb, "\x01", 1); // trailing bytes now
     assert_int_equal(azo_txn_put_mp(txn, db, "p2", 2, &sb), AZO_EBADREQ);
     assert_int_equal(azo_store_commit(&txn), 0);
 

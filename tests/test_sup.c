@@ -2,7 +2,7 @@
 // inproc endpoints and a temp data dir, with test actors that echo, crash,
 // stall or exit. The test talks to it as a control client (DEALER) and a
 // subscriber (SUB), like any outside client.
-#define _XOPEN_SOURCE 700  // nftw
+#define _XOPEN_SOURCE 700 // nftw
 #include "azo_err.h"
 #include "azo_sup.h"
 
@@ -16,7 +16,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-// --- test actor "t1" / "t2" ---------------------------------------------------
+// --- test actor "t1" / "t2"
+// ---------------------------------------------------
 
 typedef struct {
     azo_actor_t *actor;
@@ -71,25 +72,35 @@ t_slow(void *arg, const azo_req_t *req, azo_reply_t *reply)
 {
     t_t *self = arg;
     (void)req;
-    (void)azo_actor_defer(self->actor, reply);  // never completed
+    (void)azo_actor_defer(self->actor, reply); // never completed
     return 0;
 }
 
 static const azo_cmd_entry_t s_t1_cmds[] = {
-    {"t1.echo", t_echo}, {"t1.crash", t_crash},
-    {"t1.quit", t_quit}, {"t1.slow", t_slow},
+    {"t1.echo", t_echo},
+    {"t1.crash", t_crash},
+    {"t1.quit", t_quit},
+    {"t1.slow", t_slow},
 };
 static const azo_cmd_entry_t s_t2_cmds[] = {
-    {"t2.echo", t_echo}, {"t2.crash", t_crash},
-    {"t2.quit", t_quit}, {"t2.slow", t_slow},
+    {"t2.echo", t_echo},
+    {"t2.crash", t_crash},
+    {"t2.quit", t_quit},
+    {"t2.slow", t_slow},
 };
 
-static const azo_actor_def_t s_t1 = {
-    .name = "t1", .prefix = "t1.", .init = t_init, .fini = t_fini,
-    .cmds = s_t1_cmds, .ncmds = 4};
-static const azo_actor_def_t s_t2 = {
-    .name = "t2", .prefix = "t2.", .init = t_init, .fini = t_fini,
-    .cmds = s_t2_cmds, .ncmds = 4};
+static const azo_actor_def_t s_t1 = {.name = "t1",
+                                     .prefix = "t1.",
+                                     .init = t_init,
+                                     .fini = t_fini,
+                                     .cmds = s_t1_cmds,
+                                     .ncmds = 4};
+static const azo_actor_def_t s_t2 = {.name = "t2",
+                                     .prefix = "t2.",
+                                     .init = t_init,
+                                     .fini = t_fini,
+                                     .cmds = s_t2_cmds,
+                                     .ncmds = 4};
 static const azo_actor_def_t *const s_defs[] = {&s_t1, &s_t2};
 
 static const char s_cfg[] = "node\n"
@@ -98,9 +109,10 @@ static const char s_cfg[] = "node\n"
                             "    t1\n"
                             "    t2\n";
 
-// --- fixture -------------------------------------------------------------------
+// --- fixture
+// -------------------------------------------------------------------
 
-static int s_fixture_no;  // test thread only
+static int s_fixture_no; // test thread only
 
 typedef struct {
     char dir[256];
@@ -148,8 +160,8 @@ s_open(fixture_t *f, const char *const *extra, char *err, size_t errlen)
     azo_cfg_key_t *schema = azo_sup_schema(s_defs, 2, &nkeys);
     assert_non_null(schema);
     azo_config_set_default_g(s_cfg);
-    int rc = azo_config_load(&f->cfg, NULL, list, n, schema, nkeys, err,
-                             errlen);
+    int rc =
+        azo_config_load(&f->cfg, NULL, list, n, schema, nkeys, err, errlen);
     free(schema);
     assert_int_equal(rc, 0);
     return azo_sup_open(&f->sup, f->cfg, s_defs, 2, err, errlen);
@@ -248,15 +260,15 @@ s_call(fixture_t *f, const char *cmd, const char *key, const char *arg)
         azo_pack_kstr(&f->pk, key, arg);
     } else
         msgpack_pack_map(&f->pk, 0);
-    assert_int_equal(zmq_send(zsock_resolve(f->client), f->sb.data,
-                              f->sb.size, 0),
-                     (int)f->sb.size);
+    assert_int_equal(
+        zmq_send(zsock_resolve(f->client), f->sb.data, f->sb.size, 0),
+        (int)f->sb.size);
     while (true) {
         zframe_t *fr = zframe_recv(f->client);
         assert_non_null(fr);
         char err[256];
-        int rc = azo_rep_decode(&f->rep, zframe_data(fr), zframe_size(fr),
-                                err, sizeof err);
+        int rc = azo_rep_decode(&f->rep, zframe_data(fr), zframe_size(fr), err,
+                                sizeof err);
         // The view points into the frame: keep a copy alive in the zone.
         if (rc == 0 && f->rep.has_id && f->rep.id == f->id) {
             // Re-decode from a zone-owned copy so the frame can go.
@@ -285,16 +297,14 @@ s_event(fixture_t *f, const char *topic, const char *actor)
         assert_non_null(t);
         zframe_t *body = zframe_recv(f->sub);
         assert_non_null(body);
-        assert_int_equal(azo_event_decode(&ev, t, strlen(t),
-                                          zframe_data(body),
+        assert_int_equal(azo_event_decode(&ev, t, strlen(t), zframe_data(body),
                                           zframe_size(body), NULL, 0),
                          0);
-        bool match = streq(t, topic) &&
-                     (!actor || azo_mp_str_eq(azo_mp_get(&ev.root, "actor"),
-                                              actor));
+        bool match =
+            streq(t, topic) &&
+            (!actor || azo_mp_str_eq(azo_mp_get(&ev.root, "actor"), actor));
         reason[0] = 0;
-        const char *r = azo_mp_strdup(azo_mp_get(&ev.root, "reason"),
-                                      ev.zone);
+        const char *r = azo_mp_strdup(azo_mp_get(&ev.root, "reason"), ev.zone);
         if (r)
             snprintf(reason, sizeof reason, "%s", r);
         zstr_free(&t);
@@ -420,9 +430,8 @@ test_sup_rejects_bad_frames(void **state)
     zmq_send(raw, "c", 1, 0);
     zframe_t *fr = zframe_recv(f->client);
     assert_non_null(fr);
-    assert_int_equal(azo_rep_decode(&f->rep, zframe_data(fr),
-                                    zframe_size(fr), NULL, 0),
-                     0);
+    assert_int_equal(
+        azo_rep_decode(&f->rep, zframe_data(fr), zframe_size(fr), NULL, 0), 0);
     assert_int_equal(f->rep.rc, AZO_EBADREQ);
     assert_non_null(strstr(f->rep.message, "frame"));
     zframe_destroy(&fr);
@@ -442,9 +451,9 @@ test_sup_restarts_crashed_actor(void **state)
     const msgpack_object *a = s_wait_state(f, "t1", "running");
     assert_int_equal(s_int(a, "restarts"), 1);
     assert_int_equal(s_int(a, "gen"), 2);
-    assert_non_null(strstr(azo_mp_strdup(azo_mp_get(a, "last_exit"),
-                                         f->rep.zone),
-                           "crash requested"));
+    assert_non_null(
+        strstr(azo_mp_strdup(azo_mp_get(a, "last_exit"), f->rep.zone),
+               "crash requested"));
     s_call(f, "t1.echo", "word", "back");
     assert_true(f->rep.ok);
 }
@@ -460,9 +469,9 @@ test_sup_lifecycle_commands(void **state)
     assert_int_equal(f->rep.rc, AZO_EUNAVAIL);
     s_call(f, "actor.stop", "name", "t1");
     assert_true(s_state_is(f->rep.result, "stopped"));
-    s_call(f, "actor.restart", "name", "t1");  // restart of a stopped actor
+    s_call(f, "actor.restart", "name", "t1"); // restart of a stopped actor
     assert_true(s_state_is(f->rep.result, "running"));
-    s_call(f, "actor.start", "name", "t1");  // already running: unchanged
+    s_call(f, "actor.start", "name", "t1"); // already running: unchanged
     assert_true(s_state_is(f->rep.result, "running"));
     assert_int_equal(s_int(f->rep.result, "gen"), 2);
     s_call(f, "actor.restart", "name", "t1");
@@ -491,17 +500,17 @@ test_sup_start_while_stopping_answers_both(void **state)
     bool stopped = false, started = false;
     while (!stopped || !started) {
         zframe_t *fr = zframe_recv(f->client);
-        assert_non_null(fr);  // 10 s: a lost reply fails here
-        assert_int_equal(azo_rep_decode(&f->rep, zframe_data(fr),
-                                        zframe_size(fr), NULL, 0),
-                         0);
+        assert_non_null(fr); // 10 s: a lost reply fails here
+        assert_int_equal(
+            azo_rep_decode(&f->rep, zframe_data(fr), zframe_size(fr), NULL, 0),
+            0);
         assert_true(f->rep.ok);
         if (f->rep.id == 5000) {
             assert_true(s_state_is(f->rep.result, "stopped"));
             stopped = true;
         } else {
             assert_true(f->rep.id == 5001);
-            assert_true(stopped);  // in that order
+            assert_true(stopped); // in that order
             assert_true(s_state_is(f->rep.result, "running"));
             assert_int_equal(s_int(f->rep.result, "restarts"), 0);
             started = true;
@@ -547,9 +556,9 @@ test_sup_pending_request_fails_when_actor_stops(void **state)
     while (!got_slow || !got_stop) {
         zframe_t *fr = zframe_recv(f->client);
         assert_non_null(fr);
-        assert_int_equal(azo_rep_decode(&f->rep, zframe_data(fr),
-                                        zframe_size(fr), NULL, 0),
-                         0);
+        assert_int_equal(
+            azo_rep_decode(&f->rep, zframe_data(fr), zframe_size(fr), NULL, 0),
+            0);
         if (f->rep.id == 4343) {
             assert_int_equal(f->rep.rc, AZO_EUNAVAIL);
             got_slow = true;
@@ -573,11 +582,11 @@ test_sup_transient_and_temporary_policies(void **state)
     char err[512];
     assert_int_equal(s_open(f, extra, err, sizeof err), 0);
     s_start_ready(f);
-    s_call(f, "t1.quit", NULL, NULL);  // normal exit: transient stays down
+    s_call(f, "t1.quit", NULL, NULL); // normal exit: transient stays down
     s_wait_state(f, "t1", "stopped");
     assert_int_equal(s_int(s_actor_status(f, "t1"), "restarts"), 0);
     s_call(f, "actor.start", "name", "t1");
-    s_call(f, "t1.crash", NULL, NULL);  // failure: transient comes back
+    s_call(f, "t1.crash", NULL, NULL); // failure: transient comes back
     int64_t end = zclock_mono() + 10000;
     const msgpack_object *a;
     while (s_int(a = s_actor_status(f, "t1"), "gen") != 3 &&
@@ -585,7 +594,7 @@ test_sup_transient_and_temporary_policies(void **state)
         zclock_sleep(5);
     assert_int_equal(s_int(a, "gen"), 3);
     s_wait_state(f, "t1", "running");
-    s_call(f, "t2.crash", NULL, NULL);  // temporary never comes back
+    s_call(f, "t2.crash", NULL, NULL); // temporary never comes back
     s_wait_state(f, "t2", "stopped");
 }
 
@@ -596,12 +605,12 @@ test_sup_escalates_past_intensity(void **state)
     teardown(state);
     s_fixture_new(&f);
     *state = f;
-    const char *extra[] = {"supervisor/max_restarts=2",
-                           "supervisor/period=60s", NULL};
+    const char *extra[] = {"supervisor/max_restarts=2", "supervisor/period=60s",
+                           NULL};
     char err[512];
     assert_int_equal(s_open(f, extra, err, sizeof err), 0);
     s_start_ready(f);
-    s_sync_sub(f);  // manual restarts do not count
+    s_sync_sub(f); // manual restarts do not count
     for (int i = 0; i < 3; i++) {
         s_wait_state(f, "t1", "running");
         s_call(f, "t1.crash", NULL, NULL);

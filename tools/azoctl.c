@@ -352,7 +352,7 @@ s_socket_open(int type, const char *endpoint)
     // allocate (STYLE §4).
     zsock_set_linger(sock, 0);
     zsock_set_maxmsgsize(sock, (int)AZO_MP_MAX_BYTES);
-    zsock_set_ipv6(sock, 1);  // tcp://[::1]:PORT; IPv4 still works
+    zsock_set_ipv6(sock, 1); // tcp://[::1]:PORT; IPv4 still works
     if (zsock_connect(sock, "%s", endpoint) < 0) {
         int e = errno;
         fprintf(stderr, "azoctl: cannot connect to %s: %s\n", endpoint,
@@ -1358,7 +1358,7 @@ int
 main(int argc, char **argv)
 {
     s_opts_t opts = {.timeout_ms = S_DEFAULT_TIMEOUT_MS};
-    int first = 0;  // set by s_parse when it returns < 0
+    int first = 0; // set by s_parse when it returns < 0
     int rc = s_parse(argc, argv, &opts, &first);
     if (rc >= 0)
         return rc;

@@ -17,14 +17,15 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-extern const char azo_default_cfg[];  // generated from configs/azo.cfg
+extern const char azo_default_cfg[]; // generated from configs/azo.cfg
 
 #define S_MAX_SETS 256
 
 static void
 s_usage(FILE *out)
 {
-    fprintf(out,
+    fprintf(
+        out,
         "Usage: azod [-c FILE] [--set PATH=VALUE]... [--check]\n"
         "       azod --join ENDPOINT --node NAME   (node agent: not yet "
         "available, #10)\n"
@@ -179,8 +180,7 @@ main(int argc, char **argv)
     if (rc < 0) {
         fprintf(stderr, "azod: %s\n", err);
         azo_config_destroy(&cfg);
-        return rc == AZO_EBADREQ || rc == AZO_EFORBIDDEN ||
-                       rc == AZO_EUNAVAIL
+        return rc == AZO_EBADREQ || rc == AZO_EFORBIDDEN || rc == AZO_EUNAVAIL
                    ? AZO_EXIT_USAGE
                    : AZO_EXIT_ERROR;
     }

@@ -1,7 +1,7 @@
-// azo_archive — the archiver actor: archiving, log rotation, retention, restorable catalog (#8).
-// Until #8 lands it owns the "archive." command prefix and answers each
-// planned command with an honest `unavailable` error; nothing pretends to
-// work. Runs in its own thread like every actor.
+// azo_archive — the archiver actor: archiving, log rotation, retention,
+// restorable catalog (#8). Until #8 lands it owns the "archive." command prefix
+// and answers each planned command with an honest `unavailable` error; nothing
+// pretends to work. Runs in its own thread like every actor.
 #ifndef AZO_ARCHIVE_H
 #define AZO_ARCHIVE_H
 

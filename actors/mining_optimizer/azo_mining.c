@@ -1,5 +1,5 @@
-// azo_mining — mining-optimizer actor. Its real work arrives with #9; until then
-// every planned command answers `unavailable` and anything else under its
+// azo_mining — mining-optimizer actor. Its real work arrives with #9; until
+// then every planned command answers `unavailable` and anything else under its
 // prefix answers `unknown_command`.
 #include "azo_mining.h"
 

@@ -4,10 +4,8 @@
 #include "azo_pay.h"
 
 static const azo_cmd_entry_t s_cmds[] = {
-    {"pay.submit", azo_cmd_unavailable},
-    {"pay.get", azo_cmd_unavailable},
-    {"pay.list", azo_cmd_unavailable},
-    {"pay.retry", azo_cmd_unavailable},
+    {"pay.submit", azo_cmd_unavailable},  {"pay.get", azo_cmd_unavailable},
+    {"pay.list", azo_cmd_unavailable},    {"pay.retry", azo_cmd_unavailable},
     {"pay.requeue", azo_cmd_unavailable},
 };
 

@@ -4,12 +4,9 @@
 #include "azo_sched.h"
 
 static const azo_cmd_entry_t s_cmds[] = {
-    {"sched.list", azo_cmd_unavailable},
-    {"sched.get", azo_cmd_unavailable},
-    {"sched.run", azo_cmd_unavailable},
-    {"sched.pause", azo_cmd_unavailable},
-    {"sched.resume", azo_cmd_unavailable},
-    {"sched.set", azo_cmd_unavailable},
+    {"sched.list", azo_cmd_unavailable},   {"sched.get", azo_cmd_unavailable},
+    {"sched.run", azo_cmd_unavailable},    {"sched.pause", azo_cmd_unavailable},
+    {"sched.resume", azo_cmd_unavailable}, {"sched.set", azo_cmd_unavailable},
 };
 
 const azo_actor_def_t azo_sched_def = {

@@ -1,6 +1,6 @@
-// azo_sched — the scheduler actor: durable interval and cron jobs for the other actors (#5).
-// Until #5 lands it owns the "sched." command prefix and answers each
-// planned command with an honest `unavailable` error; nothing pretends to
+// azo_sched — the scheduler actor: durable interval and cron jobs for the other
+// actors (#5). Until #5 lands it owns the "sched." command prefix and answers
+// each planned command with an honest `unavailable` error; nothing pretends to
 // work. Runs in its own thread like every actor.
 #ifndef AZO_SCHED_H
 #define AZO_SCHED_H

@@ -3,7 +3,7 @@
 // client would: ping, status, routing, malformed input, lifecycle events
 // and shutdown. Every azod started here is killed at teardown, and dies
 // with this process if the test itself is killed (PR_SET_PDEATHSIG).
-#define _XOPEN_SOURCE 700  // nftw
+#define _XOPEN_SOURCE 700 // nftw
 #include "azo_err.h"
 #include "azo_wire.h"
 
@@ -24,7 +24,7 @@ typedef struct {
     pid_t pid;
     zsock_t *client;
     azo_rep_t rep;
-    zframe_t *frame;  // holds the bytes rep points into
+    zframe_t *frame; // holds the bytes rep points into
     uint64_t id;
 } fixture_t;
 
@@ -109,8 +109,8 @@ setup(void **state)
         snprintf(log, sizeof log, "%s/azod.log", f->dir);
         if (!freopen(log, "w", stderr))
             _exit(127);
-        execl(azod, azod, "--set", a[0], "--set", a[1], "--set", a[2],
-              "--set", a[3], (char *)NULL);
+        execl(azod, azod, "--set", a[0], "--set", a[1], "--set", a[2], "--set",
+              a[3], (char *)NULL);
         _exit(127);
     }
     assert_int_equal(azo_rep_init(&f->rep), 0);
@@ -223,8 +223,8 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_itest_garbage_gets_bad_request,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(
-            test_itest_restart_event_then_shutdown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_itest_restart_event_then_shutdown,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
