@@ -3,6 +3,7 @@
 // azo.cfg; teardown removes the directory and clears the embedded default.
 // The schema below mirrors azod's real one in shape.
 #include "azo_config.h"
+#include "azo_testutil.h"
 #include "azo_err.h"
 
 #include <dirent.h>
@@ -64,45 +65,13 @@ typedef struct {
     azo_config_t *cfg;        // owned; NULL after a failed load
 } fixture_t;
 
-// Removes path and everything below it; does not follow symlinks.
-static void
-s_rm_rf(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0)
-        return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        if (d) {
-            struct dirent *e;
-            while ((e = readdir(d)) != NULL) {
-                if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                    continue;
-                char sub[PATH_MAX];
-                int n = snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-                if (n > 0 && (size_t)n < sizeof sub)
-                    s_rm_rf(sub);
-            }
-            closedir(d);
-        }
-        (void)rmdir(path); // best effort: a leftover is only clutter
-    } else {
-        (void)unlink(path); // best effort, as above
-    }
-}
-
 static int
 setup(void **state)
 {
     fixture_t *f = calloc(1, sizeof *f);
     if (!f)
         return -1;
-    const char *parent = getenv("AZO_TEST_TMP");
-    struct stat st;
-    if (!parent || stat(parent, &st) != 0 || !S_ISDIR(st.st_mode))
-        parent = "/tmp";
-    snprintf(f->dir, sizeof f->dir, "%s/test_config.XXXXXX", parent);
-    if (!mkdtemp(f->dir)) {
+    if (azo_test_tmpdir(f->dir, sizeof f->dir, "test_config") < 0) {
         free(f);
         return -1;
     }
@@ -117,7 +86,7 @@ teardown(void **state)
     fixture_t *f = *state;
     azo_config_destroy(&f->cfg);
     azo_config_set_default_g(NULL);
-    s_rm_rf(f->dir);
+    azo_test_rm_rf(f->dir);
     free(f);
     return 0;
 }

@@ -4,6 +4,7 @@
 // validator), the map lookups and the packing helpers. No fixture: each test
 // owns its buffers.
 #include "azo_err.h"
+#include "azo_testutil.h"
 #include "azo_mp.h"
 
 #include <limits.h>
@@ -65,17 +66,6 @@ s_buf_free(s_buf_t *b)
 
 // --- assertions -------------------------------------------------------------
 
-// True when s is one non-empty line of printable text.
-static bool
-s_one_line(const char *s)
-{
-    if (!s[0])
-        return false;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return false;
-    return true;
-}
 
 // Asserts that azo_mp_check accepts buf and that msgpack-c then reads it
 // back consuming exactly len bytes.
@@ -120,7 +110,7 @@ s_assert_bad_err(const char *name, const void *buf, size_t len,
     for (size_t i = S_ERRLEN; i < sizeof err; i++)
         if (err[i] != 0x5a)
             fail_msg("%s: wrote past errlen", name);
-    if (!s_one_line(err))
+    if (!azo_test_one_line(err))
         fail_msg("%s: err is not one non-empty line: '%s'", name, err);
     if (want && !strstr(err, want))
         fail_msg("%s: err '%s' lacks '%s'", name, err, want);
@@ -973,7 +963,7 @@ s_differential(const char *what, const uint8_t *p, size_t len,
                      what, (int)u, off, len);
         t->accepted++;
     } else {
-        if (!s_one_line(err))
+        if (!azo_test_one_line(err))
             fail_msg("%s: err is not one line: '%s'", what, err);
         t->rejected++;
     }

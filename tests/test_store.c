@@ -4,6 +4,7 @@
 #include "azo_err.h"
 #include "azo_mp.h"
 #include "azo_store.h"
+#include "azo_testutil.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -34,35 +35,6 @@ typedef struct {
     azo_store_t *store; // owned; NULL when a test closed it
 } fixture_t;
 
-// Removes path and everything below it; does not follow symlinks.
-static void
-s_rm_rf(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0)
-        return;
-    if (S_ISDIR(st.st_mode)) {
-        // A test may have made the directory unreadable.
-        (void)chmod(path, 0700);
-        DIR *d = opendir(path);
-        if (d) {
-            struct dirent *e;
-            while ((e = readdir(d)) != NULL) {
-                if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                    continue;
-                char sub[PATH_MAX];
-                int n = snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-                if (n > 0 && (size_t)n < sizeof sub)
-                    s_rm_rf(sub);
-            }
-            closedir(d);
-        }
-        (void)rmdir(path); // best effort: a leftover is only clutter
-    } else {
-        (void)unlink(path); // best effort, as above
-    }
-}
-
 static int
 s_open(fixture_t *f, int64_t map_bytes)
 {
@@ -80,18 +52,13 @@ setup(void **state)
     fixture_t *f = calloc(1, sizeof *f);
     if (!f)
         return -1;
-    const char *base = getenv("AZO_TEST_TMP");
-    struct stat st;
-    if (!base || stat(base, &st) != 0 || !S_ISDIR(st.st_mode))
-        base = "/tmp";
-    int n = snprintf(f->tmp, sizeof f->tmp, "%s/test_store.XXXXXX", base);
-    if (n < 0 || (size_t)n >= sizeof f->tmp || !mkdtemp(f->tmp)) {
+    if (azo_test_tmpdir(f->tmp, sizeof f->tmp, "test_store") < 0) {
         free(f);
         return -1;
     }
     snprintf(f->env, sizeof f->env, "%s/azo.lmdb", f->tmp);
     if (s_open(f, S_MAP) < 0) {
-        s_rm_rf(f->tmp);
+        azo_test_rm_rf(f->tmp);
         free(f);
         return -1;
     }
@@ -104,7 +71,7 @@ teardown(void **state)
 {
     fixture_t *f = *state;
     azo_store_close(&f->store);
-    s_rm_rf(f->tmp);
+    azo_test_rm_rf(f->tmp);
     free(f);
     return 0;
 }
@@ -570,7 +537,7 @@ test_store_map_full_keeps_committed(void **state)
 {
     fixture_t *f = *state;
     azo_store_close(&f->store);
-    s_rm_rf(f->env);
+    azo_test_rm_rf(f->env);
     assert_int_equal(s_open(f, 256 * 1024), 0);
     int db = s_db(f, "pay");
 
@@ -609,7 +576,7 @@ test_store_map_full_in_one_txn(void **state)
 {
     fixture_t *f = *state;
     azo_store_close(&f->store);
-    s_rm_rf(f->env);
+    azo_test_rm_rf(f->env);
     assert_int_equal(s_open(f, 256 * 1024), 0);
     int db = s_db(f, "sched");
     assert_int_equal(azo_store_put(f->store, db, "before", 6, "b", 1), 0);

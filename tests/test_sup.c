@@ -2,11 +2,10 @@
 // inproc endpoints and a temp data dir, with test actors that echo, crash,
 // stall or exit. The test talks to it as a control client (DEALER) and a
 // subscriber (SUB), like any outside client.
-#define _XOPEN_SOURCE 700 // nftw
 #include "azo_err.h"
 #include "azo_sup.h"
+#include "azo_testutil.h"
 
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -184,12 +183,7 @@ static int
 s_fixture_new(fixture_t **out)
 {
     fixture_t *f = calloc(1, sizeof *f);
-    const char *base = getenv("AZO_TEST_TMP");
-    char parent[200] = "/tmp";
-    if (base && access(base, W_OK) == 0)
-        snprintf(parent, sizeof parent, "%s", base);
-    snprintf(f->dir, sizeof f->dir, "%s/test_sup.XXXXXX", parent);
-    assert_non_null(mkdtemp(f->dir));
+    assert_int_equal(azo_test_tmpdir(f->dir, sizeof f->dir, "test_sup"), 0);
     int no = ++s_fixture_no;
     snprintf(f->control, sizeof f->control, "inproc://test-sup-%d-ctl", no);
     snprintf(f->events, sizeof f->events, "inproc://test-sup-%d-ev", no);
@@ -214,15 +208,6 @@ setup(void **state)
     return 0;
 }
 
-static int
-s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 // Shuts the node down if it still runs and frees everything.
 static int
 teardown(void **state)
@@ -243,7 +228,7 @@ teardown(void **state)
     azo_config_destroy(&f->cfg);
     azo_rep_fini(&f->rep);
     msgpack_sbuffer_destroy(&f->sb);
-    nftw(f->dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+    azo_test_rm_rf(f->dir);
     free(f);
     return 0;
 }
@@ -658,6 +643,7 @@ test_sup_data_dir_is_locked(void **state)
     fixture_t *g;
     s_fixture_new(&g);
     // Same data dir, other endpoints.
+    azo_test_rm_rf(g->dir);
     strcpy(g->dir, f->dir);
     char err[512];
     assert_int_equal(s_open(g, NULL, err, sizeof err), AZO_ECONFLICT);

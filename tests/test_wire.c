@@ -5,6 +5,7 @@
 // mutations of valid envelopes through every decoder. Setup builds a
 // fixture with one decoder of each kind and a packer; teardown frees it.
 #include "azo_err.h"
+#include "azo_testutil.h"
 #include "azo_mp.h"
 #include "azo_wire.h"
 
@@ -69,17 +70,6 @@ s_teardown(void **state)
 // --- helpers
 // -------------------------------------------------------------------
 
-// True when s is one non-empty line of printable text.
-static bool
-s_one_line(const char *s)
-{
-    if (!s[0])
-        return false;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return false;
-    return true;
-}
 
 // True when s is well-formed UTF-8 (azo_mp_check on a one-string message).
 static bool
@@ -267,7 +257,7 @@ s_case_bytes(const s_case_t *c, msgpack_sbuffer *sb)
 static void
 s_assert_err(const char *name, const char *err, const char *want)
 {
-    if (!s_one_line(err))
+    if (!azo_test_one_line(err))
         fail_msg("%s: err is not one non-empty line: '%s'", name, err);
     if (want && !strstr(err, want))
         fail_msg("%s: err '%s' lacks '%s'", name, err, want);

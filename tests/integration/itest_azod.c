@@ -3,12 +3,11 @@
 // client would: ping, status, routing, malformed input, lifecycle events
 // and shutdown. Every azod started here is killed at teardown, and dies
 // with this process if the test itself is killed (PR_SET_PDEATHSIG).
-#define _XOPEN_SOURCE 700 // nftw
 #include "azo_err.h"
 #include "azo_wire.h"
+#include "azo_testutil.h"
 
 #include <czmq.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -27,15 +26,6 @@ typedef struct {
     zframe_t *frame; // holds the bytes rep points into
     uint64_t id;
 } fixture_t;
-
-static int
-s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 // Sends cmd (args: one string pair, or none) and waits up to 10 s.
 static int
@@ -87,8 +77,7 @@ static int
 setup(void **state)
 {
     fixture_t *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/itest_azod.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    assert_int_equal(azo_test_tmpdir(f->dir, sizeof f->dir, "itest_azod"), 0);
     snprintf(f->control, sizeof f->control, "ipc://%s/ctl", f->dir);
     snprintf(f->events, sizeof f->events, "ipc://%s/ev", f->dir);
     const char *azod = getenv("AZOD");
@@ -136,7 +125,7 @@ teardown(void **state)
     zframe_destroy(&f->frame);
     zsock_destroy(&f->client);
     azo_rep_fini(&f->rep);
-    nftw(f->dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+    azo_test_rm_rf(f->dir);
     free(f);
     return 0;
 }
