@@ -12,12 +12,15 @@
 #include "azo_actor.h"
 #include "azo_bus.h"
 #include "azo_err.h"
+#include "azo_life.h"
 #include "azo_log.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
 #define S_DRAIN_MAX 256 // inbox frames handled per wakeup
 
@@ -41,12 +44,19 @@ typedef struct s_timer {
 } s_timer_t;
 
 struct azo_actor {
-    azo_actor_env_t env; // copied; pointers inside are borrowed
-    zsock_t *pipe;       // borrowed: the zactor's back end
-    zsock_t *inbox;      // owned
-    zsock_t *pub;        // owned: events go to the supervisor's XSUB
-    azo_bus_t *bus;      // owned
-    zloop_t *loop;       // owned
+    azo_actor_env_t env;     // copied; pointers inside are borrowed
+    zsock_t *pipe;           // thread: $TERM from the supervisor (borrowed)
+    int sigfd;               // process: SIGTERM/SIGINT (borrowed), or -1
+    bool process;            // runs as its own process (uplink bus)
+    bool standby;            // a standby process, not activated yet
+    bool ready;              // init succeeded: fini is owed
+    zsock_t *inbox;          // thread: owned PULL; process: borrowed DEALER
+    azo_bus_t *bus;          // owned
+    int64_t started;         // zclock_mono() at READY
+    int64_t last_sup;        // process: last frame from the supervisor
+    msgpack_sbuffer life_sb; // lifecycle frame being built
+    char ping_cmd[AZO_REG_MAX_NAME + 8]; // "<prefix>ping", built in
+    zloop_t *loop;           // owned
     void *state;         // actor's own, freed by def->fini
     int db;              // this actor's named database, or < 0
 
@@ -310,13 +320,8 @@ azo_actor_publish(azo_actor_t *self)
 {
     if (self->ev_bad)
         return AZO_EBADREQ;
-    void *raw = zsock_resolve(self->pub);
-    // PUB never blocks; DONTWAIT guards against a future socket type change.
-    if (zmq_send(raw, self->ev_topic, strlen(self->ev_topic),
-                 ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-        zmq_send(raw, self->ev_sb.data, self->ev_sb.size, ZMQ_DONTWAIT) < 0)
-        return -errno;
-    return 0;
+    return azo_bus_publish(self->bus, self->ev_topic, self->ev_sb.data,
+                           self->ev_sb.size);
 }
 
 // --- timers -----------------------------------------------------------------
@@ -394,8 +399,128 @@ azo_actor_exit(azo_actor_t *self, bool failed, const char *reason)
              reason ? reason : (failed ? "failed" : "normal"));
 }
 
-// --- loop handlers
-// ------------------------------------------------------------
+// --- lifecycle frames ----------------------------------------------------
+
+// Sends a lifecycle frame to the supervisor. EXIT and READY may wait for
+// room; heartbeats never do.
+static int
+s_life(azo_actor_t *self, azo_life_ev_t ev, bool failed, const char *reason)
+{
+    azo_life_t life = {.ev = ev,
+                       .gen = self->env.gen,
+                       .pid = (int64_t)getpid(),
+                       .standby = self->standby,
+                       .failed = failed};
+    if (reason)
+        snprintf(life.reason, sizeof life.reason, "%s", reason);
+    azo_life_pack(&self->life_sb, &life);
+    return azo_bus_life(self->bus, self->life_sb.data, self->life_sb.size,
+                        ev == AZO_LIFE_HB ? 0 : 1000);
+}
+
+static int
+s_on_heartbeat(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    azo_actor_t *self = arg;
+    // A process actor whose supervisor is gone for good stops by itself,
+    // cleanly; a new supervisor within the grace period adopts it.
+    int64_t silent = zclock_mono() - self->last_sup;
+    if (self->process && silent > self->env.orphan_grace_ms) {
+        char why[96];
+        snprintf(why, sizeof why, "no supervisor for %lld ms",
+                 (long long)silent);
+        zsys_warning("%s: %s; stopping", self->env.def->name, why);
+        azo_actor_exit(self, false, why);
+        return -1;
+    }
+    (void)s_life(self, AZO_LIFE_HB, false, NULL); // full: the next one
+    return 0;
+}
+
+// Runs init and reports READY. Returns 0, or a negative code with why.
+static int
+s_activate(azo_actor_t *self, char *why, size_t whylen)
+{
+    const azo_actor_def_t *def = self->env.def;
+    int rc = def->init ? def->init(self, &self->state) : 0;
+    if (rc < 0) {
+        self->state = NULL; // init failed: nothing for fini
+        snprintf(why, whylen, "init: %s", azo_err_str(rc));
+        return rc;
+    }
+    self->ready = true;
+    self->standby = false;
+    self->started = zclock_mono();
+    (void)s_life(self, AZO_LIFE_READY, false, NULL);
+    return 0;
+}
+
+// --- loop handlers ----------------------------------------------------------
+
+// The built-in "<prefix>ping": who answers, without involving the actor.
+static void
+s_ping(azo_actor_t *self, azo_reply_t *reply)
+{
+    msgpack_packer *pk = azo_reply_result(reply);
+    msgpack_pack_map(pk, 6);
+    azo_pack_kstr(pk, "actor", self->env.def->name);
+    azo_pack_kstr(pk, "node", self->env.node);
+    azo_pack_kstr(pk, "mode", self->process ? "process" : "thread");
+    azo_pack_kint(pk, "pid", (int64_t)getpid());
+    azo_pack_kuint(pk, "gen", self->env.gen);
+    azo_pack_kint(pk, "uptime_ms", zclock_mono() - self->started);
+}
+
+static void
+s_on_request(azo_actor_t *self, const azo_bus_msg_t *m)
+{
+    azo_cmd_ctx_t *ctx = &self->ctx;
+    ctx->from = m->from;
+    ctx->token = m->token;
+    ctx->oneway = m->kind == AZO_BUS_CAST;
+    char why[256];
+    bool reply;
+    if (azo_req_decode(&self->req, m->body, m->len, why, sizeof why) < 0) {
+        azo_ratelog(&self->badlog, "%s: bad request from %s: %s",
+                    self->env.def->name,
+                    azo_registry_name(self->env.reg, m->from), why);
+        azo_reply_start(&ctx->reply, self->req.has_id, self->req.id);
+        azo_reply_fail(&ctx->reply, AZO_EBADREQ, "%s", why);
+        reply = !ctx->oneway;
+    } else if (!self->ready) {
+        azo_reply_start(&ctx->reply, self->req.has_id, self->req.id);
+        azo_reply_fail(&ctx->reply, AZO_EUNAVAIL, "%s is a standby",
+                       self->env.def->name);
+        reply = !ctx->oneway;
+    } else if (strcmp(self->req.cmd, self->ping_cmd) == 0) {
+        azo_reply_start(&ctx->reply, self->req.has_id, self->req.id);
+        s_ping(self, &ctx->reply);
+        reply = !ctx->oneway;
+    } else
+        reply = azo_cmd_run(self->env.def->cmds, self->env.def->ncmds,
+                            self->state, &self->req, ctx);
+    if (reply)
+        (void)s_send_reply(self, ctx); // requester gone: nothing to do
+}
+
+// A lifecycle frame from the supervisor (process actors only).
+static void
+s_on_life(azo_actor_t *self, const azo_bus_msg_t *m)
+{
+    azo_life_t life;
+    if (m->from != AZO_REG_SUP || azo_life_decode(m->body, m->len, &life) < 0)
+        return;
+    if (life.ev == AZO_LIFE_TERM)
+        azo_actor_exit(self, false, "stopped");
+    else if (life.ev == AZO_LIFE_ACTIVATE && self->standby) {
+        char why[160];
+        self->env.gen = life.gen;
+        if (s_activate(self, why, sizeof why) < 0)
+            azo_actor_exit(self, true, why);
+    }
+}
 
 static void
 s_on_frame(azo_actor_t *self, const void *data, size_t size)
@@ -406,24 +531,14 @@ s_on_frame(azo_actor_t *self, const void *data, size_t size)
                     self->env.def->name);
         return;
     }
-    if (m.kind == AZO_BUS_REPLY) {
+    if (self->process)
+        self->last_sup = zclock_mono(); // everything comes through it
+    if (m.kind == AZO_BUS_REPLY)
         s_on_reply(self, &m);
-        return;
-    }
-    azo_cmd_ctx_t *ctx = &self->ctx;
-    ctx->from = m.from;
-    ctx->token = m.token;
-    ctx->oneway = m.kind == AZO_BUS_CAST;
-    char why[256] = "";
-    bool reply =
-        azo_cmd_handle(self->env.def->cmds, self->env.def->ncmds, self->state,
-                       &self->req, ctx, m.body, m.len, why, sizeof why);
-    if (why[0])
-        azo_ratelog(&self->badlog, "%s: bad request from %s: %s",
-                    self->env.def->name,
-                    azo_registry_name(self->env.reg, m.from), why);
-    if (reply)
-        (void)s_send_reply(self, ctx); // requester gone: nothing to do
+    else if (m.kind == AZO_BUS_REQUEST || m.kind == AZO_BUS_CAST)
+        s_on_request(self, &m);
+    else if (m.kind == AZO_BUS_LIFE)
+        s_on_life(self, &m);
 }
 
 static int
@@ -457,8 +572,19 @@ s_on_pipe(zloop_t *loop, zsock_t *reader, void *arg)
     return self->exiting ? -1 : 0;
 }
 
-// --- lifecycle
-// ----------------------------------------------------------------
+static int
+s_on_signal(zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    (void)loop;
+    azo_actor_t *self = arg;
+    struct signalfd_siginfo si;
+    while (read(item->fd, &si, sizeof si) == (ssize_t)sizeof si)
+        if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+            azo_actor_exit(self, false, "stopped");
+    return self->exiting ? -1 : 0;
+}
+
+// --- instance ---------------------------------------------------------------
 
 static void
 s_destroy(azo_actor_t **self_p)
@@ -466,16 +592,6 @@ s_destroy(azo_actor_t **self_p)
     azo_actor_t *self = *self_p;
     if (!self)
         return;
-    // Requests still waiting on us get an honest answer.
-    while (self->deferred) {
-        azo_cmd_ctx_t *ctx = self->deferred;
-        azo_reply_fail(&ctx->reply, AZO_EUNAVAIL,
-                       "%s stopped before "
-                       "replying",
-                       self->env.def->name);
-        (void)s_send_reply(self, ctx);
-        azo_cmd_ctx_free(&ctx, &self->deferred);
-    }
     while (self->timers) {
         s_timer_t *t = self->timers;
         s_timer_unlink(self, t);
@@ -487,21 +603,43 @@ s_destroy(azo_actor_t **self_p)
     zhashx_destroy(&self->calls);
     zloop_destroy(&self->loop);
     azo_bus_destroy(&self->bus);
-    zsock_destroy(&self->inbox);
-    zsock_destroy(&self->pub);
+    if (!self->process)
+        zsock_destroy(&self->inbox);
     azo_req_fini(&self->req);
     azo_rep_fini(&self->rep);
     azo_cmd_ctx_fini(&self->ctx);
     msgpack_sbuffer_destroy(&self->msg_sb);
     msgpack_sbuffer_destroy(&self->ev_sb);
+    msgpack_sbuffer_destroy(&self->life_sb);
     free(self);
     *self_p = NULL;
 }
 
-// Builds the instance: sockets bound and connected, loop ready. Returns 0 or
-// a negative code with a reason in why.
+// Ends the instance: fini, honest answers to what still waits, EXIT to
+// the supervisor (its last frame), then the resources. Returns failed.
+static bool
+s_finish(azo_actor_t **self_p, const char *why, bool failed)
+{
+    azo_actor_t *self = *self_p;
+    if (self->ready && self->env.def->fini)
+        self->env.def->fini(self->state);
+    self->state = NULL;
+    while (self->deferred) {
+        azo_cmd_ctx_t *ctx = self->deferred;
+        azo_reply_fail(&ctx->reply, AZO_EUNAVAIL, "%s stopped before replying",
+                       self->env.def->name);
+        (void)s_send_reply(self, ctx);
+        azo_cmd_ctx_free(&ctx, &self->deferred);
+    }
+    (void)s_life(self, AZO_LIFE_EXIT, failed, why);
+    s_destroy(self_p);
+    return failed;
+}
+
+// Builds the instance. Thread mode: inbox bound, local bus. Process mode:
+// inbox and bus over dealer. Returns 0 or a negative code with why.
 static int
-s_create(azo_actor_t **out, const azo_actor_env_t *env, zsock_t *pipe,
+s_create(azo_actor_t **out, const azo_actor_env_t *env, zsock_t *dealer,
          char *why, size_t whylen)
 {
     azo_actor_t *self = calloc(1, sizeof *self);
@@ -509,23 +647,33 @@ s_create(azo_actor_t **out, const azo_actor_env_t *env, zsock_t *pipe,
         return -ENOMEM;
     *out = self;
     self->env = *env;
-    self->pipe = pipe;
+    self->pipe = env->pipe;
+    self->sigfd = -1;
+    self->process = dealer != NULL;
     self->next_token = 1;
+    self->started = self->last_sup = zclock_mono();
+    if (self->env.heartbeat_ms <= 0)
+        self->env.heartbeat_ms = 1000; // the schema's default
+    if (self->env.orphan_grace_ms <= 0)
+        self->env.orphan_grace_ms = 60000;
+    snprintf(self->ping_cmd, sizeof self->ping_cmd, "%sping",
+             env->def->prefix ? env->def->prefix : "");
     self->db =
         env->store ? azo_store_db(env->store, env->def->name) : AZO_ENOTFOUND;
     msgpack_sbuffer_init(&self->msg_sb);
     msgpack_packer_init(&self->msg_pk, &self->msg_sb, msgpack_sbuffer_write);
     msgpack_sbuffer_init(&self->ev_sb);
     msgpack_packer_init(&self->ev_pk, &self->ev_sb, msgpack_sbuffer_write);
+    msgpack_sbuffer_init(&self->life_sb);
     azo_cmd_ctx_init(&self->ctx);
     azo_ratelog_init(&self->badlog, 1000);
     if (azo_req_init(&self->req) < 0 || azo_rep_init(&self->rep) < 0)
         return -ENOMEM;
     self->calls = zhashx_new();
-    self->bus = azo_bus_new(env->reg, env->idx, env->hwm);
+    self->bus = dealer ? azo_bus_new_uplink(env->reg, env->idx, dealer)
+                       : azo_bus_new(env->reg, env->idx, env->hwm);
     self->loop = zloop_new();
-    self->pub = zsock_new(ZMQ_PUB);
-    if (!self->calls || !self->bus || !self->loop || !self->pub)
+    if (!self->calls || !self->bus || !self->loop)
         return -ENOMEM;
     zhashx_set_key_hasher(self->calls, s_token_hash);
     zhashx_set_key_comparator(self->calls, s_token_cmp);
@@ -534,71 +682,65 @@ s_create(azo_actor_t **out, const azo_actor_env_t *env, zsock_t *pipe,
     // No destructor: a call is freed by whoever completes it, after its
     // callback, and the rest at s_destroy.
 
-    int rc = azo_bus_inbox_open(env->reg, env->idx, env->gen, env->hwm,
-                                &self->inbox);
-    if (rc < 0) {
-        snprintf(why, whylen, "cannot bind inbox: %s", azo_err_str(rc));
-        return rc;
+    if (dealer)
+        self->inbox = dealer;
+    else {
+        int rc = azo_bus_inbox_open(env->reg, env->idx, env->gen, env->hwm,
+                                    &self->inbox);
+        if (rc < 0) {
+            snprintf(why, whylen, "cannot bind inbox: %s", azo_err_str(rc));
+            return rc;
+        }
     }
-    char ep[128];
-    azo_registry_events_endpoint(env->reg, ep, sizeof ep);
-    zsock_set_linger(self->pub, 0);
-    if (zsock_connect(self->pub, "%s", ep) < 0) {
-        rc = -errno;
-        snprintf(why, whylen, "cannot connect events: %s", azo_err_str(rc));
-        return rc;
-    }
-    // Actors end on $TERM from the supervisor, never on SIGINT by
+    // Actors end when the supervisor says so, never on SIGINT by
     // themselves: the supervisor stops them in reverse start order.
     zloop_set_nonstop(self->loop, true);
-    if (zloop_reader(self->loop, self->pipe, s_on_pipe, self) < 0 ||
-        zloop_reader(self->loop, self->inbox, s_on_inbox, self) < 0)
+    if ((self->pipe &&
+         zloop_reader(self->loop, self->pipe, s_on_pipe, self) < 0) ||
+        zloop_reader(self->loop, self->inbox, s_on_inbox, self) < 0 ||
+        zloop_timer(self->loop, (size_t)self->env.heartbeat_ms, 0,
+                    s_on_heartbeat, self) < 0)
         return AZO_EINTERNAL;
     return 0;
+}
+
+// Runs the instance until it ends. Returns true when it ended in failure.
+static bool
+s_run(azo_actor_t **self_p)
+{
+    azo_actor_t *self = *self_p;
+    char why[256] = "";
+    if (!self->standby && s_activate(self, why, sizeof why) < 0)
+        return s_finish(self_p, why, true);
+    zloop_start(self->loop);
+    snprintf(why, sizeof why, "%s",
+             self->exiting ? self->reason : "loop ended");
+    return s_finish(self_p, why, self->exiting ? self->failed : true);
 }
 
 static void *
 s_thread(void *arg)
 {
     azo_actor_env_t *env = arg;
-    const azo_actor_def_t *def = env->def;
-    zsock_t *pipe = env->pipe;
-    env->pipe = NULL;
     // Never block on the pipe: if the supervisor has abandoned this thread,
-    // its end is gone and a blocking send would hang here forever.
+    // its end is gone.
+    zsock_t *pipe = env->pipe;
     zsock_set_sndtimeo(pipe, 0);
-
     azo_actor_t *self = NULL;
     char why[256] = "";
-    int rc = s_create(&self, env, pipe, why, sizeof why);
+    int rc = s_create(&self, env, NULL, why, sizeof why);
     free(env);
-    if (rc == 0 && def->init) {
-        rc = def->init(self, &self->state);
-        if (rc < 0)
-            snprintf(why, sizeof why, "init: %s", azo_err_str(rc));
-    }
     if (rc < 0) {
-        if (!why[0])
-            snprintf(why, sizeof why, "%s", azo_err_str(rc));
-        if (self)
-            self->state = NULL; // init failed: nothing for fini
-        s_destroy(&self);
-        zstr_sendx(pipe, "EXIT", why, "1", NULL);
-        zsock_destroy(&pipe);
-        return NULL;
-    }
-    zstr_send(pipe, "READY");
-    zloop_start(self->loop);
-    if (def->fini)
-        def->fini(self->state);
-    self->state = NULL;
-    char reason[128];
-    snprintf(reason, sizeof reason, "%s",
-             self->exiting ? self->reason : "loop ended");
-    bool failed = self->exiting ? self->failed : true;
-    s_destroy(&self);
-    // The last thing this thread does with the node's resources.
-    zstr_sendx(pipe, "EXIT", reason, failed ? "1" : "0", NULL);
+        // Without a bus there is nobody to tell but the log; the
+        // supervisor's start timer notices.
+        if (self && self->bus)
+            (void)s_finish(&self, why[0] ? why : azo_err_str(rc), true);
+        else {
+            zsys_error("actor thread cannot start: %s", azo_err_str(rc));
+            s_destroy(&self);
+        }
+    } else
+        (void)s_run(&self);
     zsock_destroy(&pipe);
     return NULL;
 }
@@ -619,9 +761,9 @@ azo_actor_spawn(const azo_actor_env_t *env, zsock_t **pipe_p,
         return -ENOMEM;
     }
     copy->pipe = backend;
-    // The thread starts with every signal blocked, so that SIGINT and
-    // SIGTERM reach the supervisor's thread: zloop ends on any EINTR, and an
-    // actor must stop only when the supervisor says so.
+    // The thread starts with every signal blocked, so that signals reach
+    // the supervisor's thread: zloop ends on any EINTR, and an actor must
+    // stop only when the supervisor says so.
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -635,4 +777,33 @@ azo_actor_spawn(const azo_actor_env_t *env, zsock_t **pipe_p,
     }
     *pipe_p = frontend;
     return 0;
+}
+
+int
+azo_actor_run_process(const azo_actor_env_t *env, zsock_t *dealer, int sigfd,
+                      bool standby)
+{
+    assert(env && dealer);
+    azo_actor_t *self = NULL;
+    char why[256] = "";
+    int rc = s_create(&self, env, dealer, why, sizeof why);
+    if (rc == 0 && sigfd >= 0) {
+        zmq_pollitem_t item = {NULL, sigfd, ZMQ_POLLIN, 0};
+        self->sigfd = sigfd;
+        if (zloop_poller(self->loop, &item, s_on_signal, self) < 0)
+            rc = AZO_EINTERNAL;
+    }
+    if (rc < 0) {
+        if (self && self->bus)
+            (void)s_finish(&self, why[0] ? why : azo_err_str(rc), true);
+        else
+            s_destroy(&self);
+        return 1;
+    }
+    self->standby = standby;
+    if (standby)
+        self->env.gen = 0;
+    // Introduce ourselves at once; heartbeats follow.
+    (void)s_life(self, AZO_LIFE_HB, false, NULL);
+    return s_run(&self) ? 1 : 0;
 }

@@ -67,6 +67,9 @@ typedef void(azo_reply_fn)(void *self, const azo_rep_t *rep, void *arg);
 int azo_actor_call(azo_actor_t *self, const char *to, int64_t timeout_ms,
                    azo_reply_fn *fn, void *arg);
 
+// Every actor also answers "<prefix>ping" itself (the runtime, not the
+// command table): {actor, node, mode, pid, gen, uptime_ms}.
+
 // Starts an event on topic: packs v, ts, node and src and returns the
 // packer; the caller packs nfields key/value pairs, then azo_actor_publish.
 msgpack_packer *azo_actor_event(azo_actor_t *self, const char *topic,
@@ -114,16 +117,30 @@ typedef struct {
     const azo_config_t *cfg;    // borrowed
     const char *node;           // borrowed
     int hwm;                    // inbox and outbox queue limit
+    int64_t heartbeat_ms;       // heartbeat interval to the supervisor
+    int64_t orphan_grace_ms;    // process: stop after this long alone
     zsock_t *pipe;              // internal: set by spawn
 } azo_actor_env_t;
 
-// Supervisor thread: runs env->def in a new joinable thread. On success
-// returns 0, *pipe_p is the supervisor's end of the actor's pipe (owned) and
-// *thread_p the thread. The pipe carries "READY" once init succeeded, then
-// ["EXIT", reason, "0"|"1" (failed)] as the thread's last act; join the
-// thread after EXIT. Send "$TERM" to ask the actor to stop. A thread that
-// never sends EXIT cannot be killed: detach it and close the pipe.
+// Supervisor thread: runs env->def in a new joinable thread, with every
+// signal blocked. On success returns 0, *pipe_p is the supervisor's end of
+// the actor's pipe (owned; send "$TERM" on it to ask the actor to stop) and
+// *thread_p the thread. Everything else comes to the supervisor's inbox as
+// lifecycle frames (azo_life): heartbeats every env->heartbeat_ms, READY
+// once init succeeded, and EXIT as the thread's last act; join the thread
+// after EXIT. A thread that never sends EXIT cannot be killed: detach it
+// and close the pipe.
 int azo_actor_spawn(const azo_actor_env_t *env, zsock_t **pipe_p,
                     pthread_t *thread_p);
+
+// Process mode (azod --actor): runs env->def in the calling thread until
+// it stops, talking to the supervisor only through dealer (borrowed, its
+// routing id set and connected to the cluster endpoint). sigfd (borrowed,
+// or -1) is a signalfd for SIGTERM/SIGINT, which stop the actor. A standby
+// waits, connected, for an ACTIVATE frame before it runs init. The actor
+// also stops by itself after env->orphan_grace_ms without a frame from the
+// supervisor. Returns the process exit status: 0, or 1 when it failed.
+int azo_actor_run_process(const azo_actor_env_t *env, zsock_t *dealer,
+                          int sigfd, bool standby);
 
 #endif

@@ -18,6 +18,7 @@ typedef struct {
     size_t prefix_len;
     _Atomic uint32_t gen;
     _Atomic bool up;
+    _Atomic bool remote;
 } s_entry_t;
 
 struct azo_registry {
@@ -146,6 +147,22 @@ azo_registry_set_down(azo_registry_t *self, int idx)
 {
     assert(idx >= 0 && idx < self->size);
     atomic_store_explicit(&self->entries[idx].up, false, memory_order_release);
+}
+
+void
+azo_registry_set_remote(azo_registry_t *self, int idx, bool remote)
+{
+    assert(idx >= 0 && idx < self->size);
+    atomic_store_explicit(&self->entries[idx].remote, remote,
+                          memory_order_release);
+}
+
+bool
+azo_registry_remote(const azo_registry_t *self, int idx)
+{
+    assert(idx >= 0 && idx < self->size);
+    return atomic_load_explicit(&self->entries[idx].remote,
+                                memory_order_acquire);
 }
 
 void

@@ -50,6 +50,13 @@ bool azo_registry_up(const azo_registry_t *self, int idx);
 void azo_registry_set_up(azo_registry_t *self, int idx, uint32_t gen);
 void azo_registry_set_down(azo_registry_t *self, int idx);
 
+// Whether idx lives outside this process (a process actor): frames for it
+// go through the supervisor, which forwards them over the cluster
+// endpoint. Set by the supervisor thread before any actor starts; a
+// process actor's own registry marks every party remote.
+void azo_registry_set_remote(azo_registry_t *self, int idx, bool remote);
+bool azo_registry_remote(const azo_registry_t *self, int idx);
+
 // Writes the inproc endpoint of idx's inbox for generation gen into buf.
 void azo_registry_endpoint(const azo_registry_t *self, int idx, uint32_t gen,
                            char *buf, size_t len);

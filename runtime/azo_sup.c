@@ -1,28 +1,41 @@
 // azo_sup — the supervisor of one node. Everything here runs in the thread
-// that calls azo_sup_run (azod's main thread); actors live in their own
-// threads and talk to it through their pipes and the bus.
+// that calls azo_sup_run (azod's main thread). Thread actors live in
+// threads of this process, process actors in processes of their own; both
+// report to the supervisor with lifecycle frames (azo_life: heartbeat,
+// ready, exit), thread actors through the supervisor's inbox and process
+// actors through the cluster ROUTER, whose pidfds also say at once when a
+// process ends.
 //
-// Control requests: the ROUTER receives [identity][""?][body]. Each request
-// gets a sequence number and a pending entry holding the identity, so the
-// body can travel to the owning actor untouched (no re-encoding) and the
-// actor's reply, tagged with that number, finds its way back. Pending
-// entries expire after supervisor/request_timeout with a "timeout" reply
-// and fail at once with "unavailable" when their actor exits.
+// Routing: frames carry sender and receiver indexes (azo_bus). Thread
+// actors reach each other directly; frames to or from a process actor pass
+// through here: the inbox and the cluster ROUTER forward by receiver.
+// Control requests (azo_ctl) go to the owner of their command's prefix.
 //
-// Events: actors' PUB sockets connect to an inproc XSUB here; its frames
-// are forwarded to the outward XPUB, and subscriptions flow back so that
-// publishers filter at the source. A slow subscriber loses events (XPUB
-// drops at its high-water mark) and never stalls anyone.
+// Events: thread actors publish to an inproc XSUB here, process actors
+// send E frames; both reach the outward XPUB, where a slow subscriber
+// loses events and never stalls anyone.
+//
+// Stopping is asynchronous, inside the loop: actors are stopped one at a
+// time in reverse start order, each within its `shutdown` time (then
+// SIGKILL for a process, abandonment for a thread), and the loop ends when
+// none is left. Group restarts (one_for_all, rest_for_one) are plans run
+// the same way: stop the group newest first, wait the backoff, start it
+// oldest first.
+#define _GNU_SOURCE // pthread_tryjoin_np
 #include "azo_sup.h"
 #include "azo_bus.h"
+#include "azo_ctl.h"
 #include "azo_err.h"
 #include "azo_fs.h"
+#include "azo_life.h"
 #include "azo_log.h"
+#include "azo_proc.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -31,24 +44,23 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define S_MAX_WAITERS    8    // lifecycle requests waiting on one actor
-#define S_CTL_DRAIN      64   // control requests handled per wakeup
-#define S_EVENTS_MAXMSG  1024 // subscriptions are short
-#define S_LINGER_MS      500  // let final replies and events leave
-#define S_BACKOFF_MIN_MS 100  // restart backoff (configurable in #3)
-#define S_BACKOFF_MAX_MS 5000
-#define S_STABLE_MS      10000 // uptime after which backoff resets
+#define S_MAX_WAITERS 8      // lifecycle requests waiting on one actor
+#define S_DRAIN 256          // frames handled per wakeup
+#define S_EVENTS_MAXMSG 1024 // subscriptions are short
+#define S_LINGER_MS 500      // let final replies and events leave
+#define S_STANDBY_RETRY_MS 1000 // a standby that died is replaced after
 
 typedef enum {
-    S_STOPPED,  // not running, no restart planned
-    S_STARTING, // thread running init
+    S_STOPPED,  // not running; stopped or exited normally
+    S_STARTING, // instance running init (or being adopted)
     S_RUNNING,  // READY seen: takes messages
-    S_STOPPING, // $TERM sent, waiting for EXIT
-    S_WAITING,  // exited; restart timer armed
+    S_STOPPING, // asked to stop, waiting for its end
+    S_BACKOFF,  // exited; restart timer armed
+    S_FAILED,   // exited in failure and will not be restarted
 } s_state_t;
 
-static const char *const s_state_names[] = {"stopped", "starting", "running",
-                                            "stopping", "restarting"};
+static const char *const s_state_names[] = {
+    "stopped", "starting", "running", "stopping", "backoff", "failed"};
 
 typedef enum {
     S_RESTART_PERMANENT,
@@ -56,14 +68,22 @@ typedef enum {
     S_RESTART_TEMPORARY
 } s_policy_t;
 
-typedef struct azo_sup azo_sup_t;
-
-// What happens when the current instance's EXIT arrives, as commands asked.
 typedef enum {
-    S_AFTER_POLICY,  // the restart policy decides
+    S_ONE_FOR_ONE,
+    S_ONE_FOR_ALL,
+    S_REST_FOR_ONE,
+} s_strategy_t;
+
+// What happens when the current instance has ended, as commands or a group
+// restart asked.
+typedef enum {
+    S_AFTER_POLICY,  // the restart policy and strategy decide
     S_AFTER_START,   // actor.start while stopping: a fresh start
     S_AFTER_RESTART, // actor.restart: a restart
+    S_AFTER_PLAN,    // stopped by a group restart: the plan goes on
 } s_after_t;
+
+typedef struct azo_sup azo_sup_t;
 
 typedef struct {
     azo_cmd_ctx_t *ctx; // owned by the supervisor's deferred list
@@ -74,91 +94,124 @@ typedef struct {
     azo_sup_t *sup;             // borrowed back pointer
     const azo_actor_def_t *def; // borrowed, static
     int idx;                    // registry index
+    int order;                  // position in config order
+    bool process;               // mode = process
+    bool use_standby;           // process: keep a standby ready
     s_policy_t policy;
     int64_t shutdown_ms;
+    int64_t heartbeat_ms;
+    int liveness;
+    int64_t bo_min, bo_max, bo_reset; // backoff
+    double bo_factor, bo_jitter;
+
     s_state_t state;
-    zsock_t *pipe; // owned while a thread runs
-    pthread_t thread;
     uint32_t gen;         // generation of the current instance
-    int64_t started_mono; // of the current instance
+    int64_t started_mono; // when the current instance was started
+    int64_t last_hb;      // last lifecycle frame from it
     uint64_t restarts;
-    int64_t backoff_ms; // next automatic restart delay
+    int crashes;        // failures in a row without a stable run
+    int64_t backoff_ms; // delay of the pending (or last) automatic restart
     char last_exit[160];
-    bool want_running;    // false after actor.stop
-    s_after_t after_exit; // what a command asked for after EXIT
-    bool stop_requested;  // we sent $TERM (vs. exiting by itself)
-    int stop_timer;       // zloop timer id, or -1
-    int restart_timer;    // zloop timer id, or -1
+    bool want_running; // false after actor.stop
+    s_after_t after_exit;
+    bool stop_requested; // we asked it to stop
+    bool hung;           // silent past heartbeat x liveness
+    int stop_timer;      // zloop timer ids, or -1
+    int restart_timer;
     s_waiter_t waiters[S_MAX_WAITERS];
     int nwaiters;
+
+    // Thread mode.
+    zsock_t *pipe; // owned while the thread runs: $TERM goes here
+    pthread_t thread;
+    bool has_thread;
+
+    // Process mode.
+    azo_proc_t proc;      // the active instance
+    char ident[64];       // its routing id at the cluster ROUTER
+    bool connected;       // ident is known (it has talked)
+    bool adopted;         // taken over from an earlier supervisor
+    bool exit_reported;   // its EXIT frame came (before the process end)
+    bool exit_failed;     // ... and said it failed
+    char exit_detail[128];
+    azo_proc_t standby;   // a pre-started standby, or none
+    char sb_ident[64];
+    bool sb_ready;        // the standby has introduced itself
+    int standby_timer;    // zloop timer id of a standby re-spawn, or -1
 } s_child_t;
 
+// A group restart (one_for_all, rest_for_one).
 typedef struct {
-    azo_sup_t *sup; // borrowed
-    uint64_t seq;
-    int target;   // registry index handling it
-    void *ticket; // zloop ticket of its time-out
-    bool has_id;
-    uint64_t id; // the client's request id, for time-out replies
-    bool delim;  // the client is REQ: replies need an empty frame
-    char cmd[AZO_WIRE_MAX_CMD + 1]; // for time-out messages; "" if unread
-    size_t ident_len;
-    uint8_t ident[256];
-} s_pending_t;
+    bool active;
+    enum { S_PLAN_STOP, S_PLAN_WAIT, S_PLAN_START } phase;
+    bool member[AZO_REG_MAX];  // by child order
+    bool requeue[AZO_REG_MAX]; // failures to handle when the plan ends
+    int cursor;                // next child (by order) to stop or start
+    int timer;                 // zloop timer id of the wait, or -1
+    int64_t delay_ms;
+} s_plan_t;
 
 struct azo_sup {
     const azo_config_t *cfg; // borrowed
     char node[65];
     char data_dir[PATH_MAX];
     char store_path[PATH_MAX + 16];
-    char endpoints[3][256]; // control, events, cluster
+    char effective_cfg[PATH_MAX + 32]; // the config process actors load
+    char exe[PATH_MAX];                // this binary, for process actors
+    char endpoints[3][256];            // control, events, cluster (bound)
+    char cluster_connect[256];         // what process actors connect to
     int lock_fd;
-    azo_store_t *store;  // owned
-    azo_registry_t *reg; // owned
-    azo_bus_t *bus;      // owned
-    zsock_t *ctl;        // owned: control ROUTER
-    zsock_t *events;     // owned: outward XPUB
-    zsock_t *xsub;       // owned: actors publish here
-    zsock_t *inbox;      // owned: replies and requests from actors
-    zloop_t *loop;       // owned, during run
+    azo_store_t *store;    // owned
+    int sup_db;            // the supervisor's own database
+    azo_registry_t *reg;   // owned
+    azo_bus_t *bus;        // owned
+    azo_ctl_t *ctl;        // owned
+    zsock_t *ctl_sock;     // owned: control ROUTER
+    zsock_t *events;       // owned: outward XPUB
+    zsock_t *xsub;         // owned: thread actors publish here
+    zsock_t *inbox;        // owned: frames from thread actors
+    zsock_t *cluster;      // owned: cluster ROUTER, process actors
+    zloop_t *loop;         // owned, during run
     int hwm;
-    int64_t request_timeout;
+    s_strategy_t strategy;
     int max_restarts;
     int64_t period_ms;
     int64_t *restart_times; // owned ring of max_restarts + 1 entries
-    int restart_count;      // entries used in the ring
+    int restart_count;
     int restart_head;
+    uint64_t rng; // xorshift state for backoff jitter
 
     s_child_t children[AZO_REG_MAX]; // in config (start) order
     int nchildren;
-    s_child_t *by_idx[AZO_REG_MAX];           // registry index -> child or NULL
+    s_child_t *by_idx[AZO_REG_MAX];           // registry index -> child
     const azo_actor_def_t *defs[AZO_REG_MAX]; // registry index -> def
-    int boot_next; // next child to start at boot, or -1
+    int boot_next;                            // next child to boot, or -1
+    s_plan_t plan;
 
-    zhashx_t *pending; // seq -> s_pending_t (owned)
-    uint64_t next_seq;
     azo_req_t req;
     azo_cmd_ctx_t ctx;
     azo_cmd_ctx_t *deferred; // owned list of deferred replies
     msgpack_sbuffer ev_sb;
     msgpack_packer ev_pk;
+    msgpack_sbuffer life_sb;
+    msgpack_sbuffer out_sb; // frames we build
     azo_ratelog_t badlog;
 
-    int signal_fd; // borrowed signalfd, or -1
-    bool bound[2]; // control, events: bound by us
+    int signal_fd;  // borrowed signalfd, or -1
+    bool bound[3];  // control, events, cluster: bound by us
     int64_t started_mono;
     int64_t started_wall;
-    uint64_t requests, bad_requests;
-    bool stopping;
-    bool abandoned;
+    bool shutdown_asked; // the shutdown command: begin after its reply
+    bool stopping;  // shutting down: actors stop newest first
+    bool done;      // everything stopped: the loop ends
+    bool abandoned; // a thread actor did not stop and was left
     int exit_code;
 };
 
 static const azo_cmd_entry_t s_cmds[];
 static const size_t s_ncmds;
 
-// --- schema
-// -------------------------------------------------------------------
+// --- schema -----------------------------------------------------------------
 
 static const azo_cfg_key_t s_base_keys[] = {
     {"node", AZO_CFG_SECTION, NULL, 0, 0, NULL, "a section"},
@@ -166,12 +219,12 @@ static const azo_cfg_key_t s_base_keys[] = {
      "a node name: letters, digits, '.', '_' or '-' (default: host name)"},
     {"node/data_dir", AZO_CFG_STR, "./data", 0, 0, NULL, "a directory"},
     {"endpoints", AZO_CFG_SECTION, NULL, 0, 0, NULL, "a section"},
-    {"endpoints/control", AZO_CFG_ENDPOINT, "tcp://127.0.0.1:7710", 0, 0, NULL,
-     "an endpoint"},
+    {"endpoints/control", AZO_CFG_ENDPOINT, "tcp://127.0.0.1:7710", 0, 0,
+     NULL, "an endpoint"},
     {"endpoints/events", AZO_CFG_ENDPOINT, "tcp://127.0.0.1:7711", 0, 0, NULL,
      "an endpoint"},
-    {"endpoints/cluster", AZO_CFG_ENDPOINT, "tcp://127.0.0.1:7712", 0, 0, NULL,
-     "an endpoint"},
+    {"endpoints/cluster", AZO_CFG_ENDPOINT, "tcp://127.0.0.1:7712", 0, 0,
+     NULL, "an endpoint"},
     {"endpoints/insecure", AZO_CFG_BOOL, "0", 0, 0, NULL,
      "1 to allow non-loopback tcp endpoints without CURVE"},
     {"supervisor", AZO_CFG_SECTION, NULL, 0, 0, NULL, "a section"},
@@ -181,8 +234,10 @@ static const azo_cfg_key_t s_base_keys[] = {
      "restarts allowed within period"},
     {"supervisor/period", AZO_CFG_DURATION, "60s", 1000, 86400000, NULL,
      "the restart intensity window"},
-    {"supervisor/request_timeout", AZO_CFG_DURATION, "10s", 10, 3600000, NULL,
-     "how long a routed control request may wait for its actor"},
+    {"supervisor/request_timeout", AZO_CFG_DURATION, "10s", 10, 3600000,
+     NULL, "how long a routed control request may wait for its actor"},
+    {"supervisor/orphan_grace", AZO_CFG_DURATION, "60s", 1000, 86400000,
+     NULL, "how long process actors keep running without a supervisor"},
     {"store", AZO_CFG_SECTION, NULL, 0, 0, NULL, "a section"},
     {"store/map_size", AZO_CFG_SIZE, "1GiB", 1 << 20, (int64_t)1 << 40, NULL,
      "the LMDB map size"},
@@ -204,9 +259,26 @@ static const azo_cfg_key_t s_child_keys[] = {
      "permanent|transient|temporary", "a restart policy"},
     {"shutdown", AZO_CFG_DURATION, "5s", 10, 600000, NULL,
      "how long the actor gets to stop"},
+    {"heartbeat", AZO_CFG_DURATION, "1s", 10, 3600000, NULL,
+     "how often the actor says it is alive"},
+    {"liveness", AZO_CFG_INT, "3", 1, 1000, NULL,
+     "heartbeats missed before the actor counts as hung"},
+    {"standby", AZO_CFG_BOOL, "0", 0, 0, NULL,
+     "1 to keep a pre-started process ready (mode = process)"},
+    {"backoff", AZO_CFG_SECTION, NULL, 0, 0, NULL, "a section"},
+    {"backoff/min", AZO_CFG_DURATION, "100ms", 0, 3600000, NULL,
+     "the delay of the second quick restart in a row"},
+    {"backoff/max", AZO_CFG_DURATION, "30s", 0, 86400000, NULL,
+     "the longest restart delay"},
+    {"backoff/factor", AZO_CFG_REAL, "2", 1, 100, NULL,
+     "how much each delay grows"},
+    {"backoff/jitter", AZO_CFG_REAL, "0.1", 0, 1, NULL,
+     "random spread of each delay, a fraction of it"},
+    {"backoff/reset_after", AZO_CFG_DURATION, "10s", 0, 86400000, NULL,
+     "how long a run must last to count as stable"},
 };
 
-#define S_NBASE  (sizeof s_base_keys / sizeof s_base_keys[0])
+#define S_NBASE (sizeof s_base_keys / sizeof s_base_keys[0])
 #define S_NCHILD (sizeof s_child_keys / sizeof s_child_keys[0])
 
 azo_cfg_key_t *
@@ -244,8 +316,7 @@ azo_sup_schema(const azo_actor_def_t *const *defs, size_t ndefs, size_t *n)
     return keys;
 }
 
-// --- helpers
-// ------------------------------------------------------------------
+// --- helpers ----------------------------------------------------------------
 
 static int s_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -274,18 +345,26 @@ static msgpack_packer *
 s_event(azo_sup_t *self, uint32_t nfields)
 {
     msgpack_sbuffer_clear(&self->ev_sb);
-    azo_event_pack(&self->ev_pk, azo_wire_now_ms(), self->node, "sup", nfields);
+    azo_event_pack(&self->ev_pk, azo_wire_now_ms(), self->node, "sup",
+                   nfields);
     return &self->ev_pk;
+}
+
+static void
+s_publish(azo_sup_t *self, const char *topic, size_t tlen, const void *body,
+          size_t len)
+{
+    void *raw = zsock_resolve(self->events);
+    // XPUB drops for slow subscribers; never block the supervisor.
+    if (zmq_send(raw, topic, tlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(raw, body, len, ZMQ_DONTWAIT) < 0)
+        zsys_debug("event not sent: %s", zmq_strerror(errno));
 }
 
 static void
 s_event_send(azo_sup_t *self, const char *topic)
 {
-    void *raw = zsock_resolve(self->events);
-    // XPUB drops for slow subscribers; never block the supervisor.
-    if (zmq_send(raw, topic, strlen(topic), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-        zmq_send(raw, self->ev_sb.data, self->ev_sb.size, ZMQ_DONTWAIT) < 0)
-        zsys_debug("event %s not sent: %s", topic, zmq_strerror(errno));
+    s_publish(self, topic, strlen(topic), self->ev_sb.data, self->ev_sb.size);
 }
 
 // True when the tcp endpoint ep binds only a loopback address.
@@ -300,122 +379,154 @@ s_loopback(const char *ep)
     return strncmp(host, "127.", 4) == 0 || strncmp(host, "[::1]:", 6) == 0;
 }
 
-// --- pending control requests
-// ---------------------------------------------------
-
-static size_t
-s_seq_hash(const void *key)
+// A random number in [0, 1) for backoff jitter (xorshift64*; jitter needs
+// no more).
+static double
+s_random(azo_sup_t *self)
 {
-    return (size_t)(uintptr_t)key;
+    uint64_t x = self->rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    self->rng = x;
+    return (double)((x * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
 }
 
+static const char *
+s_mode(const s_child_t *c)
+{
+    return c->process ? "process" : "thread";
+}
+
+static int64_t
+s_pid(const s_child_t *c)
+{
+    if (c->process)
+        return c->proc.pid;
+    return c->has_thread ? (int64_t)getpid() : 0;
+}
+
+// --- sending to parties -------------------------------------------------------
+
+// Sends an already headed frame to process actor c over the cluster
+// ROUTER. Returns 0 or AZO_EUNAVAIL (not connected, or full).
 static int
-s_seq_cmp(const void *a, const void *b)
+s_cluster_send(azo_sup_t *self, const char *ident, const void *frame,
+               size_t len)
 {
-    return (uintptr_t)a < (uintptr_t)b ? -1 : (uintptr_t)a > (uintptr_t)b;
-}
-
-static void
-s_pending_free(void **item)
-{
-    s_pending_t *p = *item;
-    if (p && p->ticket && p->sup->loop)
-        zloop_ticket_delete(p->sup->loop, p->ticket);
-    free(p);
-    *item = NULL;
-}
-
-static void
-s_client_send(azo_sup_t *self, const s_pending_t *p, const void *body,
-              size_t len)
-{
-    void *raw = zsock_resolve(self->ctl);
-    // A client that went away or stopped reading loses its reply; the
-    // ROUTER drops it rather than blocking us.
-    if (zmq_send(raw, p->ident, p->ident_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
-        return;
-    if (p->delim)
-        (void)zmq_send(raw, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-    (void)zmq_send(raw, body, len, ZMQ_DONTWAIT);
-}
-
-// Sends a reply for pending seq to its client and forgets the entry.
-static void
-s_pending_finish(azo_sup_t *self, uint64_t seq, const void *body, size_t len)
-{
-    void *key = (void *)(uintptr_t)seq;
-    s_pending_t *p = zhashx_lookup(self->pending, key);
-    if (!p)
-        return; // timed out already
-    s_client_send(self, p, body, len);
-    zhashx_delete(self->pending, key);
-}
-
-// Fails pending with an error of our own.
-static void s_pending_fail(azo_sup_t *self, s_pending_t *p, int rc,
-                           const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void
-s_pending_fail(azo_sup_t *self, s_pending_t *p, int rc, const char *fmt, ...)
-{
-    char msg[AZO_WIRE_MAX_ERRMSG];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    azo_reply_t r;
-    azo_reply_init(&r);
-    azo_reply_start(&r, p->has_id, p->id);
-    azo_reply_fail(&r, rc, "%s", msg);
-    size_t len;
-    const void *data = azo_reply_data(&r, &len);
-    s_pending_finish(self, p->seq, data, len);
-    azo_reply_fini(&r);
-}
-
-static int
-s_on_pending_timeout(zloop_t *loop, int timer_id, void *arg)
-{
-    (void)loop;
-    (void)timer_id;
-    s_pending_t *p = arg;
-    p->ticket = NULL; // zloop frees fired tickets
-    long long ms = (long long)p->sup->request_timeout;
-    if (p->target == AZO_REG_SUP)
-        s_pending_fail(p->sup, p, AZO_ETIMEOUT,
-                       "%s did not complete within %lld ms "
-                       "(supervisor/request_timeout)",
-                       p->cmd, ms);
-    else
-        s_pending_fail(p->sup, p, AZO_ETIMEOUT,
-                       "%s did not answer %s within %lld ms "
-                       "(supervisor/request_timeout)",
-                       azo_registry_name(p->sup->reg, p->target), p->cmd, ms);
+    void *raw = zsock_resolve(self->cluster);
+    // ROUTER_MANDATORY: an unknown identity fails here, not silently.
+    if (zmq_send(raw, ident, strlen(ident), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        return AZO_EUNAVAIL;
+    if (zmq_send(raw, frame, len, ZMQ_DONTWAIT) < 0)
+        return AZO_EUNAVAIL;
     return 0;
 }
 
-// Fails every pending request held by actor idx (it exited).
+// Heads body as a frame from the supervisor into out_sb.
 static void
-s_pending_fail_target(azo_sup_t *self, int idx, const char *why)
+s_frame(azo_sup_t *self, char kind, int to, uint64_t token, const void *body,
+        size_t len)
 {
-    zlistx_t *keys = zhashx_keys(self->pending);
-    if (!keys)
-        return;
-    for (void *k = zlistx_first(keys); k; k = zlistx_next(keys)) {
-        s_pending_t *p = zhashx_lookup(self->pending, k);
-        if (p && p->target == idx)
-            s_pending_fail(self, p, AZO_EUNAVAIL, "%s %s before replying",
-                           azo_registry_name(self->reg, idx), why);
-    }
-    zlistx_destroy(&keys);
+    uint8_t hdr[AZO_BUS_HDR];
+    azo_bus_hdr_write(hdr, kind, AZO_REG_SUP, to, token);
+    msgpack_sbuffer_clear(&self->out_sb);
+    msgpack_sbuffer_write(&self->out_sb, (const char *)hdr, sizeof hdr);
+    if (len)
+        msgpack_sbuffer_write(&self->out_sb, body, len);
 }
 
-// --- replies to requests handled here
-// -------------------------------------------
+// Sends a frame from the supervisor to party to, wherever it runs.
+// Returns 0, AZO_ENOTFOUND or AZO_EUNAVAIL.
+static int
+s_send(azo_sup_t *self, int to, char kind, uint64_t token, const void *body,
+       size_t len)
+{
+    s_child_t *c = to > AZO_REG_SUP && to < AZO_REG_MAX ? self->by_idx[to]
+                                                        : NULL;
+    if (c && c->process) {
+        if (!c->connected || c->state != S_RUNNING)
+            return AZO_EUNAVAIL;
+        s_frame(self, kind, to, token, body, len);
+        return s_cluster_send(self, c->ident, self->out_sb.data,
+                              self->out_sb.size);
+    }
+    return azo_bus_send(self->bus, to, kind, token, body, len, 0);
+}
+
+// Sends a lifecycle frame to a process (active or standby) by identity.
+static void
+s_send_life(azo_sup_t *self, s_child_t *c, const char *ident,
+            azo_life_ev_t ev)
+{
+    azo_life_t life = {.ev = ev, .gen = c->gen, .pid = (int64_t)getpid()};
+    azo_life_pack(&self->life_sb, &life);
+    s_frame(self, AZO_BUS_LIFE, c->idx, 0, self->life_sb.data,
+            self->life_sb.size);
+    (void)s_cluster_send(self, ident, self->out_sb.data, self->out_sb.size);
+}
+
+// Answers request m (from an actor, to party m->to) with unavailable on
+// behalf of a receiver that cannot take it.
+static void
+s_refuse(azo_sup_t *self, const azo_bus_msg_t *m, const char *why)
+{
+    if (m->kind != AZO_BUS_REQUEST)
+        return; // one-way and replies are simply dropped
+    azo_reply_t r;
+    azo_reply_init(&r);
+    azo_reply_start(&r, false, 0); // the token, not the id, matches it
+    azo_reply_fail(&r, AZO_EUNAVAIL, "%s", why);
+    size_t len;
+    const void *data = azo_reply_data(&r, &len);
+    // Sent as if from the intended receiver, so the caller's bookkeeping
+    // (token, peer) holds.
+    uint8_t hdr[AZO_BUS_HDR];
+    azo_bus_hdr_write(hdr, AZO_BUS_REPLY, m->to, m->from, m->token);
+    msgpack_sbuffer_clear(&self->out_sb);
+    msgpack_sbuffer_write(&self->out_sb, (const char *)hdr, sizeof hdr);
+    msgpack_sbuffer_write(&self->out_sb, data, len);
+    s_child_t *c = self->by_idx[m->from];
+    if (c && c->process) {
+        if (c->connected)
+            (void)s_cluster_send(self, c->ident, self->out_sb.data,
+                                 self->out_sb.size);
+    } else
+        (void)azo_bus_forward(self->bus, m->from, self->out_sb.data,
+                              self->out_sb.size);
+    azo_reply_fini(&r);
+}
+
+// Passes frame (from a party, headed) on to its receiver m->to, or refuses
+// it.
+static void
+s_forward(azo_sup_t *self, const azo_bus_msg_t *m, const void *frame,
+          size_t len)
+{
+    s_child_t *c = m->to > AZO_REG_SUP && m->to < azo_registry_size(self->reg)
+                       ? self->by_idx[m->to]
+                       : NULL;
+    int rc = AZO_EUNAVAIL;
+    if (c && c->state == S_RUNNING) {
+        if (c->process)
+            rc = c->connected
+                     ? s_cluster_send(self, c->ident, frame, len)
+                     : AZO_EUNAVAIL;
+        else
+            rc = azo_bus_forward(self->bus, m->to, frame, len);
+    }
+    if (rc < 0) {
+        char why[96];
+        snprintf(why, sizeof why, "%s is not running",
+                 m->to < azo_registry_size(self->reg)
+                     ? azo_registry_name(self->reg, m->to)
+                     : "that actor");
+        s_refuse(self, m, why);
+    }
+}
 
 // Sends ctx's reply to whoever asked: a control client (from == SUP, token
-// = pending seq) or an actor over the bus.
+// = control seq) or an actor.
 static void
 s_reply(azo_sup_t *self, azo_cmd_ctx_t *ctx)
 {
@@ -424,35 +535,86 @@ s_reply(azo_sup_t *self, azo_cmd_ctx_t *ctx)
     if (!data)
         return;
     if (ctx->from == AZO_REG_SUP)
-        s_pending_finish(self, ctx->token, data, len);
+        azo_ctl_reply(self->ctl, ctx->token, data, len);
     else
-        (void)azo_bus_send(self->bus, ctx->from, AZO_BUS_REPLY, ctx->token,
-                           data, len, 0);
+        (void)s_send(self, ctx->from, AZO_BUS_REPLY, ctx->token, data, len);
 }
 
-// --- children
-// -------------------------------------------------------------------
+// --- the store's record of process actors ---------------------------------------
+
+// Records (or with pid 0 forgets) the process of c, so that a supervisor
+// started after a crash of this one can adopt it.
+static void
+s_record(azo_sup_t *self, s_child_t *c)
+{
+    char key[64];
+    snprintf(key, sizeof key, "proc/%s", c->def->name);
+    int rc;
+    if (c->proc.pid > 0) {
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_map(&pk, 3);
+        azo_pack_kint(&pk, "pid", c->proc.pid);
+        azo_pack_kuint(&pk, "start_time", c->proc.start_time);
+        azo_pack_kuint(&pk, "gen", c->gen);
+        azo_txn_t *txn = NULL;
+        rc = azo_store_begin(self->store, true, &txn);
+        if (rc == 0)
+            rc = azo_txn_put_mp(txn, self->sup_db, key, strlen(key), &sb);
+        if (rc == 0)
+            rc = azo_store_commit(&txn);
+        azo_store_abort(&txn);
+        msgpack_sbuffer_destroy(&sb);
+    } else {
+        rc = azo_store_del(self->store, self->sup_db, key, strlen(key));
+        if (rc == AZO_ENOTFOUND)
+            rc = 0;
+    }
+    if (rc < 0)
+        zsys_warning("cannot record the process of %s: %s (a restarted "
+                     "supervisor may not adopt it)",
+                     c->def->name, azo_err_str(rc));
+}
+
+// --- children -----------------------------------------------------------------
 
 static void s_child_spawn(s_child_t *c, bool restart);
+static void s_child_stop(s_child_t *c);
 static void s_escalate(azo_sup_t *self, const char *why);
+static void s_shutdown_next(azo_sup_t *self);
+static void s_boot_next(azo_sup_t *self);
+static void s_plan_begin(azo_sup_t *self, s_child_t *failed, int64_t delay);
+static void s_plan_next(azo_sup_t *self);
+static int s_on_pidfd(zloop_t *loop, zmq_pollitem_t *item, void *arg);
+
+static bool
+s_live(const s_child_t *c)
+{
+    return c->has_thread || c->proc.pid > 0;
+}
 
 static void
 s_child_info(s_child_t *c, msgpack_packer *pk)
 {
     int64_t up = c->state == S_RUNNING ? s_now() - c->started_mono : 0;
-    msgpack_pack_map(pk, 8);
+    msgpack_pack_map(pk, 11);
     azo_pack_kstr(pk, "name", c->def->name);
-    azo_pack_kstr(pk, "mode", "thread");
+    azo_pack_kstr(pk, "mode", s_mode(c));
     azo_pack_kstr(pk, "state", s_state_names[c->state]);
-    azo_pack_kint(pk, "pid", c->state == S_STOPPED ? 0 : (int64_t)getpid());
+    azo_pack_kint(pk, "pid", s_pid(c));
     azo_pack_kint(pk, "uptime_ms", up);
     azo_pack_kuint(pk, "restarts", c->restarts);
     azo_pack_kuint(pk, "gen", c->gen);
     azo_pack_kstr(pk, "last_exit", c->last_exit[0] ? c->last_exit : NULL);
+    azo_pack_kint(pk, "backoff_ms", c->backoff_ms);
+    azo_pack_kint(pk, "standby", c->sb_ready ? c->standby.pid : 0);
+    azo_pack_kbool(pk, "adopted", c->adopted);
 }
 
-// Answers the lifecycle requests waiting on c whose wish is now met, or can
-// no longer be.
+// Answers the lifecycle requests waiting on c whose wish is now met, or,
+// with failure, can no longer be.
 static void
 s_child_notify(s_child_t *c, const char *failure)
 {
@@ -467,8 +629,8 @@ s_child_notify(s_child_t *c, const char *failure)
         if (met)
             s_child_info(c, azo_reply_result(&w->ctx->reply));
         else
-            azo_reply_fail(&w->ctx->reply, AZO_EUNAVAIL, "%s: %s", c->def->name,
-                           failure);
+            azo_reply_fail(&w->ctx->reply, AZO_EUNAVAIL, "%s: %s",
+                           c->def->name, failure);
         s_reply(self, w->ctx);
         azo_cmd_ctx_free(&w->ctx, &self->deferred);
         c->waiters[i] = c->waiters[--c->nwaiters];
@@ -485,16 +647,23 @@ s_child_cancel_timers(s_child_t *c)
     c->stop_timer = c->restart_timer = -1;
 }
 
-static int
-s_on_restart_timer(zloop_t *loop, int timer_id, void *arg)
+// The delay before an automatic restart: none for the first failure after
+// a stable run, then min, growing by factor up to max, with jitter.
+static int64_t
+s_backoff_next(s_child_t *c, int64_t uptime)
 {
-    (void)loop;
-    (void)timer_id;
-    s_child_t *c = arg;
-    c->restart_timer = -1;
-    if (c->state == S_WAITING)
-        s_child_spawn(c, true);
-    return c->sup->stopping ? -1 : 0; // a failed spawn may escalate
+    if (uptime >= c->bo_reset)
+        c->crashes = 0;
+    c->crashes++;
+    if (c->crashes == 1)
+        return 0;
+    double d = (double)c->bo_min;
+    for (int i = 2; i < c->crashes && d < (double)c->bo_max; i++)
+        d *= c->bo_factor;
+    if (d > (double)c->bo_max)
+        d = (double)c->bo_max;
+    d *= 1.0 + c->bo_jitter * (2.0 * s_random(c->sup) - 1.0);
+    return d < 0 ? 0 : (int64_t)d;
 }
 
 // Counts an automatic restart against the intensity limit. Returns false
@@ -515,170 +684,339 @@ s_intensity_ok(azo_sup_t *self)
     return recent <= self->max_restarts;
 }
 
-// The thread of c has ended (EXIT seen, thread joined or abandoned).
+static int
+s_on_restart_timer(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    s_child_t *c = arg;
+    c->restart_timer = -1;
+    if (c->state == S_BACKOFF)
+        s_child_spawn(c, true);
+    return c->sup->done ? -1 : 0;
+}
+
+// The instance of c has ended: its thread joined (or abandoned), or its
+// process reaped. detail says what happened in words; how is the process
+// status ("exit 3", "signal 9") or NULL for a thread; failed whether it
+// ended in failure. Decides what comes next.
 static void
-s_child_exited(s_child_t *c, const char *detail, bool failed, bool hung)
+s_child_ended(s_child_t *c, const char *detail, const char *how, bool failed)
 {
     azo_sup_t *self = c->sup;
     int64_t uptime = c->started_mono ? s_now() - c->started_mono : 0;
     bool was_starting = c->state == S_STARTING;
-    const char *reason = self->stopping      ? "shutdown"
+    failed = failed || c->hung;
+    const char *reason = c->hung            ? "hung"
+                         : self->stopping   ? "shutdown"
                          : c->stop_requested ? "stopped"
-                         : failed            ? "failed"
-                                             : "normal";
-    if (hung)
-        reason = "hung";
+                         : !failed           ? "normal"
+                         : how               ? how
+                                             : "failed";
+    if (self->stopping || c->stop_requested)
+        failed = c->hung; // asked to stop: the way it stopped is no fault
     snprintf(c->last_exit, sizeof c->last_exit, "%s: %s", reason, detail);
+    int64_t pid = s_pid(c);
     azo_registry_set_down(self->reg, c->idx);
     s_child_cancel_timers(c);
     c->state = S_STOPPED;
     c->stop_requested = false;
+    c->hung = false;
+    c->adopted = false;
 
-    msgpack_packer *pk = s_event(self, 5);
+    // Decide before announcing, so that the event can say when it restarts.
+    bool restart = false, escalate = false;
+    int64_t delay = 0;
+    if (!self->stopping && c->after_exit == S_AFTER_POLICY &&
+        c->want_running &&
+        (c->policy == S_RESTART_PERMANENT ||
+         (c->policy == S_RESTART_TRANSIENT && failed))) {
+        restart = s_intensity_ok(self);
+        escalate = !restart;
+        if (restart)
+            delay = s_backoff_next(c, uptime);
+    }
+    msgpack_packer *pk = s_event(self, 7);
     azo_pack_kstr(pk, "actor", c->def->name);
     azo_pack_kstr(pk, "reason", reason);
     azo_pack_kstr(pk, "detail", detail);
     azo_pack_kuint(pk, "gen", c->gen);
+    azo_pack_kint(pk, "pid", pid);
     azo_pack_kint(pk, "uptime_ms", uptime);
+    azo_pack_str(pk, "restart_in_ms");
+    if (restart)
+        msgpack_pack_int64(pk, delay);
+    else
+        msgpack_pack_nil(pk);
     s_event_send(self, "sup.actor.exited");
-    s_pending_fail_target(self, c->idx, "exited");
+    azo_ctl_fail_handler(self->ctl, c->def->name, "exited");
     if (failed)
         zsys_warning("actor %s exited (%s): %s", c->def->name, reason, detail);
     else
         zsys_info("actor %s exited (%s)", c->def->name, reason);
 
-    if (self->stopping)
-        return;
-    // A stop that was asked for is done, whatever comes next.
-    s_child_notify(c, NULL);
-    if (c->after_exit != S_AFTER_POLICY) {
-        bool restart = c->after_exit == S_AFTER_RESTART;
-        c->after_exit = S_AFTER_POLICY;
-        s_child_spawn(c, restart);
+    if (self->stopping) {
+        s_shutdown_next(self);
         return;
     }
-    bool again =
-        c->want_running && (c->policy == S_RESTART_PERMANENT ||
-                            (c->policy == S_RESTART_TRANSIENT && failed));
-    if (!again) {
-        c->want_running = false;
-        s_child_notify(c, was_starting ? c->last_exit : "stopped");
+    s_child_notify(c, NULL); // a stop that was asked for is done
+    s_after_t after = c->after_exit;
+    c->after_exit = S_AFTER_POLICY;
+    if (after == S_AFTER_PLAN) {
+        s_plan_next(self);
         return;
     }
-    if (!s_intensity_ok(self)) {
+    if (after == S_AFTER_START || after == S_AFTER_RESTART) {
+        s_child_spawn(c, after == S_AFTER_RESTART);
+        return;
+    }
+    if (escalate) {
         char why[200];
         snprintf(why, sizeof why,
                  "more than %d restarts within %lld ms (last: %s)",
-                 self->max_restarts, (long long)self->period_ms, c->def->name);
+                 self->max_restarts, (long long)self->period_ms,
+                 c->def->name);
         s_escalate(self, why);
         return;
     }
+    if (!restart) {
+        c->want_running = false;
+        c->state = failed ? S_FAILED : S_STOPPED;
+        if (failed) {
+            pk = s_event(self, 2);
+            azo_pack_kstr(pk, "actor", c->def->name);
+            azo_pack_kstr(pk, "reason", c->last_exit);
+            s_event_send(self, "sup.actor.gave_up");
+        }
+        s_child_notify(c, was_starting ? c->last_exit : "stopped");
+        if (self->plan.active)
+            s_plan_next(self);
+        return;
+    }
     if (was_starting)
-        s_child_notify(c, c->last_exit);
-    // Backoff: the first restart is immediate; quick failures after it
-    // double the delay; a stable run resets it.
-    if (uptime >= S_STABLE_MS)
-        c->backoff_ms = 0;
-    int64_t delay = c->backoff_ms;
-    c->backoff_ms = delay ? delay * 2 : S_BACKOFF_MIN_MS;
-    if (c->backoff_ms > S_BACKOFF_MAX_MS)
-        c->backoff_ms = S_BACKOFF_MAX_MS;
+        s_child_notify(c, c->last_exit); // the start it was in failed
+    c->backoff_ms = delay;
+    if (self->plan.active) {
+        // A failure during a group restart is handled when it ends.
+        self->plan.requeue[c->order] = true;
+        c->state = S_BACKOFF;
+        s_plan_next(self);
+        return;
+    }
+    if (self->strategy != S_ONE_FOR_ONE) {
+        s_plan_begin(self, c, delay);
+        return;
+    }
     if (delay == 0) {
         s_child_spawn(c, true);
         return;
     }
-    c->state = S_WAITING;
+    c->state = S_BACKOFF;
     c->restart_timer =
         zloop_timer(self->loop, (size_t)delay, 1, s_on_restart_timer, c);
 }
 
-// Collects the thread of c after EXIT.
+// READY (or, for an adopted process, its first heartbeat): c takes
+// messages now.
 static void
-s_child_reap(s_child_t *c)
+s_child_ready(s_child_t *c)
 {
-    zloop_reader_end(c->sup->loop, c->pipe);
-    zsock_destroy(&c->pipe);
-    // EXIT is the thread's last act: the join is immediate.
-    pthread_join(c->thread, NULL);
+    azo_sup_t *self = c->sup;
+    c->state = S_RUNNING;
+    c->last_hb = s_now();
+    azo_registry_set_up(self->reg, c->idx, c->gen);
+    msgpack_packer *pk = s_event(self, 5);
+    azo_pack_kstr(pk, "actor", c->def->name);
+    azo_pack_kstr(pk, "mode", s_mode(c));
+    azo_pack_kuint(pk, "gen", c->gen);
+    azo_pack_kint(pk, "pid", s_pid(c));
+    azo_pack_kbool(pk, "adopted", c->adopted);
+    s_event_send(self, "sup.actor.started");
+    s_child_notify(c, NULL);
+    if (self->boot_next >= 0)
+        s_boot_next(self);
+    if (self->plan.active)
+        s_plan_next(self);
 }
 
-static void s_boot_next(azo_sup_t *self);
+// --- process actors' processes ------------------------------------------------
 
 static int
-s_on_child_pipe(zloop_t *loop, zsock_t *reader, void *arg)
+s_watch(azo_sup_t *self, s_child_t *c, int pidfd)
+{
+    zmq_pollitem_t item = {NULL, pidfd, ZMQ_POLLIN, 0};
+    return zloop_poller(self->loop, &item, s_on_pidfd, c);
+}
+
+static void
+s_unwatch(azo_sup_t *self, int pidfd)
+{
+    zmq_pollitem_t item = {NULL, pidfd, ZMQ_POLLIN, 0};
+    zloop_poller_end(self->loop, &item);
+}
+
+// Starts `azod --actor NAME ...` for c: the instance (gen) or a standby.
+static int
+s_proc_start(s_child_t *c, azo_proc_t *proc, bool standby)
+{
+    azo_sup_t *self = c->sup;
+    char gen[16];
+    snprintf(gen, sizeof gen, "%u", c->gen);
+    char *argv[] = {self->exe,
+                    "--actor",
+                    (char *)c->def->name,
+                    "--gen",
+                    gen,
+                    "--node",
+                    self->node,
+                    "--cluster",
+                    self->cluster_connect,
+                    "-c",
+                    self->effective_cfg,
+                    standby ? "--standby" : NULL,
+                    NULL};
+    int rc = azo_proc_spawn(proc, self->exe, argv);
+    if (rc < 0)
+        return rc;
+    if (s_watch(self, c, proc->pidfd) < 0) {
+        (void)azo_proc_signal(proc, SIGKILL);
+        char how[32];
+        bool failed;
+        // The pidfd is ours: wait for it here, it ends at once.
+        zmq_pollitem_t item = {NULL, proc->pidfd, ZMQ_POLLIN, 0};
+        (void)zmq_poll(&item, 1, 1000);
+        (void)azo_proc_reap(proc, how, sizeof how, &failed);
+        return AZO_EINTERNAL;
+    }
+    return 0;
+}
+
+static void
+s_standby_spawn(s_child_t *c)
+{
+    if (c->standby.pid > 0 || c->sup->stopping)
+        return;
+    c->sb_ready = false;
+    int rc = s_proc_start(c, &c->standby, true);
+    if (rc < 0)
+        zsys_warning("cannot start a standby for %s: %s", c->def->name,
+                     azo_err_str(rc));
+}
+
+static int
+s_on_standby_timer(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    s_child_t *c = arg;
+    c->standby_timer = -1;
+    if (c->state == S_RUNNING)
+        s_standby_spawn(c);
+    return 0;
+}
+
+static int
+s_on_pidfd(zloop_t *loop, zmq_pollitem_t *item, void *arg)
 {
     (void)loop;
     s_child_t *c = arg;
     azo_sup_t *self = c->sup;
-    zmsg_t *msg = zmsg_recv(reader);
-    if (!msg)
-        return 0; // interrupted; zloop decides whether to go on
-    char *what = zmsg_popstr(msg);
-    if (what && streq(what, "READY") && c->state == S_STARTING) {
-        c->state = S_RUNNING;
-        azo_registry_set_up(self->reg, c->idx, c->gen);
-        msgpack_packer *pk = s_event(self, 3);
-        azo_pack_kstr(pk, "actor", c->def->name);
-        azo_pack_kstr(pk, "mode", "thread");
-        azo_pack_kuint(pk, "gen", c->gen);
-        s_event_send(self, "sup.actor.started");
-        s_child_notify(c, NULL);
-        if (self->boot_next >= 0)
-            s_boot_next(self);
-    } else if (what && streq(what, "EXIT")) {
-        char *detail = zmsg_popstr(msg);
-        char *failed = zmsg_popstr(msg);
-        s_child_reap(c);
-        s_child_exited(c, detail ? detail : "?", failed && *failed == '1',
-                       false);
-        zstr_free(&detail);
-        zstr_free(&failed);
-        if (self->boot_next >= 0)
-            s_boot_next(self);
+    int fd = item->fd;
+    bool active = fd == c->proc.pidfd;
+    azo_proc_t *proc = active ? &c->proc : &c->standby;
+    if (fd != proc->pidfd)
+        return 0; // stale
+    char how[32];
+    bool failed;
+    s_unwatch(self, fd);
+    if (azo_proc_reap(proc, how, sizeof how, &failed) == -EAGAIN) {
+        (void)s_watch(self, c, fd); // spurious: keep watching
+        return 0;
     }
-    zstr_free(&what);
-    zmsg_destroy(&msg);
-    return self->stopping ? -1 : 0;
+    if (!active) {
+        // The standby went away: replace it later, unless we are leaving.
+        c->sb_ready = false;
+        if (self->stopping)
+            s_shutdown_next(self);
+        else if (c->state == S_RUNNING && c->use_standby &&
+                 c->standby_timer < 0)
+            c->standby_timer = zloop_timer(self->loop, S_STANDBY_RETRY_MS, 1,
+                                           s_on_standby_timer, c);
+        return self->done ? -1 : 0;
+    }
+    c->connected = false;
+    s_record(self, c); // proc.pid is 0 now: forget it
+    char detail[sizeof c->exit_detail + sizeof how + 4];
+    if (c->exit_reported)
+        snprintf(detail, sizeof detail, "%s (%s)", c->exit_detail, how);
+    else
+        snprintf(detail, sizeof detail, "%s", how);
+    s_child_ended(c, detail, how,
+                  failed || (c->exit_reported && c->exit_failed));
+    return self->done ? -1 : 0;
 }
 
-// Starts a new instance of c; restart says whether it replaces one that
-// exited (sup.actor.restarted) rather than a first or manual start.
+// --- starting and stopping ------------------------------------------------------
+
 static void
 s_child_spawn(s_child_t *c, bool restart)
 {
     azo_sup_t *self = c->sup;
     c->gen++;
-    azo_actor_env_t env = {.def = c->def,
-                           .reg = self->reg,
-                           .idx = c->idx,
-                           .gen = c->gen,
-                           .store = self->store,
-                           .cfg = self->cfg,
-                           .node = self->node,
-                           .hwm = self->hwm};
-    int rc = azo_actor_spawn(&env, &c->pipe, &c->thread);
-    if (rc < 0) {
-        // Out of threads or memory: treat like a failed start.
-        zsys_error("cannot start actor %s: %s", c->def->name, azo_err_str(rc));
-        c->state = S_STARTING;
-        s_child_exited(c, "cannot create thread", true, false);
-        return;
-    }
-    zsock_set_sndtimeo(c->pipe, 0);
     if (restart)
         c->restarts++; // counted when it happens, not when planned
     c->state = S_STARTING;
-    c->started_mono = s_now();
-    c->stop_requested = false;
+    c->started_mono = c->last_hb = s_now();
+    c->stop_requested = c->hung = c->adopted = false;
+    c->exit_reported = c->exit_failed = false;
+    c->exit_detail[0] = 0;
     if (restart) {
-        msgpack_packer *pk = s_event(self, 3);
+        msgpack_packer *pk = s_event(self, 4);
         azo_pack_kstr(pk, "actor", c->def->name);
         azo_pack_kuint(pk, "gen", c->gen);
         azo_pack_kuint(pk, "restarts", c->restarts);
+        azo_pack_kint(pk, "delay_ms", c->backoff_ms);
         s_event_send(self, "sup.actor.restarted");
     }
-    if (zloop_reader(self->loop, c->pipe, s_on_child_pipe, c) < 0)
-        zsys_error("cannot watch actor %s", c->def->name);
+    int rc = 0;
+    if (!c->process) {
+        char key[128];
+        snprintf(key, sizeof key, "actors/%s/heartbeat", c->def->name);
+        azo_actor_env_t env = {.def = c->def,
+                               .reg = self->reg,
+                               .idx = c->idx,
+                               .gen = c->gen,
+                               .store = self->store,
+                               .cfg = self->cfg,
+                               .node = self->node,
+                               .hwm = self->hwm,
+                               .heartbeat_ms = c->heartbeat_ms};
+        rc = azo_actor_spawn(&env, &c->pipe, &c->thread);
+        if (rc == 0) {
+            c->has_thread = true;
+            zsock_set_sndtimeo(c->pipe, 0);
+        }
+    } else if (c->use_standby && c->standby.pid > 0 && c->sb_ready) {
+        // The fast way: a process already started, connected and waiting.
+        c->proc = c->standby;
+        azo_proc_init(&c->standby);
+        snprintf(c->ident, sizeof c->ident, "%s", c->sb_ident);
+        c->connected = true;
+        c->sb_ready = false;
+        s_send_life(self, c, c->ident, AZO_LIFE_ACTIVATE);
+        s_record(self, c);
+    } else {
+        c->connected = false;
+        rc = s_proc_start(c, &c->proc, false);
+        if (rc == 0)
+            s_record(self, c);
+    }
+    if (rc < 0) {
+        // Out of threads, processes or memory: like a failed start.
+        zsys_error("cannot start actor %s: %s", c->def->name,
+                   azo_err_str(rc));
+        s_child_ended(c, "cannot start", NULL, true);
+    }
 }
 
 static int
@@ -687,56 +1025,237 @@ s_on_stop_timer(zloop_t *loop, int timer_id, void *arg)
     (void)loop;
     (void)timer_id;
     s_child_t *c = arg;
+    azo_sup_t *self = c->sup;
     c->stop_timer = -1;
     if (c->state != S_STOPPING)
         return 0;
+    if (c->process) {
+        zsys_warning("actor %s did not stop within %lld ms; killing it",
+                     c->def->name, (long long)c->shutdown_ms);
+        snprintf(c->exit_detail, sizeof c->exit_detail,
+                 "did not stop within %lld ms; killed",
+                 (long long)c->shutdown_ms);
+        c->exit_reported = true;
+        (void)azo_proc_signal(&c->proc, SIGKILL); // its pidfd goes on
+        return 0;
+    }
     // A thread cannot be killed safely: abandon it (its generation's inbox
-    // stays with it) and carry on as if it had exited.
+    // stays with it) and carry on as if it had ended.
     zsys_error("actor %s did not stop within %lld ms; abandoning its thread",
                c->def->name, (long long)c->shutdown_ms);
-    zloop_reader_end(c->sup->loop, c->pipe);
     zsock_destroy(&c->pipe);
     pthread_detach(c->thread);
-    c->sup->abandoned = true;
-    s_child_exited(c, "did not stop in time; thread abandoned", true, true);
-    return c->sup->stopping ? -1 : 0;
+    c->has_thread = false;
+    self->abandoned = true;
+    c->hung = true;
+    s_child_ended(c, "did not stop in time; thread abandoned", NULL, true);
+    return self->done ? -1 : 0;
 }
 
-// Asks c to stop. Its EXIT (or the stop timer) continues the story.
+// Asks c to stop; its end (or the stop timer) continues the story.
 static void
 s_child_stop(s_child_t *c)
 {
     azo_sup_t *self = c->sup;
-    if (c->state == S_WAITING) {
+    if (c->state == S_BACKOFF) {
         s_child_cancel_timers(c);
         c->state = S_STOPPED;
         return;
     }
-    if (c->state != S_RUNNING && c->state != S_STARTING)
+    if (!s_live(c) || c->state == S_STOPPING)
         return;
     azo_registry_set_down(self->reg, c->idx);
     c->stop_requested = true;
     c->state = S_STOPPING;
-    if (zstr_send(c->pipe, "$TERM") < 0)
+    if (c->process) {
+        if (c->connected)
+            s_send_life(self, c, c->ident, AZO_LIFE_TERM);
+        (void)azo_proc_signal(&c->proc, SIGTERM);
+    } else if (zstr_send(c->pipe, "$TERM") < 0)
         zsys_warning("cannot signal actor %s", c->def->name);
-    c->stop_timer =
-        zloop_timer(self->loop, (size_t)c->shutdown_ms, 1, s_on_stop_timer, c);
+    c->stop_timer = zloop_timer(self->loop, (size_t)c->shutdown_ms, 1,
+                                s_on_stop_timer, c);
 }
 
+// Starts in config order, one at a time: each actor's init has finished
+// (or failed) before the next begins. Actors already started by a command
+// or adopted are skipped.
 static void
 s_boot_next(azo_sup_t *self)
 {
-    // Start in config order, one at a time: each actor's init has finished
-    // (or failed) before the next begins. Actors already started by a
-    // command are skipped.
+    if (self->stopping) {
+        self->boot_next = -1;
+        return;
+    }
     for (; self->boot_next < self->nchildren; self->boot_next++) {
         s_child_t *c = &self->children[self->boot_next];
         if (c->gen == 0 && c->want_running)
             s_child_spawn(c, false);
         if (c->state == S_STARTING)
-            return; // its READY or EXIT calls us again
+            return; // its READY or end calls us again
     }
     self->boot_next = -1;
+}
+
+// --- group restarts -----------------------------------------------------------
+
+static int
+s_on_plan_timer(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    azo_sup_t *self = arg;
+    self->plan.timer = -1;
+    self->plan.phase = S_PLAN_START;
+    self->plan.cursor = 0;
+    s_plan_next(self);
+    return self->done ? -1 : 0;
+}
+
+// Restarts failed (already ended) together with the children its strategy
+// ties to it: one_for_all every running child, rest_for_one those started
+// after it. They stop newest first, then all start again oldest first
+// after the failed child's backoff delay.
+static void
+s_plan_begin(azo_sup_t *self, s_child_t *failed, int64_t delay)
+{
+    s_plan_t *p = &self->plan;
+    memset(p, 0, sizeof *p);
+    p->active = true;
+    p->timer = -1;
+    p->delay_ms = delay;
+    p->phase = S_PLAN_STOP;
+    p->cursor = self->nchildren - 1;
+    int n = 0;
+    for (int i = 0; i < self->nchildren; i++) {
+        s_child_t *m = &self->children[i];
+        bool tied = self->strategy == S_ONE_FOR_ALL || m->order > failed->order;
+        bool alive = m->state == S_RUNNING || m->state == S_STARTING ||
+                     m->state == S_BACKOFF;
+        if (m != failed && !(m->want_running && tied && alive))
+            continue;
+        p->member[i] = true;
+        n++;
+        if (m == failed)
+            continue;
+        m->after_exit = S_AFTER_PLAN;
+        m->backoff_ms = delay;
+        if (m->state == S_BACKOFF) {
+            s_child_cancel_timers(m);
+            m->state = S_STOPPED;
+        }
+    }
+    failed->state = S_BACKOFF;
+    zsys_info("%s: restarting %d actor%s after %s failed",
+              self->strategy == S_ONE_FOR_ALL ? "one_for_all"
+                                              : "rest_for_one",
+              n, n == 1 ? "" : "s", failed->def->name);
+    s_plan_next(self);
+}
+
+static void
+s_plan_next(azo_sup_t *self)
+{
+    s_plan_t *p = &self->plan;
+    if (!p->active || self->stopping)
+        return;
+    if (p->phase == S_PLAN_STOP) {
+        for (; p->cursor >= 0; p->cursor--) {
+            s_child_t *m = &self->children[p->cursor];
+            if (!p->member[p->cursor] || !s_live(m))
+                continue;
+            if (m->state != S_STOPPING) {
+                m->after_exit = S_AFTER_PLAN;
+                s_child_stop(m);
+            }
+            return; // its end calls us again
+        }
+        p->phase = S_PLAN_WAIT;
+        if (p->delay_ms > 0) {
+            p->timer = zloop_timer(self->loop, (size_t)p->delay_ms, 1,
+                                   s_on_plan_timer, self);
+            return;
+        }
+        p->phase = S_PLAN_START;
+        p->cursor = 0;
+    }
+    if (p->phase != S_PLAN_START)
+        return; // waiting for the timer
+    for (; p->cursor < self->nchildren; p->cursor++) {
+        s_child_t *m = &self->children[p->cursor];
+        if (!p->member[p->cursor] || p->requeue[p->cursor])
+            continue;
+        if (m->state == S_STARTING)
+            return; // its READY or end calls us again
+        if (m->state == S_RUNNING)
+            continue; // started by this plan
+        if (m->policy == S_RESTART_TEMPORARY) {
+            m->want_running = false; // temporary children stay down
+            m->state = S_STOPPED;
+            continue;
+        }
+        s_child_spawn(m, true);
+        if (m->state == S_STARTING)
+            return;
+    }
+    p->active = false;
+    // Failures during the plan: one new plan, from the earliest of them
+    // (it takes in those after it, or all). Intensity counted each.
+    for (int i = 0; i < self->nchildren; i++)
+        if (p->requeue[i]) {
+            s_child_t *c = &self->children[i];
+            s_plan_begin(self, c, c->backoff_ms);
+            return;
+        }
+}
+
+// --- shutdown and escalation --------------------------------------------------
+
+// Stops the actor started last that still runs; its end calls us again.
+// When none is left (standbys included), the loop ends.
+static void
+s_shutdown_next(azo_sup_t *self)
+{
+    for (int i = self->nchildren - 1; i >= 0; i--) {
+        s_child_t *c = &self->children[i];
+        if (s_live(c)) {
+            if (c->state != S_STOPPING)
+                s_child_stop(c);
+            return;
+        }
+    }
+    for (int i = 0; i < self->nchildren; i++)
+        if (self->children[i].standby.pid > 0)
+            return; // SIGTERM sent; its pidfd calls us again
+    self->done = true;
+}
+
+static void
+s_shutdown_begin(azo_sup_t *self)
+{
+    if (self->stopping)
+        return;
+    self->stopping = true;
+    self->boot_next = -1;
+    if (self->plan.active && self->plan.timer >= 0)
+        zloop_timer_end(self->loop, self->plan.timer);
+    self->plan.active = false;
+    for (int i = 0; i < self->nchildren; i++) {
+        s_child_t *c = &self->children[i];
+        if (c->state == S_BACKOFF) {
+            s_child_cancel_timers(c);
+            c->state = S_STOPPED;
+        }
+        if (c->standby_timer >= 0)
+            zloop_timer_end(self->loop, c->standby_timer);
+        c->standby_timer = -1;
+        if (c->standby.pid > 0) {
+            if (c->sb_ready)
+                s_send_life(self, c, c->sb_ident, AZO_LIFE_TERM);
+            (void)azo_proc_signal(&c->standby, SIGTERM);
+        }
+    }
+    s_shutdown_next(self);
 }
 
 static void
@@ -746,12 +1265,133 @@ s_escalate(azo_sup_t *self, const char *why)
     msgpack_packer *pk = s_event(self, 1);
     azo_pack_kstr(pk, "reason", why);
     s_event_send(self, "sup.escalated");
-    self->stopping = true;
     self->exit_code = AZO_EXIT_ESCALATED;
+    s_shutdown_begin(self);
 }
 
-// --- supervisor commands
-// ----------------------------------------------------------
+// --- heartbeats -----------------------------------------------------------------
+
+// Periodic: finds actors silent past heartbeat x liveness. A process is
+// killed (and restarted by its policy); a thread cannot be killed safely,
+// so the node escalates. Also notices SIGINT/SIGTERM when no signalfd is
+// in use (czmq's handler sets zsys_interrupted).
+static int
+s_on_monitor(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    azo_sup_t *self = arg;
+    if (zsys_interrupted && !self->stopping) {
+        zsys_info("interrupted: stopping the node");
+        s_shutdown_begin(self);
+    }
+    int64_t now = s_now();
+    for (int i = 0; i < self->nchildren && !self->done; i++) {
+        s_child_t *c = &self->children[i];
+        int64_t limit = c->heartbeat_ms * c->liveness;
+        bool watched =
+            c->state == S_RUNNING || (c->state == S_STARTING && c->adopted);
+        if (!watched || c->hung || now - c->last_hb <= limit)
+            continue;
+        if (!c->process && pthread_tryjoin_np(c->thread, NULL) == 0) {
+            // Ended without a word (its EXIT was lost): not a hang.
+            zsock_destroy(&c->pipe);
+            c->has_thread = false;
+            s_child_ended(c, "ended without reporting", NULL, true);
+            continue;
+        }
+        c->hung = true;
+        zsys_error("actor %s silent for %lld ms (heartbeat %lld ms x "
+                   "liveness %d): hung",
+                   c->def->name, (long long)(now - c->last_hb),
+                   (long long)c->heartbeat_ms, c->liveness);
+        if (c->process) {
+            (void)azo_proc_signal(&c->proc, SIGKILL); // its pidfd goes on
+            continue;
+        }
+        char why[200];
+        snprintf(why, sizeof why,
+                 "thread actor %s hung; a thread cannot be killed safely "
+                 "(run work that may hang with mode = process)",
+                 c->def->name);
+        s_escalate(self, why);
+    }
+    return self->done ? -1 : 0;
+}
+
+// --- lifecycle frames ---------------------------------------------------------
+
+// A lifecycle frame from thread actor c (through the inbox).
+static void
+s_thread_life(s_child_t *c, const azo_life_t *life)
+{
+    if (!c->has_thread || life->gen != c->gen)
+        return; // from an abandoned instance
+    c->last_hb = s_now();
+    if (life->ev == AZO_LIFE_READY && c->state == S_STARTING)
+        s_child_ready(c);
+    else if (life->ev == AZO_LIFE_EXIT) {
+        // EXIT is the thread's last act: the join is immediate.
+        zsock_destroy(&c->pipe);
+        pthread_join(c->thread, NULL);
+        c->has_thread = false;
+        s_child_ended(c, life->reason[0] ? life->reason : "?", NULL,
+                      life->failed);
+    }
+}
+
+// A lifecycle frame from a process of c, which talks from ident.
+static void
+s_process_life(s_child_t *c, const char *ident, const azo_life_t *life)
+{
+    azo_sup_t *self = c->sup;
+    if (c->proc.pid > 0 && life->pid == c->proc.pid) {
+        if (!c->connected) {
+            snprintf(c->ident, sizeof c->ident, "%s", ident);
+            c->connected = true;
+        }
+        c->last_hb = s_now();
+        if (life->ev == AZO_LIFE_READY && c->state == S_STARTING &&
+            life->gen == c->gen)
+            s_child_ready(c);
+        else if (life->ev == AZO_LIFE_HB && c->state == S_STARTING &&
+                 c->adopted && life->gen == c->gen && !life->standby) {
+            zsys_info("actor %s (pid %lld) adopted", c->def->name,
+                      (long long)life->pid);
+            s_child_ready(c);
+        } else if (life->ev == AZO_LIFE_EXIT) {
+            c->exit_reported = true;
+            c->exit_failed = life->failed;
+            snprintf(c->exit_detail, sizeof c->exit_detail, "%s",
+                     life->reason);
+        }
+        return;
+    }
+    if (c->standby.pid > 0 && life->pid == c->standby.pid) {
+        if (life->ev == AZO_LIFE_HB && !c->sb_ready) {
+            snprintf(c->sb_ident, sizeof c->sb_ident, "%s", ident);
+            c->sb_ready = true;
+            if (self->stopping) // it raced our SIGTERM; be sure
+                s_send_life(self, c, ident, AZO_LIFE_TERM);
+        }
+        return;
+    }
+    // Not a process of ours (a standby or instance of an earlier
+    // supervisor): ask it to go.
+    if (life->ev == AZO_LIFE_HB) {
+        zsys_warning("a process of %s we do not know (pid %lld) is "
+                     "connected; asking it to stop",
+                     c->def->name, (long long)life->pid);
+        azo_life_t term = {.ev = AZO_LIFE_TERM, .pid = (int64_t)getpid()};
+        azo_life_pack(&self->life_sb, &term);
+        s_frame(self, AZO_BUS_LIFE, c->idx, 0, self->life_sb.data,
+                self->life_sb.size);
+        (void)s_cluster_send(self, ident, self->out_sb.data,
+                             self->out_sb.size);
+    }
+}
+
+// --- supervisor commands ------------------------------------------------------
 
 static int
 s_cmd_ping(void *arg, const azo_req_t *req, azo_reply_t *reply)
@@ -783,12 +1423,11 @@ s_cmd_status(void *arg, const azo_req_t *req, azo_reply_t *reply)
     azo_pack_kstr(pk, "config", azo_config_source(self->cfg));
     azo_pack_kstr(pk, "strategy",
                   azo_config_str(self->cfg, "supervisor/strategy"));
-    // The cluster endpoint is bound once process actors and node agents
-    // exist (#3, #10); until then only what is bound is shown.
     azo_pack_str(pk, "endpoints");
-    msgpack_pack_map(pk, 2);
+    msgpack_pack_map(pk, 3);
     azo_pack_kstr(pk, "control", self->endpoints[0]);
     azo_pack_kstr(pk, "events", self->endpoints[1]);
+    azo_pack_kstr(pk, "cluster", self->endpoints[2]);
     azo_pack_str(pk, "store");
     msgpack_pack_map(pk, 4);
     azo_pack_kstr(pk, "path", self->store_path);
@@ -797,9 +1436,9 @@ s_cmd_status(void *arg, const azo_req_t *req, azo_reply_t *reply)
     azo_pack_kint(pk, "entries", info.entries);
     azo_pack_str(pk, "requests");
     msgpack_pack_map(pk, 3);
-    azo_pack_kuint(pk, "total", self->requests);
-    azo_pack_kuint(pk, "bad", self->bad_requests);
-    azo_pack_kuint(pk, "pending", zhashx_size(self->pending));
+    azo_pack_kuint(pk, "total", azo_ctl_requests(self->ctl));
+    azo_pack_kuint(pk, "bad", azo_ctl_bad(self->ctl));
+    azo_pack_kuint(pk, "pending", azo_ctl_pending(self->ctl));
     azo_pack_str(pk, "actors");
     msgpack_pack_array(pk, (uint32_t)self->nchildren);
     for (int i = 0; i < self->nchildren; i++)
@@ -813,11 +1452,12 @@ s_cmd_shutdown(void *arg, const azo_req_t *req, azo_reply_t *reply)
     azo_sup_t *self = arg;
     (void)req;
     zsys_info("shutdown requested over the control endpoint");
-    self->stopping = true; // the loop ends after this reply is sent
     msgpack_packer *pk = azo_reply_result(reply);
     msgpack_pack_map(pk, 2);
     azo_pack_kstr(pk, "node", self->node);
     azo_pack_kbool(pk, "stopping", true);
+    // The stop begins once this reply has left (s_after_command).
+    self->shutdown_asked = true;
     return 0;
 }
 
@@ -843,6 +1483,17 @@ s_arg_child(azo_sup_t *self, const azo_req_t *req, azo_reply_t *reply)
     if (!self->by_idx[idx]) {
         azo_reply_fail(reply, AZO_ENOTFOUND,
                        "actor '%s' is not configured on this node", name);
+        return NULL;
+    }
+    if (self->stopping) {
+        azo_reply_fail(reply, AZO_EUNAVAIL, "node %s is shutting down",
+                       self->node);
+        return NULL;
+    }
+    if (self->plan.active) {
+        azo_reply_fail(reply, AZO_ECONFLICT,
+                       "a group restart (%s) is in progress; try again",
+                       azo_config_str(self->cfg, "supervisor/strategy"));
         return NULL;
     }
     return self->by_idx[idx];
@@ -882,10 +1533,11 @@ s_cmd_actor_start(void *arg, const azo_req_t *req, azo_reply_t *reply)
     case S_RUNNING:
         return s_unchanged(c, reply);
     case S_STOPPED:
-    case S_WAITING:
+    case S_FAILED:
+    case S_BACKOFF:
         s_child_cancel_timers(c);
-        // From WAITING this is the restart the exit already counted.
-        s_child_spawn(c, c->state == S_WAITING);
+        // From BACKOFF this is the restart the exit already planned.
+        s_child_spawn(c, c->state == S_BACKOFF);
         break;
     case S_STOPPING:
         c->after_exit = S_AFTER_START;
@@ -904,7 +1556,7 @@ s_cmd_actor_stop(void *arg, const azo_req_t *req, azo_reply_t *reply)
         return 0;
     c->want_running = false;
     c->after_exit = S_AFTER_POLICY;
-    if (c->state == S_STOPPED)
+    if (c->state == S_STOPPED || c->state == S_FAILED)
         return s_unchanged(c, reply);
     s_child_stop(c);
     if (c->state == S_STOPPED)
@@ -921,7 +1573,8 @@ s_cmd_actor_restart(void *arg, const azo_req_t *req, azo_reply_t *reply)
     c->want_running = true;
     switch (c->state) {
     case S_STOPPED:
-    case S_WAITING:
+    case S_FAILED:
+    case S_BACKOFF:
         s_child_cancel_timers(c);
         s_child_spawn(c, c->gen > 0); // never started yet: a first start
         break;
@@ -972,133 +1625,75 @@ static const azo_cmd_entry_t s_cmds[] = {
 };
 static const size_t s_ncmds = sizeof s_cmds / sizeof s_cmds[0];
 
-// --- control endpoint
-// ---------------------------------------------------------------
+// --- control requests ---------------------------------------------------------
 
-// Handles one control request from client p (already in the pending table).
+// What a command may leave to do once its reply has left.
 static void
-s_on_request(azo_sup_t *self, s_pending_t *p, const void *body, size_t len)
+s_after_command(azo_sup_t *self)
 {
-    char why[256];
-    self->requests++;
-    if (azo_req_decode(&self->req, body, len, why, sizeof why) < 0) {
-        self->bad_requests++;
-        azo_ratelog(&self->badlog, "bad control request: %s", why);
-        p->has_id = self->req.has_id;
-        p->id = self->req.id;
-        s_pending_fail(self, p, AZO_EBADREQ, "%s", why);
-        return;
+    if (self->shutdown_asked) {
+        self->shutdown_asked = false;
+        s_shutdown_begin(self);
     }
-    p->has_id = true;
-    p->id = self->req.id;
-    snprintf(p->cmd, sizeof p->cmd, "%s", self->req.cmd);
-    int owner = azo_registry_route(self->reg, self->req.cmd);
-    p->target = owner;
+}
+
+// azo_ctl_fn: one decoded control request, seq names it.
+static int
+s_on_control(void *arg, uint64_t seq, const azo_req_t *req, const void *body,
+             size_t len)
+{
+    azo_sup_t *self = arg;
+    int owner = azo_registry_route(self->reg, req->cmd);
     if (owner == AZO_REG_SUP) {
         azo_cmd_ctx_t *ctx = &self->ctx;
         ctx->from = AZO_REG_SUP;
-        ctx->token = p->seq;
+        ctx->token = seq;
         ctx->oneway = false;
-        if (azo_cmd_run(s_cmds, s_ncmds, self, &self->req, ctx))
+        if (azo_cmd_run(s_cmds, s_ncmds, self, req, ctx))
             s_reply(self, ctx);
-        return;
+        s_after_command(self);
+        return self->done ? -1 : 0;
     }
     s_child_t *c = self->by_idx[owner];
-    if (!c) {
-        s_pending_fail(self, p, AZO_EUNAVAIL,
-                       "actor %s is not configured on this node",
-                       azo_registry_name(self->reg, owner));
+    const char *name = azo_registry_name(self->reg, owner);
+    azo_ctl_set_handler(self->ctl, seq, name);
+    if (!c)
+        azo_ctl_fail(self->ctl, seq, AZO_EUNAVAIL,
+                     "actor %s is not configured on this node", name);
+    else if (c->state != S_RUNNING)
+        azo_ctl_fail(self->ctl, seq, AZO_EUNAVAIL, "actor %s is %s", name,
+                     s_state_names[c->state]);
+    else if (s_send(self, owner, AZO_BUS_REQUEST, seq, body, len) < 0)
+        azo_ctl_fail(self->ctl, seq, AZO_EUNAVAIL,
+                     "actor %s cannot take requests now (inbox full)", name);
+    return 0;
+}
+
+// --- frames from actors -------------------------------------------------------
+
+// A request or reply from actor m->from to the supervisor.
+static void
+s_on_sup_frame(azo_sup_t *self, const azo_bus_msg_t *m)
+{
+    if (m->kind == AZO_BUS_REPLY) {
+        azo_ctl_reply(self->ctl, m->token, m->body, m->len);
         return;
     }
-    if (c->state != S_RUNNING) {
-        s_pending_fail(self, p, AZO_EUNAVAIL, "actor %s is %s", c->def->name,
-                       s_state_names[c->state]);
-        return;
-    }
-    int rc =
-        azo_bus_send(self->bus, owner, AZO_BUS_REQUEST, p->seq, body, len, 0);
-    if (rc < 0)
-        s_pending_fail(self, p, AZO_EUNAVAIL,
-                       "actor %s cannot take requests now (inbox full)",
-                       c->def->name);
+    azo_cmd_ctx_t *ctx = &self->ctx;
+    ctx->from = m->from;
+    ctx->token = m->token;
+    ctx->oneway = m->kind == AZO_BUS_CAST;
+    char why[256] = "";
+    if (azo_cmd_handle(s_cmds, s_ncmds, self, &self->req, ctx, m->body,
+                       m->len, why, sizeof why))
+        s_reply(self, ctx);
+    s_after_command(self);
+    if (why[0])
+        azo_ratelog(&self->badlog, "bad request from %s: %s",
+                    azo_registry_name(self->reg, m->from), why);
 }
 
-// Receives one ROUTER message: [identity][""?][body]. Returns false when
-// nothing was waiting.
-static bool
-s_ctl_recv_one(azo_sup_t *self)
-{
-    void *raw = zsock_resolve(self->ctl);
-    zmq_msg_t f[3];
-    int n = 0, extra = 0;
-    for (int i = 0; i < 3; i++)
-        zmq_msg_init(&f[i]);
-    bool more = true;
-    while (more) {
-        zmq_msg_t *m = n < 3 ? &f[n] : &f[2];
-        if (n >= 3) {
-            zmq_msg_close(m);
-            zmq_msg_init(m);
-        }
-        // Later frames of a multipart message are already here.
-        if (zmq_msg_recv(m, raw, n == 0 ? ZMQ_DONTWAIT : 0) < 0) {
-            if (n == 0) {
-                zmq_msg_close(&f[0]);
-                zmq_msg_close(&f[1]);
-                zmq_msg_close(&f[2]);
-                return false;
-            }
-            break;
-        }
-        more = zmq_msg_more(m);
-        if (n < 3)
-            n++;
-        else
-            extra++;
-    }
-    s_pending_t *p = calloc(1, sizeof *p);
-    if (p && zmq_msg_size(&f[0]) <= sizeof p->ident) {
-        p->sup = self;
-        p->seq = self->next_seq++;
-        p->target = AZO_REG_SUP;
-        p->ident_len = zmq_msg_size(&f[0]);
-        memcpy(p->ident, zmq_msg_data(&f[0]), p->ident_len);
-        p->delim = n == 3 && zmq_msg_size(&f[1]) == 0;
-        p->ticket = zloop_ticket(self->loop, s_on_pending_timeout, p);
-        zhashx_insert(self->pending, (void *)(uintptr_t)p->seq, p);
-        if (n == 2 && extra == 0)
-            s_on_request(self, p, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]));
-        else if (n == 3 && p->delim && extra == 0)
-            s_on_request(self, p, zmq_msg_data(&f[2]), zmq_msg_size(&f[2]));
-        else {
-            self->requests++;
-            self->bad_requests++;
-            s_pending_fail(self, p, AZO_EBADREQ,
-                           "expected one message frame (after the REQ "
-                           "delimiter, if any)");
-        }
-    } else
-        free(p);
-    for (int i = 0; i < 3; i++)
-        zmq_msg_close(&f[i]);
-    return true;
-}
-
-static int
-s_on_ctl(zloop_t *loop, zsock_t *reader, void *arg)
-{
-    (void)loop;
-    (void)reader;
-    azo_sup_t *self = arg;
-    for (int i = 0; i < S_CTL_DRAIN && !self->stopping; i++)
-        if (!s_ctl_recv_one(self))
-            break;
-    return self->stopping ? -1 : 0;
-}
-
-// --- inbox: replies and requests from actors
-// ------------------------------------------
-
+// Frames from thread actors.
 static int
 s_on_inbox(zloop_t *loop, zsock_t *reader, void *arg)
 {
@@ -1107,38 +1702,101 @@ s_on_inbox(zloop_t *loop, zsock_t *reader, void *arg)
     void *raw = zsock_resolve(reader);
     zmq_msg_t msg;
     zmq_msg_init(&msg);
-    for (int i = 0; i < S_CTL_DRAIN; i++) {
+    for (int i = 0; i < S_DRAIN && !self->done; i++) {
         if (zmq_msg_recv(&msg, raw, ZMQ_DONTWAIT) < 0)
             break;
         azo_bus_msg_t m;
-        if (azo_bus_parse(zmq_msg_data(&msg), zmq_msg_size(&msg), &m) < 0)
+        const void *frame = zmq_msg_data(&msg);
+        size_t size = zmq_msg_size(&msg);
+        if (azo_bus_parse(frame, size, &m) < 0 || m.from <= AZO_REG_SUP ||
+            m.from >= azo_registry_size(self->reg) || !self->by_idx[m.from])
             continue;
-        if (m.kind == AZO_BUS_REPLY) {
-            s_pending_finish(self, m.token, m.body, m.len);
-            continue;
-        }
-        azo_cmd_ctx_t *ctx = &self->ctx;
-        ctx->from = m.from;
-        ctx->token = m.token;
-        ctx->oneway = m.kind == AZO_BUS_CAST;
-        char why[256] = "";
-        if (azo_cmd_handle(s_cmds, s_ncmds, self, &self->req, ctx, m.body,
-                           m.len, why, sizeof why))
-            s_reply(self, ctx);
-        if (why[0])
-            azo_ratelog(&self->badlog, "bad request from %s: %s",
-                        azo_registry_name(self->reg, m.from), why);
+        s_child_t *c = self->by_idx[m.from];
+        if (m.kind == AZO_BUS_LIFE) {
+            azo_life_t life;
+            if (azo_life_decode(m.body, m.len, &life) == 0)
+                s_thread_life(c, &life);
+        } else if (m.to == AZO_REG_SUP)
+            s_on_sup_frame(self, &m);
+        else
+            s_forward(self, &m, frame, size); // to a process actor
     }
     zmq_msg_close(&msg);
-    return self->stopping ? -1 : 0;
+    return self->done ? -1 : 0;
 }
 
-// --- events forwarding
-// --------------------------------------------------------------
+// An event from a process actor: topic, NUL, body.
+static void
+s_on_remote_event(azo_sup_t *self, const azo_bus_msg_t *m)
+{
+    const char *p = m->body;
+    const char *nul = memchr(p, 0, m->len);
+    if (!nul || !azo_wire_topic_ok(p, (size_t)(nul - p)))
+        return;
+    s_publish(self, p, (size_t)(nul - p), nul + 1,
+              m->len - (size_t)(nul - p) - 1);
+}
+
+// Frames from process actors: [identity][frame].
+static int
+s_on_cluster(zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void)loop;
+    azo_sup_t *self = arg;
+    void *raw = zsock_resolve(reader);
+    zmq_msg_t id, msg;
+    zmq_msg_init(&id);
+    zmq_msg_init(&msg);
+    for (int i = 0; i < S_DRAIN && !self->done; i++) {
+        if (zmq_msg_recv(&id, raw, ZMQ_DONTWAIT) < 0)
+            break;
+        if (!zmq_msg_more(&id) || zmq_msg_recv(&msg, raw, 0) < 0)
+            continue;
+        bool extra = zmq_msg_more(&msg);
+        while (zmq_msg_more(&msg) && zmq_msg_recv(&msg, raw, 0) >= 0)
+            ; // a peer of ours sends one frame: drop the rest
+        char ident[64];
+        size_t idlen = zmq_msg_size(&id);
+        azo_bus_msg_t m;
+        const void *frame = zmq_msg_data(&msg);
+        size_t size = zmq_msg_size(&msg);
+        if (extra || idlen == 0 || idlen >= sizeof ident ||
+            azo_bus_parse(frame, size, &m) < 0 || m.from <= AZO_REG_SUP ||
+            m.from >= azo_registry_size(self->reg) || !self->by_idx[m.from] ||
+            !self->by_idx[m.from]->process) {
+            azo_ratelog(&self->badlog, "cluster: dropped a malformed frame");
+            continue;
+        }
+        memcpy(ident, zmq_msg_data(&id), idlen);
+        ident[idlen] = 0;
+        s_child_t *c = self->by_idx[m.from];
+        if (m.kind == AZO_BUS_LIFE) {
+            azo_life_t life;
+            if (azo_life_decode(m.body, m.len, &life) == 0)
+                s_process_life(c, ident, &life);
+            continue;
+        }
+        // Everything else only from the instance that runs.
+        if (!c->connected || strcmp(ident, c->ident) != 0)
+            continue;
+        c->last_hb = s_now();
+        if (m.kind == AZO_BUS_EVENT)
+            s_on_remote_event(self, &m);
+        else if (m.to == AZO_REG_SUP)
+            s_on_sup_frame(self, &m);
+        else
+            s_forward(self, &m, frame, size);
+    }
+    zmq_msg_close(&id);
+    zmq_msg_close(&msg);
+    return self->done ? -1 : 0;
+}
+
+// --- events forwarding ----------------------------------------------------------
 
 // Moves every waiting multipart message from one socket to another.
 static void
-s_forward(void *from, void *to)
+s_move(void *from, void *to)
 {
     zmq_msg_t msg;
     zmq_msg_init(&msg);
@@ -1162,7 +1820,7 @@ s_on_xsub(zloop_t *loop, zsock_t *reader, void *arg)
 {
     (void)loop;
     azo_sup_t *self = arg;
-    s_forward(zsock_resolve(reader), zsock_resolve(self->events));
+    s_move(zsock_resolve(reader), zsock_resolve(self->events));
     return 0;
 }
 
@@ -1171,12 +1829,11 @@ s_on_xpub(zloop_t *loop, zsock_t *reader, void *arg)
 {
     (void)loop;
     azo_sup_t *self = arg;
-    s_forward(zsock_resolve(reader), zsock_resolve(self->xsub));
+    s_move(zsock_resolve(reader), zsock_resolve(self->xsub));
     return 0;
 }
 
-// --- open / run / close
-// ---------------------------------------------------------------
+// --- open / run / close ---------------------------------------------------------
 
 // Takes <data_dir>/azod.lock so that two nodes never share a data directory.
 static int
@@ -1231,7 +1888,8 @@ s_ipc_in_use(const char *ep)
 }
 
 static int
-s_bind(zsock_t *sock, const char *key, const char *ep, char *err, size_t errlen)
+s_bind(zsock_t *sock, const char *key, const char *ep, char *err,
+       size_t errlen)
 {
     if (s_ipc_in_use(ep))
         return s_fail(err, errlen, -EADDRINUSE,
@@ -1251,7 +1909,7 @@ s_bind(zsock_t *sock, const char *key, const char *ep, char *err, size_t errlen)
 static void
 s_unlink_ipc(azo_sup_t *self)
 {
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 3; i++) {
         if (self->bound[i] && strncmp(self->endpoints[i], "ipc://", 6) == 0)
             (void)unlink(self->endpoints[i] + 6); // best effort
         self->bound[i] = false;
@@ -1280,27 +1938,42 @@ s_setup_children(azo_sup_t *self, const azo_actor_def_t *const *defs,
                           defs[i]->name, azo_err_str(idx));
         self->defs[idx] = defs[i];
     }
-    zconfig_t *actors = azo_config_section(self->cfg, "actors");
+    const azo_config_t *cfg = self->cfg;
+    zconfig_t *actors = azo_config_section(cfg, "actors");
     for (zconfig_t *a = actors ? zconfig_child(actors) : NULL; a;
          a = zconfig_next(a)) {
         const char *name = zconfig_name(a);
         int idx = azo_registry_find(self->reg, name);
         if (idx <= AZO_REG_SUP) // the schema admits only known actors
-            return s_fail(err, errlen, AZO_EBADREQ, "actors/%s: unknown", name);
-        char key[128];
-        s_child_t *c = &self->children[self->nchildren++];
+            return s_fail(err, errlen, AZO_EBADREQ, "actors/%s: unknown",
+                          name);
+        s_child_t *c = &self->children[self->nchildren];
+        c->order = self->nchildren++;
         c->sup = self;
         c->def = self->defs[idx];
         c->idx = idx;
         c->want_running = true;
-        c->stop_timer = c->restart_timer = -1;
-        snprintf(key, sizeof key, "actors/%s/restart", name);
-        const char *policy = azo_config_str(self->cfg, key);
+        c->stop_timer = c->restart_timer = c->standby_timer = -1;
+        azo_proc_init(&c->proc);
+        azo_proc_init(&c->standby);
+        char key[128];
+#define S_KEY(rel) (snprintf(key, sizeof key, "actors/%s/" rel, name), key)
+        c->process = streq(azo_config_str(cfg, S_KEY("mode")), "process");
+        c->use_standby = azo_config_bool(cfg, S_KEY("standby"), false);
+        const char *policy = azo_config_str(cfg, S_KEY("restart"));
         c->policy = streq(policy, "transient")   ? S_RESTART_TRANSIENT
                     : streq(policy, "temporary") ? S_RESTART_TEMPORARY
                                                  : S_RESTART_PERMANENT;
-        snprintf(key, sizeof key, "actors/%s/shutdown", name);
-        c->shutdown_ms = azo_config_ms(self->cfg, key, 5000);
+        c->shutdown_ms = azo_config_ms(cfg, S_KEY("shutdown"), 5000);
+        c->heartbeat_ms = azo_config_ms(cfg, S_KEY("heartbeat"), 1000);
+        c->liveness = (int)azo_config_int(cfg, S_KEY("liveness"), 3);
+        c->bo_min = azo_config_ms(cfg, S_KEY("backoff/min"), 100);
+        c->bo_max = azo_config_ms(cfg, S_KEY("backoff/max"), 30000);
+        c->bo_factor = azo_config_real(cfg, S_KEY("backoff/factor"), 2.0);
+        c->bo_jitter = azo_config_real(cfg, S_KEY("backoff/jitter"), 0.1);
+        c->bo_reset = azo_config_ms(cfg, S_KEY("backoff/reset_after"), 10000);
+#undef S_KEY
+        azo_registry_set_remote(self->reg, idx, c->process);
         self->by_idx[idx] = c;
     }
     return 0;
@@ -1344,12 +2017,6 @@ azo_sup_check(const azo_config_t *cfg, char *err, size_t errlen)
     int rc = s_node_name(cfg, node, err, errlen);
     if (rc < 0)
         return rc;
-    const char *strategy = azo_config_str(cfg, "supervisor/strategy");
-    if (strcmp(strategy, "one_for_one") != 0)
-        return s_fail(err, errlen, AZO_EUNAVAIL,
-                      "supervisor/strategy = %s is not available in this "
-                      "build yet (#3); use one_for_one",
-                      strategy);
     bool insecure = azo_config_bool(cfg, "endpoints/insecure", false);
     for (int i = 0; i < 3; i++) {
         const char *ep = azo_config_str(cfg, s_ep_keys[i]);
@@ -1362,17 +2029,25 @@ azo_sup_check(const azo_config_t *cfg, char *err, size_t errlen)
                           "endpoints/insecure = 1 to expose it anyway",
                           s_ep_keys[i], ep, s_ep_risk[i]);
     }
+    bool inproc =
+        strncmp(azo_config_str(cfg, "endpoints/cluster"), "inproc://", 9) == 0;
     zconfig_t *actors = azo_config_section(cfg, "actors");
     for (zconfig_t *a = actors ? zconfig_child(actors) : NULL; a;
          a = zconfig_next(a)) {
         char key[128];
         snprintf(key, sizeof key, "actors/%s/mode", zconfig_name(a));
         const char *mode = azo_config_str(cfg, key);
-        if (mode && strcmp(mode, "thread") != 0)
-            return s_fail(err, errlen, AZO_EUNAVAIL,
-                          "%s = %s: process actors are not available in "
-                          "this build yet (#3); use mode = thread",
-                          key, mode);
+        if (inproc && streq(mode, "process"))
+            return s_fail(err, errlen, AZO_EBADREQ,
+                          "%s = process, but a process cannot reach "
+                          "endpoints/cluster = %s; use ipc:// or tcp://",
+                          key, azo_config_str(cfg, "endpoints/cluster"));
+        snprintf(key, sizeof key, "actors/%s/standby", zconfig_name(a));
+        if (azo_config_bool(cfg, key, false) && !streq(mode, "process"))
+            return s_fail(err, errlen, AZO_EBADREQ,
+                          "%s = 1 needs mode = process (a thread has nothing "
+                          "to pre-start)",
+                          key);
     }
     return 0;
 }
@@ -1383,6 +2058,10 @@ s_setup_node(azo_sup_t *self, char *err, size_t errlen)
     int rc = azo_sup_check(self->cfg, err, errlen);
     if (rc < 0 || (rc = s_node_name(self->cfg, self->node, err, errlen)) < 0)
         return rc;
+    const char *strategy = azo_config_str(self->cfg, "supervisor/strategy");
+    self->strategy = streq(strategy, "one_for_all")    ? S_ONE_FOR_ALL
+                     : streq(strategy, "rest_for_one") ? S_REST_FOR_ONE
+                                                       : S_ONE_FOR_ONE;
     for (int i = 0; i < 3; i++)
         snprintf(self->endpoints[i], sizeof self->endpoints[i], "%s",
                  azo_config_str(self->cfg, s_ep_keys[i]));
@@ -1394,7 +2073,48 @@ s_setup_node(azo_sup_t *self, char *err, size_t errlen)
     rc = azo_fs_mkdirs(dir, 0700, why, sizeof why);
     if (rc < 0)
         return s_fail(err, errlen, rc, "node/data_dir: %s", why);
+    // Process actors are this binary, started again.
+    ssize_t n = readlink("/proc/self/exe", self->exe, sizeof self->exe - 1);
+    if (n <= 0)
+        return s_fail(err, errlen, -errno, "cannot find our own binary: %s",
+                      strerror(errno));
+    self->exe[n] = 0;
     return 0;
+}
+
+// Writes the validated configuration (defaults and overrides applied) for
+// process actors to load: they see exactly what the supervisor saw.
+static int
+s_write_effective(azo_sup_t *self, char *err, size_t errlen)
+{
+    snprintf(self->effective_cfg, sizeof self->effective_cfg,
+             "%s/azod.effective.cfg", self->data_dir);
+    char tmp[sizeof self->effective_cfg + 8];
+    snprintf(tmp, sizeof tmp, "%s.tmp", self->effective_cfg);
+    mode_t old = umask(077);
+    int rc = zconfig_save(azo_config_section(self->cfg, ""), tmp);
+    umask(old);
+    if (rc < 0 || rename(tmp, self->effective_cfg) < 0)
+        return s_fail(err, errlen, -EIO, "%s: cannot write",
+                      self->effective_cfg);
+    return 0;
+}
+
+// What process actors connect to: the cluster endpoint as bound, with a
+// wildcard host made a loopback one.
+static void
+s_cluster_connect(azo_sup_t *self)
+{
+    const char *ep = self->endpoints[2];
+    if (strncmp(ep, "tcp://0.0.0.0:", 14) == 0)
+        snprintf(self->cluster_connect, sizeof self->cluster_connect,
+                 "tcp://127.0.0.1:%s", ep + 14);
+    else if (strncmp(ep, "tcp://[::]:", 11) == 0)
+        snprintf(self->cluster_connect, sizeof self->cluster_connect,
+                 "tcp://[::1]:%s", ep + 11);
+    else
+        snprintf(self->cluster_connect, sizeof self->cluster_connect, "%s",
+                 ep);
 }
 
 int
@@ -1412,37 +2132,35 @@ azo_sup_open(azo_sup_t **out, const azo_config_t *cfg,
     self->cfg = cfg;
     self->lock_fd = -1;
     self->signal_fd = -1;
-    self->next_seq = 1;
+    self->boot_next = -1;
+    self->plan.timer = -1;
     self->started_mono = s_now();
     self->started_wall = azo_wire_now_ms();
+    self->rng = (uint64_t)self->started_wall * 2654435761u ^ (uint64_t)getpid();
+    if (!self->rng)
+        self->rng = 1;
     self->hwm = (int)azo_config_int(cfg, "limits/queue", 10000);
-    self->request_timeout =
-        azo_config_ms(cfg, "supervisor/request_timeout", 10000);
     self->max_restarts =
         (int)azo_config_int(cfg, "supervisor/max_restarts", 10);
     self->period_ms = azo_config_ms(cfg, "supervisor/period", 60000);
     msgpack_sbuffer_init(&self->ev_sb);
     msgpack_packer_init(&self->ev_pk, &self->ev_sb, msgpack_sbuffer_write);
+    msgpack_sbuffer_init(&self->life_sb);
+    msgpack_sbuffer_init(&self->out_sb);
     azo_cmd_ctx_init(&self->ctx);
     azo_ratelog_init(&self->badlog, 1000);
     int rc = azo_req_init(&self->req);
     self->restart_times =
         calloc((size_t)self->max_restarts + 1, sizeof(int64_t));
     self->reg = azo_registry_new();
-    self->pending = zhashx_new();
-    if (rc < 0 || !self->restart_times || !self->reg || !self->pending) {
+    if (rc < 0 || !self->restart_times || !self->reg) {
         rc = s_fail(err, errlen, -ENOMEM, "out of memory");
         goto fail;
     }
-    zhashx_set_key_hasher(self->pending, s_seq_hash);
-    zhashx_set_key_comparator(self->pending, s_seq_cmp);
-    zhashx_set_key_duplicator(self->pending, NULL);
-    zhashx_set_key_destructor(self->pending, NULL);
-    zhashx_set_destructor(self->pending, s_pending_free);
-
     if ((rc = s_setup_node(self, err, errlen)) < 0 ||
         (rc = s_setup_children(self, defs, ndefs, err, errlen)) < 0 ||
-        (rc = s_lock(self, err, errlen)) < 0)
+        (rc = s_lock(self, err, errlen)) < 0 ||
+        (rc = s_write_effective(self, err, errlen)) < 0)
         goto fail;
 
     const char *dbs[AZO_REG_MAX];
@@ -1456,39 +2174,52 @@ azo_sup_open(azo_sup_t **out, const azo_config_t *cfg,
                         ndbs, err, errlen);
     if (rc < 0)
         goto fail;
+    self->sup_db = azo_store_db(self->store, "sup");
 
     self->bus = azo_bus_new(self->reg, AZO_REG_SUP, self->hwm);
-    self->ctl = zsock_new(ZMQ_ROUTER);
+    self->ctl_sock = zsock_new(ZMQ_ROUTER);
     self->events = zsock_new(ZMQ_XPUB);
     self->xsub = zsock_new(ZMQ_XSUB);
-    if (!self->bus || !self->ctl || !self->events || !self->xsub) {
+    self->cluster = zsock_new(ZMQ_ROUTER);
+    self->ctl = azo_ctl_new(
+        self->ctl_sock, azo_config_ms(cfg, "supervisor/request_timeout", 10000),
+        s_on_control, self);
+    if (!self->bus || !self->ctl_sock || !self->events || !self->xsub ||
+        !self->cluster || !self->ctl) {
         rc = s_fail(err, errlen, -ENOMEM, "out of memory");
         goto fail;
     }
-    zsock_set_maxmsgsize(self->ctl,
-                         azo_config_size(cfg, "limits/max_msg", 1 << 20));
-    zsock_set_linger(self->ctl, S_LINGER_MS);
+    int64_t max_msg = azo_config_size(cfg, "limits/max_msg", 1 << 20);
+    zsock_set_maxmsgsize(self->ctl_sock, max_msg);
+    zsock_set_linger(self->ctl_sock, S_LINGER_MS);
     zsock_set_maxmsgsize(self->events, S_EVENTS_MAXMSG);
     zsock_set_linger(self->events, S_LINGER_MS);
     zsock_set_linger(self->xsub, 0);
-    char inproc[128];
-    azo_registry_events_endpoint(self->reg, inproc, sizeof inproc);
-    static const char *const keys[2] = {"endpoints/control",
-                                        "endpoints/events"};
-    zsock_t *outward[2] = {self->ctl, self->events};
-    for (int i = 0; i < 2; i++) {
-        rc = s_bind(outward[i], keys[i], self->endpoints[i], err, errlen);
+    // Frames to process actors carry control requests plus a header.
+    zsock_set_maxmsgsize(self->cluster, max_msg + 4096);
+    zsock_set_linger(self->cluster, S_LINGER_MS);
+    zsock_set_router_mandatory(self->cluster, 1);
+    zsock_set_router_handover(self->cluster, 1);
+    zsock_set_sndhwm(self->cluster, self->hwm);
+    zsock_set_rcvhwm(self->cluster, self->hwm);
+    zsock_t *outward[3] = {self->ctl_sock, self->events, self->cluster};
+    for (int i = 0; i < 3; i++) {
+        rc = s_bind(outward[i], s_ep_keys[i], self->endpoints[i], err,
+                    errlen);
         if (rc < 0)
             goto fail;
         self->bound[i] = true;
+        s_bound_endpoint(outward[i], self->endpoints[i],
+                         sizeof self->endpoints[i]);
     }
+    s_cluster_connect(self);
+    char inproc[128];
+    azo_registry_events_endpoint(self->reg, inproc, sizeof inproc);
     rc = s_bind(self->xsub, "events (inproc)", inproc, err, errlen);
     if (rc < 0)
         goto fail;
-    s_bound_endpoint(self->ctl, self->endpoints[0], sizeof self->endpoints[0]);
-    s_bound_endpoint(self->events, self->endpoints[1],
-                     sizeof self->endpoints[1]);
-    rc = azo_bus_inbox_open(self->reg, AZO_REG_SUP, 0, self->hwm, &self->inbox);
+    rc = azo_bus_inbox_open(self->reg, AZO_REG_SUP, 0, self->hwm,
+                            &self->inbox);
     if (rc < 0) {
         s_fail(err, errlen, rc, "cannot bind the supervisor inbox: %s",
                azo_err_str(rc));
@@ -1520,65 +2251,86 @@ s_on_signal(zloop_t *loop, zmq_pollitem_t *item, void *arg)
                          "available in this build yet");
             continue;
         }
+        if (self->stopping)
+            continue; // already on its way
         zsys_info("%s received: stopping the node",
                   si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
-        self->stopping = true;
+        s_shutdown_begin(self);
     }
-    return self->stopping ? -1 : 0;
+    return self->done ? -1 : 0;
 }
 
-// Stops every running actor, newest first, waiting up to each one's
-// shutdown time. Runs after the loop has ended.
+// Takes over the process actors an earlier supervisor of this data
+// directory left running (it crashed or was killed): their pids and start
+// times are in the store. A process that is gone, or a different one now
+// under that pid, is forgotten and its actor starts afresh.
 static void
-s_stop_all(azo_sup_t *self)
+s_adopt(azo_sup_t *self)
 {
-    self->stopping = true;
-    for (int i = self->nchildren - 1; i >= 0; i--) {
+    msgpack_zone *zone = msgpack_zone_new(1024);
+    for (int i = 0; zone && i < self->nchildren; i++) {
         s_child_t *c = &self->children[i];
-        if (c->state == S_WAITING)
-            c->state = S_STOPPED;
-        if (!c->pipe)
+        if (!c->process)
             continue;
-        if (c->state != S_STOPPING) {
-            azo_registry_set_down(self->reg, c->idx);
+        char key[64];
+        snprintf(key, sizeof key, "proc/%s", c->def->name);
+        azo_txn_t *txn = NULL;
+        msgpack_object rec;
+        int64_t pid = 0, st = 0, gen = 0;
+        if (azo_store_begin(self->store, false, &txn) == 0 &&
+            azo_txn_get_mp(txn, self->sup_db, key, strlen(key), zone, &rec) ==
+                0) {
+            (void)azo_mp_int(azo_mp_get(&rec, "pid"), &pid);
+            (void)azo_mp_int(azo_mp_get(&rec, "start_time"), &st);
+            (void)azo_mp_int(azo_mp_get(&rec, "gen"), &gen);
+        }
+        azo_store_abort(&txn);
+        msgpack_zone_clear(zone);
+        if (pid <= 0)
+            continue;
+        int rc = azo_proc_adopt(&c->proc, (pid_t)pid, (uint64_t)st,
+                                "--actor", c->def->name);
+        if (rc < 0 || gen <= 0 || s_watch(self, c, c->proc.pidfd) < 0) {
+            azo_proc_close(&c->proc);
+            s_record(self, c); // forget it
+            continue;
+        }
+        c->gen = (uint32_t)gen;
+        c->adopted = true;
+        c->state = S_STARTING;
+        c->started_mono = c->last_hb = s_now();
+        zsys_info("actor %s: adopting pid %lld (gen %lld) from an earlier "
+                  "supervisor",
+                  c->def->name, (long long)pid, (long long)gen);
+    }
+    if (zone)
+        msgpack_zone_free(zone);
+}
+
+// The loop ended without stopping everything (the ZeroMQ context went, or
+// a reactor error): no orphans, whatever it takes.
+static void
+s_stop_hard(azo_sup_t *self)
+{
+    for (int i = 0; i < self->nchildren; i++) {
+        s_child_t *c = &self->children[i];
+        azo_proc_t *procs[2] = {&c->proc, &c->standby};
+        for (int k = 0; k < 2; k++)
+            if (procs[k]->pid > 0) {
+                char how[32];
+                bool failed;
+                (void)azo_proc_signal(procs[k], SIGKILL);
+                zmq_pollitem_t item = {NULL, procs[k]->pidfd, ZMQ_POLLIN, 0};
+                (void)zmq_poll(&item, 1, 1000);
+                if (azo_proc_reap(procs[k], how, sizeof how, &failed) < 0)
+                    azo_proc_close(procs[k]);
+            }
+        if (c->has_thread) {
             (void)zstr_send(c->pipe, "$TERM");
-        }
-        zloop_reader_end(self->loop, c->pipe);
-        int64_t deadline = s_now() + c->shutdown_ms;
-        bool exited = false;
-        while (!exited) {
-            int64_t left = deadline - s_now();
-            if (left <= 0)
-                break;
-            zsock_set_rcvtimeo(c->pipe, (int)left);
-            zmsg_t *msg = zmsg_recv(c->pipe);
-            if (!msg) {
-                if (errno == EINTR)
-                    continue; // another signal: keep waiting
-                break;
-            }
-            char *what = zmsg_popstr(msg);
-            if (what && streq(what, "EXIT")) {
-                char *detail = zmsg_popstr(msg);
-                zsock_destroy(&c->pipe);
-                pthread_join(c->thread, NULL);
-                c->stop_requested = true;
-                s_child_exited(c, detail ? detail : "?", false, false);
-                zstr_free(&detail);
-                exited = true;
-            }
-            zstr_free(&what);
-            zmsg_destroy(&msg);
-        }
-        if (!exited) {
-            zsys_error("actor %s did not stop within %lld ms; abandoning "
-                       "its thread",
-                       c->def->name, (long long)c->shutdown_ms);
             zsock_destroy(&c->pipe);
             pthread_detach(c->thread);
+            c->has_thread = false;
             self->abandoned = true;
-            s_child_exited(c, "did not stop in time; thread abandoned", true,
-                           true);
         }
     }
 }
@@ -1590,11 +2342,20 @@ azo_sup_run(azo_sup_t *self)
     self->loop = zloop_new();
     if (!self->loop)
         return AZO_EXIT_ERROR;
-    zloop_set_ticket_delay(self->loop, (size_t)self->request_timeout);
-    if (zloop_reader(self->loop, self->ctl, s_on_ctl, self) < 0 ||
+    // Only our handlers end the loop, once every actor has stopped.
+    zloop_set_nonstop(self->loop, true);
+    int64_t check = 1000;
+    for (int i = 0; i < self->nchildren; i++)
+        if (self->children[i].heartbeat_ms / 2 < check)
+            check = self->children[i].heartbeat_ms / 2;
+    if (check < 10)
+        check = 10;
+    if (azo_ctl_attach(self->ctl, self->loop) < 0 ||
         zloop_reader(self->loop, self->inbox, s_on_inbox, self) < 0 ||
+        zloop_reader(self->loop, self->cluster, s_on_cluster, self) < 0 ||
         zloop_reader(self->loop, self->xsub, s_on_xsub, self) < 0 ||
-        zloop_reader(self->loop, self->events, s_on_xpub, self) < 0) {
+        zloop_reader(self->loop, self->events, s_on_xpub, self) < 0 ||
+        zloop_timer(self->loop, (size_t)check, 0, s_on_monitor, self) < 0) {
         zsys_error("cannot register the supervisor's sockets");
         return AZO_EXIT_ERROR;
     }
@@ -1605,24 +2366,19 @@ azo_sup_run(azo_sup_t *self)
             return AZO_EXIT_ERROR;
         }
     }
-    zsys_info("node %s: control %s, events %s, data %s", self->node,
-              self->endpoints[0], self->endpoints[1], self->data_dir);
+    zsys_info("node %s: control %s, events %s, cluster %s, data %s",
+              self->node, self->endpoints[0], self->endpoints[1],
+              self->endpoints[2], self->data_dir);
+    s_adopt(self);
     self->boot_next = 0;
     s_boot_next(self);
-    if (!self->stopping)
+    if (!self->done)
         zloop_start(self->loop);
-    if (zsys_interrupted)
-        zsys_info("interrupted: stopping the node");
-    // Answer what is still waiting, then stop the actors.
-    zlistx_t *keys = zhashx_keys(self->pending);
-    for (void *k = keys ? zlistx_first(keys) : NULL; k; k = zlistx_next(keys)) {
-        s_pending_t *p = zhashx_lookup(self->pending, k);
-        if (p)
-            s_pending_fail(self, p, AZO_EUNAVAIL, "node %s is shutting down",
-                           self->node);
+    if (!self->done) {
+        zsys_error("the supervisor's loop ended early; stopping actors hard");
+        s_stop_hard(self);
     }
-    zlistx_destroy(&keys);
-    s_stop_all(self);
+    azo_ctl_fail_all(self->ctl, AZO_EUNAVAIL, "the node is shutting down");
     while (self->deferred) {
         azo_cmd_ctx_t *ctx = self->deferred;
         azo_cmd_ctx_free(&ctx, &self->deferred);
@@ -1647,18 +2403,23 @@ azo_sup_close(azo_sup_t **self_p)
     if (!self_p || !*self_p)
         return;
     azo_sup_t *self = *self_p;
-    for (int i = 0; i < self->nchildren; i++)
-        assert(!self->children[i].pipe); // azo_sup_run stopped them all
+    for (int i = 0; i < self->nchildren; i++) {
+        s_child_t *c = &self->children[i];
+        assert(!c->has_thread); // azo_sup_run stopped them all
+        azo_proc_close(&c->proc);
+        azo_proc_close(&c->standby);
+    }
     while (self->deferred) {
         azo_cmd_ctx_t *ctx = self->deferred;
         azo_cmd_ctx_free(&ctx, &self->deferred);
     }
-    zhashx_destroy(&self->pending); // before the loop: tickets live there
+    azo_ctl_destroy(&self->ctl); // before the loop: tickets live there
     zloop_destroy(&self->loop);
     zsock_destroy(&self->inbox);
     zsock_destroy(&self->xsub);
     zsock_destroy(&self->events);
-    zsock_destroy(&self->ctl);
+    zsock_destroy(&self->ctl_sock);
+    zsock_destroy(&self->cluster);
     s_unlink_ipc(self);
     azo_bus_destroy(&self->bus);
     if (!self->abandoned)
@@ -1669,6 +2430,8 @@ azo_sup_close(azo_sup_t **self_p)
     azo_req_fini(&self->req);
     azo_cmd_ctx_fini(&self->ctx);
     msgpack_sbuffer_destroy(&self->ev_sb);
+    msgpack_sbuffer_destroy(&self->life_sb);
+    msgpack_sbuffer_destroy(&self->out_sb);
     free(self->restart_times);
     free(self);
     *self_p = NULL;

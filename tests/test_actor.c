@@ -5,6 +5,7 @@
 #include "azo_actor.h"
 #include "azo_bus.h"
 #include "azo_err.h"
+#include "azo_life.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -295,6 +296,33 @@ typedef struct {
     const azo_actor_def_t *defs[4];
 } fixture_t;
 
+// Reads frames from the test's inbox until a lifecycle frame of kind ev
+// from idx arrives; other lifecycle frames (heartbeats) are skipped and
+// anything else is left to fail the test. Fills *life.
+static void
+s_wait_life(fixture_t *f, int idx, azo_life_ev_t ev, azo_life_t *life)
+{
+    uint8_t buf[4096];
+    while (true) {
+        int n = zmq_recv(zsock_resolve(f->inbox), buf, sizeof buf, 0);
+        assert_true(n >= AZO_BUS_HDR); // 5 s: a missing frame fails here
+        azo_bus_msg_t m;
+        assert_int_equal(azo_bus_parse(buf, (size_t)n, &m), 0);
+        if (m.kind == AZO_BUS_CAST) {
+            f->casts++;
+            continue;
+        }
+        assert_int_equal(m.kind, AZO_BUS_LIFE);
+        assert_int_equal(m.from, idx);
+        assert_int_equal(azo_life_decode(m.body, m.len, life), 0);
+        if (life->ev == ev)
+            return;
+        assert_int_equal(life->ev, AZO_LIFE_HB);
+    }
+}
+
+// Starts actor idx on generation gen as the supervisor would: returns 0
+// once READY came, or -1 with the EXIT reason.
 static int
 s_start(fixture_t *f, int idx, uint32_t gen, char *reason, size_t len)
 {
@@ -303,29 +331,30 @@ s_start(fixture_t *f, int idx, uint32_t gen, char *reason, size_t len)
                            .idx = idx,
                            .gen = gen,
                            .node = "testnode",
-                           .hwm = 1000};
+                           .hwm = 1000,
+                           .heartbeat_ms = 5000};
     inst_t *in = &f->inst[idx];
     assert_int_equal(azo_actor_spawn(&env, &in->pipe, &in->thread), 0);
-    zsock_set_rcvtimeo(in->pipe, 5000);
-    zmsg_t *msg = zmsg_recv(in->pipe);
-    assert_non_null(msg);
-    char *what = zmsg_popstr(msg);
-    int rc = 0;
-    if (streq(what, "READY")) {
+    uint8_t buf[4096];
+    int n = zmq_recv(zsock_resolve(f->inbox), buf, sizeof buf, 0);
+    assert_true(n >= AZO_BUS_HDR);
+    azo_bus_msg_t m;
+    azo_life_t life;
+    assert_int_equal(azo_bus_parse(buf, (size_t)n, &m), 0);
+    assert_int_equal(m.kind, AZO_BUS_LIFE);
+    assert_int_equal(azo_life_decode(m.body, m.len, &life), 0);
+    assert_int_equal(life.gen, gen);
+    if (life.ev == AZO_LIFE_READY) {
         azo_registry_set_up(f->reg, idx, gen);
         in->running = true;
-    } else {
-        assert_string_equal(what, "EXIT");
-        char *why = zmsg_popstr(msg);
-        snprintf(reason, len, "%s", why);
-        zstr_free(&why);
-        zsock_destroy(&in->pipe);
-        pthread_join(in->thread, NULL);
-        rc = -1;
+        return 0;
     }
-    zstr_free(&what);
-    zmsg_destroy(&msg);
-    return rc;
+    assert_int_equal(life.ev, AZO_LIFE_EXIT);
+    assert_true(life.failed);
+    snprintf(reason, len, "%s", life.reason);
+    zsock_destroy(&in->pipe);
+    pthread_join(in->thread, NULL);
+    return -1;
 }
 
 // Waits for EXIT (asking first with $TERM if term); returns failed flag.
@@ -337,23 +366,14 @@ s_wait_exit(fixture_t *f, int idx, bool term, char *reason, size_t len)
     azo_registry_set_down(f->reg, idx);
     if (term)
         assert_int_equal(zstr_send(in->pipe, "$TERM"), 0);
-    zmsg_t *msg = zmsg_recv(in->pipe);
-    assert_non_null(msg);
-    char *what = zmsg_popstr(msg);
-    assert_string_equal(what, "EXIT");
-    char *why = zmsg_popstr(msg);
-    char *failed = zmsg_popstr(msg);
+    azo_life_t life;
+    s_wait_life(f, idx, AZO_LIFE_EXIT, &life);
     if (reason)
-        snprintf(reason, len, "%s", why);
-    bool f1 = failed && failed[0] == '1';
-    zstr_free(&what);
-    zstr_free(&why);
-    zstr_free(&failed);
-    zmsg_destroy(&msg);
+        snprintf(reason, len, "%s", life.reason);
     zsock_destroy(&in->pipe);
     pthread_join(in->thread, NULL);
     in->running = false;
-    return f1;
+    return life.failed;
 }
 
 static int
@@ -436,6 +456,8 @@ s_call(fixture_t *f, int idx)
             f->casts++; // one-way messages to the "supervisor"
             continue;
         }
+        if (m.kind == AZO_BUS_LIFE)
+            continue; // heartbeats
         assert_int_equal(m.kind, AZO_BUS_REPLY);
         assert_int_equal(m.from, idx);
         if (m.token != f->token)
@@ -557,7 +579,8 @@ test_actor_deferred_replies_answered_at_stop(void **state)
     uint64_t waiting = f->token;
     s_call_word(f, 2, "b.echo", "sync");
     assert_true(f->rep.ok);
-    (void)s_wait_exit(f, 2, true, NULL, 0);
+    assert_int_equal(zstr_send(f->inst[2].pipe, "$TERM"), 0);
+    // The honest answer comes before the actor's EXIT.
     uint8_t buf[512];
     int n = zmq_recv(zsock_resolve(f->inbox), buf, sizeof buf, 0);
     azo_bus_msg_t m;
@@ -566,6 +589,7 @@ test_actor_deferred_replies_answered_at_stop(void **state)
     assert_int_equal(azo_rep_decode(&f->rep, m.body, m.len, NULL, 0), 0);
     assert_int_equal(f->rep.rc, AZO_EUNAVAIL);
     assert_non_null(strstr(f->rep.message, "stopped"));
+    (void)s_wait_exit(f, 2, false, NULL, 0);
 }
 
 static void

@@ -53,12 +53,13 @@ test_bus_header_round_trip(void **state)
 {
     (void)state;
     uint8_t frame[AZO_BUS_HDR + 3];
-    azo_bus_hdr_write(frame, AZO_BUS_REPLY, 300, 0x0102030405060708ULL);
+    azo_bus_hdr_write(frame, AZO_BUS_REPLY, 300, 7, 0x0102030405060708ULL);
     memcpy(frame + AZO_BUS_HDR, "abc", 3);
     azo_bus_msg_t m;
     assert_int_equal(azo_bus_parse(frame, sizeof frame, &m), 0);
     assert_int_equal(m.kind, AZO_BUS_REPLY);
     assert_int_equal(m.from, 300);
+    assert_int_equal(m.to, 7);
     assert_true(m.token == 0x0102030405060708ULL);
     assert_int_equal(m.len, 3);
     assert_memory_equal(m.body, "abc", 3);

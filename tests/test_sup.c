@@ -580,7 +580,7 @@ test_sup_transient_and_temporary_policies(void **state)
     assert_int_equal(s_int(a, "gen"), 3);
     s_wait_state(f, "t1", "running");
     s_call(f, "t2.crash", NULL, NULL); // temporary never comes back
-    s_wait_state(f, "t2", "stopped");
+    s_wait_state(f, "t2", "failed");
 }
 
 static void
@@ -616,8 +616,8 @@ test_sup_open_refuses_bad_settings(void **state)
         int rc;
         const char *text;
     } rows[] = {
-        {"supervisor/strategy=one_for_all", AZO_EUNAVAIL, "one_for_all"},
-        {"actors/t1/mode=process", AZO_EUNAVAIL, "process"},
+        {"actors/t1/mode=process", AZO_EBADREQ, "cannot reach"},
+        {"actors/t1/standby=1", AZO_EBADREQ, "needs mode = process"},
         {"endpoints/control=tcp://0.0.0.0:*", AZO_EFORBIDDEN, "insecure"},
         {"node/name=bad name", AZO_EBADREQ, "node/name"},
         {"endpoints/events=ipc:///nonexistent/dir/ev", -ENOENT,

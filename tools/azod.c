@@ -4,6 +4,7 @@
 #include "azo_actors.h"
 #include "azo_config.h"
 #include "azo_err.h"
+#include "azo_host.h"
 #include "azo_sup.h"
 
 #include <czmq.h>
@@ -29,6 +30,8 @@ s_usage(FILE *out)
         "Usage: azod [-c FILE] [--set PATH=VALUE]... [--check]\n"
         "       azod --join ENDPOINT --node NAME   (node agent: not yet "
         "available, #10)\n"
+        "       azod --actor NAME --gen N --node NAME --cluster ENDPOINT -c FILE\n"
+        "            [--standby]   (a process actor: started by azod itself)\n"
         "\n"
         "Runs one azo node: the supervisor and its actors (scheduler,\n"
         "health-checker, mining-optimizer, payment-recovery, archiver),\n"
@@ -60,7 +63,17 @@ s_usage(FILE *out)
 int
 main(int argc, char **argv)
 {
-    enum { OPT_CHECK = 256, OPT_VERSION, OPT_JOIN, OPT_NODE, OPT_DEFAULT };
+    enum {
+        OPT_CHECK = 256,
+        OPT_VERSION,
+        OPT_JOIN,
+        OPT_NODE,
+        OPT_DEFAULT,
+        OPT_ACTOR,
+        OPT_GEN,
+        OPT_CLUSTER,
+        OPT_STANDBY,
+    };
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"set", required_argument, NULL, 's'},
@@ -70,12 +83,18 @@ main(int argc, char **argv)
         {"version", no_argument, NULL, OPT_VERSION},
         {"join", required_argument, NULL, OPT_JOIN},
         {"node", required_argument, NULL, OPT_NODE},
+        {"actor", required_argument, NULL, OPT_ACTOR},
+        {"gen", required_argument, NULL, OPT_GEN},
+        {"cluster", required_argument, NULL, OPT_CLUSTER},
+        {"standby", no_argument, NULL, OPT_STANDBY},
         {NULL, 0, NULL, 0},
     };
     const char *file = NULL;
     const char *sets[S_MAX_SETS];
     size_t nsets = 0;
     bool check = false, join = false;
+    azo_host_opts_t host = {0};
+    const char *node = NULL;
     int opt;
     while ((opt = getopt_long(argc, argv, "c:s:h", opts, NULL)) != -1) {
         switch (opt) {
@@ -103,8 +122,22 @@ main(int argc, char **argv)
             printf("azod %s\n", AZO_VERSION);
             return AZO_EXIT_OK;
         case OPT_JOIN:
-        case OPT_NODE:
             join = true;
+            break;
+        case OPT_NODE:
+            node = optarg;
+            break;
+        case OPT_ACTOR:
+            host.actor = optarg;
+            break;
+        case OPT_GEN:
+            host.gen = (uint32_t)strtoul(optarg, NULL, 10);
+            break;
+        case OPT_CLUSTER:
+            host.cluster = optarg;
+            break;
+        case OPT_STANDBY:
+            host.standby = true;
             break;
         default:
             s_usage(stderr);
@@ -116,7 +149,7 @@ main(int argc, char **argv)
         s_usage(stderr);
         return AZO_EXIT_USAGE;
     }
-    if (join) {
+    if (join || (node && !host.actor)) {
         fprintf(stderr, "azod: node agents (--join/--node) are not "
                         "available in this build yet (#10)\n");
         return AZO_EXIT_USAGE;
@@ -146,10 +179,27 @@ main(int argc, char **argv)
     zsys_set_logident("azod");
     zsys_set_logstream(stderr);
     zsys_set_logsystem(false);
+    size_t ndefs;
+    const azo_actor_def_t *const *defs = azo_actors_all(&ndefs);
+
+    if (host.actor) {
+        // A process actor, started by a supervisor: it passes everything.
+        host.config = file;
+        host.node = node;
+        if (!file || !node || !host.cluster) {
+            fprintf(stderr, "azod: --actor needs -c, --node and --cluster\n");
+            return AZO_EXIT_USAGE;
+        }
+        char ident[64];
+        snprintf(ident, sizeof ident, "azod[%s]", host.actor);
+        zsys_set_logident(ident);
+        int code = azo_host_run(&host, defs, ndefs, sigfd);
+        close(sigfd);
+        return code;
+    }
 
     azo_config_set_default_g(azo_default_cfg);
-    size_t ndefs, nkeys;
-    const azo_actor_def_t *const *defs = azo_actors_all(&ndefs);
+    size_t nkeys;
     azo_cfg_key_t *schema = azo_sup_schema(defs, ndefs, &nkeys);
     if (!schema) {
         fprintf(stderr, "azod: out of memory\n");

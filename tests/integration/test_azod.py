@@ -372,9 +372,12 @@ class StartupTest(NodeTest):
 
     def test_check_runs_the_start_time_checks(self):
         for sets, word in [(["node/name=x y"], "node/name"),
-                           (["actors/archiver/mode=process"], "process"),
-                           (["supervisor/strategy=rest_for_one"],
-                            "rest_for_one"),
+                           (["actors/archiver/standby=1"], "standby"),
+                           (["actors/archiver/mode=process",
+                             "endpoints/cluster=inproc://x"], "cannot reach"),
+                           (["actors/archiver/liveness=0"], "liveness"),
+                           (["actors/archiver/backoff/factor=0.5"],
+                            "backoff/factor"),
                            (["endpoints/events=tcp://0.0.0.0:*"],
                             "endpoints/events"),
                            (["actors/archiver/shutdown=0"], "shutdown")]:
