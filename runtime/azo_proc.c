@@ -44,8 +44,8 @@ azo_proc_start_time(pid_t pid, uint64_t *out)
     char *p = strrchr(buf, ')');
     if (!p)
         return -EIO;
-    p++;
-    for (int field = 2; field < 22; field++) {
+    p++; // the space before field 3; step to the one before field 22
+    for (int field = 3; field < 22; field++) {
         p = strchr(p + 1, ' ');
         if (!p)
             return -EIO;

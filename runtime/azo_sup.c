@@ -588,6 +588,7 @@ static void s_boot_next(azo_sup_t *self);
 static void s_plan_begin(azo_sup_t *self, s_child_t *failed, int64_t delay);
 static void s_plan_next(azo_sup_t *self);
 static int s_on_pidfd(zloop_t *loop, zmq_pollitem_t *item, void *arg);
+static void s_standby_spawn(s_child_t *c);
 
 static bool
 s_live(const s_child_t *c)
@@ -701,7 +702,8 @@ s_on_restart_timer(zloop_t *loop, int timer_id, void *arg)
 // status ("exit 3", "signal 9") or NULL for a thread; failed whether it
 // ended in failure. Decides what comes next.
 static void
-s_child_ended(s_child_t *c, const char *detail, const char *how, bool failed)
+s_child_ended(s_child_t *c, int64_t pid, const char *detail, const char *how,
+              bool failed)
 {
     azo_sup_t *self = c->sup;
     int64_t uptime = c->started_mono ? s_now() - c->started_mono : 0;
@@ -716,7 +718,6 @@ s_child_ended(s_child_t *c, const char *detail, const char *how, bool failed)
     if (self->stopping || c->stop_requested)
         failed = c->hung; // asked to stop: the way it stopped is no fault
     snprintf(c->last_exit, sizeof c->last_exit, "%s: %s", reason, detail);
-    int64_t pid = s_pid(c);
     azo_registry_set_down(self->reg, c->idx);
     s_child_cancel_timers(c);
     c->state = S_STOPPED;
@@ -833,6 +834,8 @@ s_child_ready(s_child_t *c)
     azo_pack_kbool(pk, "adopted", c->adopted);
     s_event_send(self, "sup.actor.started");
     s_child_notify(c, NULL);
+    if (c->process && c->use_standby)
+        s_standby_spawn(c); // ready for the next restart
     if (self->boot_next >= 0)
         s_boot_next(self);
     if (self->plan.active)
@@ -928,6 +931,7 @@ s_on_pidfd(zloop_t *loop, zmq_pollitem_t *item, void *arg)
         return 0; // stale
     char how[32];
     bool failed;
+    int64_t pid = proc->pid;
     s_unwatch(self, fd);
     if (azo_proc_reap(proc, how, sizeof how, &failed) == -EAGAIN) {
         (void)s_watch(self, c, fd); // spurious: keep watching
@@ -951,7 +955,7 @@ s_on_pidfd(zloop_t *loop, zmq_pollitem_t *item, void *arg)
         snprintf(detail, sizeof detail, "%s (%s)", c->exit_detail, how);
     else
         snprintf(detail, sizeof detail, "%s", how);
-    s_child_ended(c, detail, how,
+    s_child_ended(c, pid, detail, how,
                   failed || (c->exit_reported && c->exit_failed));
     return self->done ? -1 : 0;
 }
@@ -1015,7 +1019,7 @@ s_child_spawn(s_child_t *c, bool restart)
         // Out of threads, processes or memory: like a failed start.
         zsys_error("cannot start actor %s: %s", c->def->name,
                    azo_err_str(rc));
-        s_child_ended(c, "cannot start", NULL, true);
+        s_child_ended(c, 0, "cannot start", NULL, true);
     }
 }
 
@@ -1048,7 +1052,8 @@ s_on_stop_timer(zloop_t *loop, int timer_id, void *arg)
     c->has_thread = false;
     self->abandoned = true;
     c->hung = true;
-    s_child_ended(c, "did not stop in time; thread abandoned", NULL, true);
+    s_child_ended(c, getpid(), "did not stop in time; thread abandoned", NULL,
+                  true);
     return self->done ? -1 : 0;
 }
 
@@ -1297,7 +1302,7 @@ s_on_monitor(zloop_t *loop, int timer_id, void *arg)
             // Ended without a word (its EXIT was lost): not a hang.
             zsock_destroy(&c->pipe);
             c->has_thread = false;
-            s_child_ended(c, "ended without reporting", NULL, true);
+            s_child_ended(c, getpid(), "ended without reporting", NULL, true);
             continue;
         }
         c->hung = true;
@@ -1335,7 +1340,7 @@ s_thread_life(s_child_t *c, const azo_life_t *life)
         zsock_destroy(&c->pipe);
         pthread_join(c->thread, NULL);
         c->has_thread = false;
-        s_child_ended(c, life->reason[0] ? life->reason : "?", NULL,
+        s_child_ended(c, getpid(), life->reason[0] ? life->reason : "?", NULL,
                       life->failed);
     }
 }

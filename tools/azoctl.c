@@ -207,7 +207,9 @@ s_human_ms(const msgpack_object *obj, char *buf)
         return buf;
     }
     long long s = (long long)(ms / 1000);
-    if (s < 60)
+    if (ms < 1000)
+        snprintf(buf, S_CELL_MAX, "%lldms", (long long)ms);
+    else if (s < 60)
         snprintf(buf, S_CELL_MAX, "%llds", s);
     else if (s < 3600)
         snprintf(buf, S_CELL_MAX, "%lldm%02llds", s / 60, s % 60);
@@ -625,7 +627,7 @@ s_cmd_status(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
         if (!name || name->type != MSGPACK_OBJECT_STR)
             return s_malformed("status", "each actor needs a string 'name'");
     }
-    char b[6][S_CELL_MAX];
+    char b[8][S_CELL_MAX];
     printf("node %s  pid %s  version %s  up %s  config %s\n",
            s_text(node, b[0]), s_text(azo_mp_get(res, "pid"), b[1]),
            s_text(azo_mp_get(res, "version"), b[2]),
@@ -635,25 +637,35 @@ s_cmd_status(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
            s_text(azo_mp_get(eps, "control"), b[0]),
            s_text(azo_mp_get(eps, "events"), b[1]));
 
-    s_table_t t = {.ncols = 6};
-    static const char *const head[] = {"NAME",   "MODE",     "STATE",
-                                       "UPTIME", "RESTARTS", "LAST EXIT"};
+    s_table_t t = {.ncols = 8};
+    static const char *const head[] = {"NAME",     "MODE",    "PID",
+                                       "STATE",    "UPTIME",  "RESTARTS",
+                                       "BACKOFF",  "LAST EXIT"};
     rc = s_table_add(&t, head);
     for (uint32_t i = 0; rc == 0 && i < actors->via.array.size; i++) {
         const msgpack_object *a = &actors->via.array.ptr[i];
-        const msgpack_object *name = azo_mp_get(a, "name");
         const msgpack_object *state = azo_mp_get(a, "state");
         const msgpack_object *last = azo_mp_get(a, "last_exit");
+        const msgpack_object *pid = azo_mp_get(a, "pid");
+        const msgpack_object *backoff = azo_mp_get(a, "backoff_ms");
         bool running = azo_mp_str_eq(state, "running");
-        const char *row[6] = {
-            s_text(name, b[0]),
+        bool has_pid = pid && pid->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+                       pid->via.u64 > 0;
+        bool has_backoff = backoff &&
+                           backoff->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+                           backoff->via.u64 > 0;
+        const char *row[8] = {
+            s_text(azo_mp_get(a, "name"), b[0]),
             s_text(azo_mp_get(a, "mode"), b[1]),
-            s_text(state, b[2]),
-            running ? s_human_ms(azo_mp_get(a, "uptime_ms"), b[3]) : "-",
-            s_text(azo_mp_get(a, "restarts"), b[4]),
-            last && last->type == MSGPACK_OBJECT_STR && last->via.str.size == 0
+            has_pid ? s_text(pid, b[2]) : "-",
+            s_text(state, b[3]),
+            running ? s_human_ms(azo_mp_get(a, "uptime_ms"), b[4]) : "-",
+            s_text(azo_mp_get(a, "restarts"), b[5]),
+            has_backoff ? s_human_ms(backoff, b[6]) : "-",
+            !last || last->type != MSGPACK_OBJECT_STR ||
+                    last->via.str.size == 0
                 ? "-"
-                : s_text(last, b[5]),
+                : s_text(last, b[7]),
         };
         rc = s_table_add(&t, row);
     }

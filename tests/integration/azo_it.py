@@ -23,11 +23,61 @@ AZOCTL = os.environ.get("AZOCTL", "build/dev/tools/azoctl")
 DEADLINE = 20.0  # seconds any single wait may take on a loaded machine
 
 _PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
 _libc = ctypes.CDLL(None, use_errno=True)
+# Process actors outlive a killed azod by design; as their subreaper this
+# test process inherits them, so it can reap them instead of leaving
+# zombies to an init that may not.
+_libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
 def _die_with_parent():
     _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def reap():
+    """Collects every ended child of this process (subreaper orphans)."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def alive(pid):
+    """True when pid runs (a zombie does not count)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+
+
+def procs_mentioning(text):
+    """Pids of processes whose command line contains text."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % d, "rb") as f:
+                if text.encode() in f.read() and alive(int(d)):
+                    out.append(int(d))
+        except OSError:
+            pass
+    return out
+
+
+def wait_for(pred, what, timeout=DEADLINE):
+    """Polls pred() until true, or fails saying what was awaited."""
+    end = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > end:
+            raise AssertionError("timed out waiting for " + what)
+        reap()
+        time.sleep(0.02)
 
 
 def pack(obj):
@@ -121,6 +171,11 @@ class Node:
         assert rep.get("id") == rid, rep
         return rep
 
+    def actors(self):
+        """name -> status entry."""
+        rep = self.call("status")
+        return {a["name"]: a for a in rep["result"]["actors"]}
+
     def subscriber(self, *topics):
         s = self.ctx.socket(zmq.SUB)
         s.setsockopt(zmq.LINGER, 0)
@@ -183,6 +238,15 @@ class NodeTest(unittest.TestCase):
     def _cleanup(self):
         for n in self.nodes:
             n.stop()
+        # Process actors (own process groups) and standbys: whatever still
+        # names our temp dir goes, and is reaped.
+        for pid in procs_mentioning(self.tmp):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        wait_for(lambda: not procs_mentioning(self.tmp), "actors to end")
+        reap()
         if hasattr(self, "_outcome") and self._failed():
             for n in self.nodes:
                 print("---- azod log (%s) ----\n%s" % (n.dir, n.log_text()))
@@ -193,6 +257,12 @@ class NodeTest(unittest.TestCase):
         errors = getattr(result, "errors", []) + getattr(result, "failures",
                                                           [])
         return any(test is self for test, _ in errors)
+
+    def write_cfg(self, text, name="azo.cfg"):
+        path = os.path.join(self.tmp, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
 
     def node(self, **kw):
         n = Node(self.tmp if not self.nodes else

@@ -29,13 +29,17 @@ class AzoctlTest(NodeTest):
         self.assertIn("node alpha", lines[0])
         header = [l for l in lines if l.startswith("NAME")]
         self.assertEqual(len(header), 1)
-        for word in ("MODE", "STATE", "UPTIME", "RESTARTS"):
+        for word in ("MODE", "PID", "STATE", "UPTIME", "RESTARTS", "BACKOFF",
+                     "LAST EXIT"):
             self.assertIn(word, header[0])
         rows = {l.split()[0]: l.split() for l in lines
                 if l.split() and l.split()[0] in ACTORS}
         self.assertEqual(sorted(rows), sorted(ACTORS))
         for name, cols in rows.items():
-            self.assertEqual(cols[1:3], ["thread", "running"], cols)
+            self.assertEqual(cols[1], "thread", cols)
+            self.assertEqual(int(cols[2]), self.n.proc.pid, cols)  # PID
+            self.assertEqual(cols[3], "running", cols)
+            self.assertEqual(cols[6], "-", cols)  # no backoff
 
     def test_status_json(self):
         out = self.ctl("--json", "status")
