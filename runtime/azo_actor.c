@@ -56,9 +56,9 @@ struct azo_actor {
     int64_t last_sup;        // process: last frame from the supervisor
     msgpack_sbuffer life_sb; // lifecycle frame being built
     char ping_cmd[AZO_REG_MAX_NAME + 8]; // "<prefix>ping", built in
-    zloop_t *loop;           // owned
-    void *state;         // actor's own, freed by def->fini
-    int db;              // this actor's named database, or < 0
+    zloop_t *loop;                       // owned
+    void *state;                         // actor's own, freed by def->fini
+    int db;                              // this actor's named database, or < 0
 
     azo_req_t req;           // decoder reused for every request
     azo_rep_t rep;           // decoder reused for every reply

@@ -57,8 +57,7 @@ azo_bus_parse(const void *frame, size_t len, azo_bus_msg_t *out)
         return AZO_EBADREQ;
     char kind = (char)p[0];
     if (kind != AZO_BUS_REQUEST && kind != AZO_BUS_CAST &&
-        kind != AZO_BUS_REPLY && kind != AZO_BUS_LIFE &&
-        kind != AZO_BUS_EVENT)
+        kind != AZO_BUS_REPLY && kind != AZO_BUS_LIFE && kind != AZO_BUS_EVENT)
         return AZO_EBADREQ;
     out->kind = kind;
     out->from = (p[2] << 8) | p[3];
@@ -199,9 +198,9 @@ s_send_msg(void *raw, zmq_msg_t *msg, int flags, int wait_ms)
 
 // Sends the frame made of header + (a, alen) + (b, blen) on sock.
 static int
-s_send_frame(azo_bus_t *self, zsock_t *sock, char kind, int to,
-             uint64_t token, const void *a, size_t alen, const void *b,
-             size_t blen, int wait_ms)
+s_send_frame(azo_bus_t *self, zsock_t *sock, char kind, int to, uint64_t token,
+             const void *a, size_t alen, const void *b, size_t blen,
+             int wait_ms)
 {
     zmq_msg_t msg;
     if (zmq_msg_init_size(&msg, AZO_BUS_HDR + alen + blen) < 0)

@@ -23,12 +23,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AZO_BUS_HDR 14
-#define AZO_BUS_REQUEST 'Q'  // wants a reply
-#define AZO_BUS_CAST 'C'     // one-way
-#define AZO_BUS_REPLY 'R'    // answers the sender's request with that token
-#define AZO_BUS_LIFE 'L'     // lifecycle (azo_life), to or from the supervisor
-#define AZO_BUS_EVENT 'E'    // an event to publish: topic, NUL, body
+#define AZO_BUS_HDR     14
+#define AZO_BUS_REQUEST 'Q' // wants a reply
+#define AZO_BUS_CAST    'C' // one-way
+#define AZO_BUS_REPLY   'R' // answers the sender's request with that token
+#define AZO_BUS_LIFE    'L' // lifecycle (azo_life), to or from the supervisor
+#define AZO_BUS_EVENT   'E' // an event to publish: topic, NUL, body
 
 // A parsed frame: a view into the frame's bytes.
 typedef struct {
@@ -44,8 +44,7 @@ typedef struct {
 int azo_bus_parse(const void *frame, size_t len, azo_bus_msg_t *out);
 
 // Writes a header into buf[0..AZO_BUS_HDR).
-void azo_bus_hdr_write(void *buf, char kind, int from, int to,
-                       uint64_t token);
+void azo_bus_hdr_write(void *buf, char kind, int from, int to, uint64_t token);
 
 typedef struct azo_bus azo_bus_t;
 
@@ -87,8 +86,7 @@ int azo_bus_publish(azo_bus_t *self, const char *topic, const void *body,
 // waiting up to wait_ms if the way is full. Frames of a local bus to the
 // supervisor are delivered even when the socket closes right after (the
 // last act of an ending actor). Returns like azo_bus_send.
-int azo_bus_life(azo_bus_t *self, const void *body, size_t len,
-                 int wait_ms);
+int azo_bus_life(azo_bus_t *self, const void *body, size_t len, int wait_ms);
 
 // Number of frames sent and frames refused since creation.
 uint64_t azo_bus_sent(const azo_bus_t *self);

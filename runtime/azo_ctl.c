@@ -22,9 +22,9 @@ typedef struct {
     uint64_t seq;
     void *ticket; // zloop ticket of its time-out, NULL once fired
     bool has_id;
-    uint64_t id;                     // the client's, for our own replies
-    bool delim;                      // a REQ client: replies need ""
-    char cmd[AZO_WIRE_MAX_CMD + 1];  // "" until decoded
+    uint64_t id;                    // the client's, for our own replies
+    bool delim;                     // a REQ client: replies need ""
+    char cmd[AZO_WIRE_MAX_CMD + 1]; // "" until decoded
     char handler[AZO_WIRE_MAX_CMD + 1];
     size_t ident_len;
     uint8_t ident[256];
@@ -186,13 +186,12 @@ s_on_timeout(zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-// Answers every pending request that match() selects.
+// Answers every pending request of handler (NULL: all of them).
 static void
 s_fail_where(azo_ctl_t *self, const char *handler, int rc, const char *msg)
 {
     zlistx_t *keys = zhashx_keys(self->pending);
-    for (void *k = keys ? zlistx_first(keys) : NULL; k;
-         k = zlistx_next(keys)) {
+    for (void *k = keys ? zlistx_first(keys) : NULL; k; k = zlistx_next(keys)) {
         s_pending_t *p = zhashx_lookup(self->pending, k);
         if (p && (!handler || strcmp(p->handler, handler) == 0))
             s_fail(self, p, rc, msg);

@@ -93,8 +93,7 @@ azo_host_run(const azo_host_opts_t *o, const azo_actor_def_t *const *defs,
         .node = o->node,
         .hwm = hwm,
         .heartbeat_ms = azo_config_ms(cfg, key, 1000),
-        .orphan_grace_ms =
-            azo_config_ms(cfg, "supervisor/orphan_grace", 60000),
+        .orphan_grace_ms = azo_config_ms(cfg, "supervisor/orphan_grace", 60000),
     };
     code = azo_actor_run_process(&env, dealer, sigfd, o->standby);
 done:

@@ -47,19 +47,17 @@ azo_life_decode(const void *body, size_t len, azo_life_t *out)
                 rc = 0;
             }
     }
-    if (rc == 0 && (azo_mp_int(azo_mp_get(&root, "gen"), &gen) < 0 ||
-                    gen < 0 || gen > UINT32_MAX ||
-                    azo_mp_int(azo_mp_get(&root, "pid"), &pid) < 0 ||
-                    pid < 0))
+    if (rc == 0 && (azo_mp_int(azo_mp_get(&root, "gen"), &gen) < 0 || gen < 0 ||
+                    gen > UINT32_MAX ||
+                    azo_mp_int(azo_mp_get(&root, "pid"), &pid) < 0 || pid < 0))
         rc = AZO_EBADREQ;
     const msgpack_object *standby = azo_mp_get(&root, "standby");
     const msgpack_object *failed = azo_mp_get(&root, "failed");
     const msgpack_object *reason = azo_mp_get(&root, "reason");
-    if (rc == 0 &&
-        (!standby || standby->type != MSGPACK_OBJECT_BOOLEAN || !failed ||
-         failed->type != MSGPACK_OBJECT_BOOLEAN ||
-         (reason && reason->type != MSGPACK_OBJECT_STR &&
-          reason->type != MSGPACK_OBJECT_NIL)))
+    if (rc == 0 && (!standby || standby->type != MSGPACK_OBJECT_BOOLEAN ||
+                    !failed || failed->type != MSGPACK_OBJECT_BOOLEAN ||
+                    (reason && reason->type != MSGPACK_OBJECT_STR &&
+                     reason->type != MSGPACK_OBJECT_NIL)))
         rc = AZO_EBADREQ;
     if (rc == 0) {
         out->gen = (uint32_t)gen;

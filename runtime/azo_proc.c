@@ -84,6 +84,9 @@ azo_proc_spawn(azo_proc_t *p, const char *exe, char *const argv[])
         execv(exe, argv);
         _exit(127);
     }
+    // Both sides set the group, so that it is set whichever runs first
+    // (EACCES once the child has exec'd: then it did it itself).
+    (void)setpgid(pid, pid);
     int fd = s_pidfd_open(pid);
     if (fd < 0) {
         // Without a pidfd we cannot watch it: do not leave it running.
@@ -122,8 +125,8 @@ s_cmdline_has(pid_t pid, const char *arg1, const char *arg2)
 }
 
 int
-azo_proc_adopt(azo_proc_t *p, pid_t pid, uint64_t start_time,
-               const char *arg1, const char *arg2)
+azo_proc_adopt(azo_proc_t *p, pid_t pid, uint64_t start_time, const char *arg1,
+               const char *arg2)
 {
     azo_proc_init(p);
     if (pid <= 0)

@@ -44,10 +44,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define S_MAX_WAITERS 8      // lifecycle requests waiting on one actor
-#define S_DRAIN 256          // frames handled per wakeup
-#define S_EVENTS_MAXMSG 1024 // subscriptions are short
-#define S_LINGER_MS 500      // let final replies and events leave
+#define S_MAX_WAITERS      8    // lifecycle requests waiting on one actor
+#define S_DRAIN            256  // frames handled per wakeup
+#define S_EVENTS_MAXMSG    1024 // subscriptions are short
+#define S_LINGER_MS        500  // let final replies and events leave
 #define S_STANDBY_RETRY_MS 1000 // a standby that died is replaced after
 
 typedef enum {
@@ -59,8 +59,8 @@ typedef enum {
     S_FAILED,   // exited in failure and will not be restarted
 } s_state_t;
 
-static const char *const s_state_names[] = {
-    "stopped", "starting", "running", "stopping", "backoff", "failed"};
+static const char *const s_state_names[] = {"stopped",  "starting", "running",
+                                            "stopping", "backoff",  "failed"};
 
 typedef enum {
     S_RESTART_PERMANENT,
@@ -127,17 +127,17 @@ typedef struct {
     bool has_thread;
 
     // Process mode.
-    azo_proc_t proc;      // the active instance
-    char ident[64];       // its routing id at the cluster ROUTER
-    bool connected;       // ident is known (it has talked)
-    bool adopted;         // taken over from an earlier supervisor
-    bool exit_reported;   // its EXIT frame came (before the process end)
-    bool exit_failed;     // ... and said it failed
+    azo_proc_t proc;    // the active instance
+    char ident[64];     // its routing id at the cluster ROUTER
+    bool connected;     // ident is known (it has talked)
+    bool adopted;       // taken over from an earlier supervisor
+    bool exit_reported; // its EXIT frame came (before the process end)
+    bool exit_failed;   // ... and said it failed
     char exit_detail[128];
-    azo_proc_t standby;   // a pre-started standby, or none
+    azo_proc_t standby; // a pre-started standby, or none
     char sb_ident[64];
-    bool sb_ready;        // the standby has introduced itself
-    int standby_timer;    // zloop timer id of a standby re-spawn, or -1
+    bool sb_ready;     // the standby has introduced itself
+    int standby_timer; // zloop timer id of a standby re-spawn, or -1
 } s_child_t;
 
 // A group restart (one_for_all, rest_for_one).
@@ -161,17 +161,17 @@ struct azo_sup {
     char endpoints[3][256];            // control, events, cluster (bound)
     char cluster_connect[256];         // what process actors connect to
     int lock_fd;
-    azo_store_t *store;    // owned
-    int sup_db;            // the supervisor's own database
-    azo_registry_t *reg;   // owned
-    azo_bus_t *bus;        // owned
-    azo_ctl_t *ctl;        // owned
-    zsock_t *ctl_sock;     // owned: control ROUTER
-    zsock_t *events;       // owned: outward XPUB
-    zsock_t *xsub;         // owned: thread actors publish here
-    zsock_t *inbox;        // owned: frames from thread actors
-    zsock_t *cluster;      // owned: cluster ROUTER, process actors
-    zloop_t *loop;         // owned, during run
+    azo_store_t *store;  // owned
+    int sup_db;          // the supervisor's own database
+    azo_registry_t *reg; // owned
+    azo_bus_t *bus;      // owned
+    azo_ctl_t *ctl;      // owned
+    zsock_t *ctl_sock;   // owned: control ROUTER
+    zsock_t *events;     // owned: outward XPUB
+    zsock_t *xsub;       // owned: thread actors publish here
+    zsock_t *inbox;      // owned: frames from thread actors
+    zsock_t *cluster;    // owned: cluster ROUTER, process actors
+    zloop_t *loop;       // owned, during run
     int hwm;
     s_strategy_t strategy;
     int max_restarts;
@@ -197,14 +197,14 @@ struct azo_sup {
     msgpack_sbuffer out_sb; // frames we build
     azo_ratelog_t badlog;
 
-    int signal_fd;  // borrowed signalfd, or -1
-    bool bound[3];  // control, events, cluster: bound by us
+    int signal_fd; // borrowed signalfd, or -1
+    bool bound[3]; // control, events, cluster: bound by us
     int64_t started_mono;
     int64_t started_wall;
     bool shutdown_asked; // the shutdown command: begin after its reply
-    bool stopping;  // shutting down: actors stop newest first
-    bool done;      // everything stopped: the loop ends
-    bool abandoned; // a thread actor did not stop and was left
+    bool stopping;       // shutting down: actors stop newest first
+    bool done;           // everything stopped: the loop ends
+    bool abandoned;      // a thread actor did not stop and was left
     int exit_code;
 };
 
@@ -219,12 +219,12 @@ static const azo_cfg_key_t s_base_keys[] = {
      "a node name: letters, digits, '.', '_' or '-' (default: host name)"},
     {"node/data_dir", AZO_CFG_STR, "./data", 0, 0, NULL, "a directory"},
     {"endpoints", AZO_CFG_SECTION, NULL, 0, 0, NULL, "a section"},
-    {"endpoints/control", AZO_CFG_ENDPOINT, "tcp://127.0.0.1:7710", 0, 0,
-     NULL, "an endpoint"},
+    {"endpoints/control", AZO_CFG_ENDPOINT, "tcp://127.0.0.1:7710", 0, 0, NULL,
+     "an endpoint"},
     {"endpoints/events", AZO_CFG_ENDPOINT, "tcp://127.0.0.1:7711", 0, 0, NULL,
      "an endpoint"},
-    {"endpoints/cluster", AZO_CFG_ENDPOINT, "tcp://127.0.0.1:7712", 0, 0,
-     NULL, "an endpoint"},
+    {"endpoints/cluster", AZO_CFG_ENDPOINT, "tcp://127.0.0.1:7712", 0, 0, NULL,
+     "an endpoint"},
     {"endpoints/insecure", AZO_CFG_BOOL, "0", 0, 0, NULL,
      "1 to allow non-loopback tcp endpoints without CURVE"},
     {"supervisor", AZO_CFG_SECTION, NULL, 0, 0, NULL, "a section"},
@@ -234,10 +234,10 @@ static const azo_cfg_key_t s_base_keys[] = {
      "restarts allowed within period"},
     {"supervisor/period", AZO_CFG_DURATION, "60s", 1000, 86400000, NULL,
      "the restart intensity window"},
-    {"supervisor/request_timeout", AZO_CFG_DURATION, "10s", 10, 3600000,
-     NULL, "how long a routed control request may wait for its actor"},
-    {"supervisor/orphan_grace", AZO_CFG_DURATION, "60s", 1000, 86400000,
-     NULL, "how long process actors keep running without a supervisor"},
+    {"supervisor/request_timeout", AZO_CFG_DURATION, "10s", 10, 3600000, NULL,
+     "how long a routed control request may wait for its actor"},
+    {"supervisor/orphan_grace", AZO_CFG_DURATION, "60s", 1000, 86400000, NULL,
+     "how long process actors keep running without a supervisor"},
     {"store", AZO_CFG_SECTION, NULL, 0, 0, NULL, "a section"},
     {"store/map_size", AZO_CFG_SIZE, "1GiB", 1 << 20, (int64_t)1 << 40, NULL,
      "the LMDB map size"},
@@ -278,7 +278,7 @@ static const azo_cfg_key_t s_child_keys[] = {
      "how long a run must last to count as stable"},
 };
 
-#define S_NBASE (sizeof s_base_keys / sizeof s_base_keys[0])
+#define S_NBASE  (sizeof s_base_keys / sizeof s_base_keys[0])
 #define S_NCHILD (sizeof s_child_keys / sizeof s_child_keys[0])
 
 azo_cfg_key_t *
@@ -345,8 +345,7 @@ static msgpack_packer *
 s_event(azo_sup_t *self, uint32_t nfields)
 {
     msgpack_sbuffer_clear(&self->ev_sb);
-    azo_event_pack(&self->ev_pk, azo_wire_now_ms(), self->node, "sup",
-                   nfields);
+    azo_event_pack(&self->ev_pk, azo_wire_now_ms(), self->node, "sup", nfields);
     return &self->ev_pk;
 }
 
@@ -406,7 +405,8 @@ s_pid(const s_child_t *c)
     return c->has_thread ? (int64_t)getpid() : 0;
 }
 
-// --- sending to parties -------------------------------------------------------
+// --- sending to parties
+// -------------------------------------------------------
 
 // Sends an already headed frame to process actor c over the cluster
 // ROUTER. Returns 0 or AZO_EUNAVAIL (not connected, or full).
@@ -442,8 +442,8 @@ static int
 s_send(azo_sup_t *self, int to, char kind, uint64_t token, const void *body,
        size_t len)
 {
-    s_child_t *c = to > AZO_REG_SUP && to < AZO_REG_MAX ? self->by_idx[to]
-                                                        : NULL;
+    s_child_t *c =
+        to > AZO_REG_SUP && to < AZO_REG_MAX ? self->by_idx[to] : NULL;
     if (c && c->process) {
         if (!c->connected || c->state != S_RUNNING)
             return AZO_EUNAVAIL;
@@ -456,8 +456,7 @@ s_send(azo_sup_t *self, int to, char kind, uint64_t token, const void *body,
 
 // Sends a lifecycle frame to a process (active or standby) by identity.
 static void
-s_send_life(azo_sup_t *self, s_child_t *c, const char *ident,
-            azo_life_ev_t ev)
+s_send_life(azo_sup_t *self, s_child_t *c, const char *ident, azo_life_ev_t ev)
 {
     azo_life_t life = {.ev = ev, .gen = c->gen, .pid = (int64_t)getpid()};
     azo_life_pack(&self->life_sb, &life);
@@ -509,9 +508,8 @@ s_forward(azo_sup_t *self, const azo_bus_msg_t *m, const void *frame,
     int rc = AZO_EUNAVAIL;
     if (c && c->state == S_RUNNING) {
         if (c->process)
-            rc = c->connected
-                     ? s_cluster_send(self, c->ident, frame, len)
-                     : AZO_EUNAVAIL;
+            rc = c->connected ? s_cluster_send(self, c->ident, frame, len)
+                              : AZO_EUNAVAIL;
         else
             rc = azo_bus_forward(self->bus, m->to, frame, len);
     }
@@ -540,7 +538,8 @@ s_reply(azo_sup_t *self, azo_cmd_ctx_t *ctx)
         (void)s_send(self, ctx->from, AZO_BUS_REPLY, ctx->token, data, len);
 }
 
-// --- the store's record of process actors ---------------------------------------
+// --- the store's record of process actors
+// ---------------------------------------
 
 // Records (or with pid 0 forgets) the process of c, so that a supervisor
 // started after a crash of this one can adopt it.
@@ -578,7 +577,8 @@ s_record(azo_sup_t *self, s_child_t *c)
                      c->def->name, azo_err_str(rc));
 }
 
-// --- children -----------------------------------------------------------------
+// --- children
+// -----------------------------------------------------------------
 
 static void s_child_spawn(s_child_t *c, bool restart);
 static void s_child_stop(s_child_t *c);
@@ -630,8 +630,8 @@ s_child_notify(s_child_t *c, const char *failure)
         if (met)
             s_child_info(c, azo_reply_result(&w->ctx->reply));
         else
-            azo_reply_fail(&w->ctx->reply, AZO_EUNAVAIL, "%s: %s",
-                           c->def->name, failure);
+            azo_reply_fail(&w->ctx->reply, AZO_EUNAVAIL, "%s: %s", c->def->name,
+                           failure);
         s_reply(self, w->ctx);
         azo_cmd_ctx_free(&w->ctx, &self->deferred);
         c->waiters[i] = c->waiters[--c->nwaiters];
@@ -709,8 +709,8 @@ s_child_ended(s_child_t *c, int64_t pid, const char *detail, const char *how,
     int64_t uptime = c->started_mono ? s_now() - c->started_mono : 0;
     bool was_starting = c->state == S_STARTING;
     failed = failed || c->hung;
-    const char *reason = c->hung            ? "hung"
-                         : self->stopping   ? "shutdown"
+    const char *reason = c->hung             ? "hung"
+                         : self->stopping    ? "shutdown"
                          : c->stop_requested ? "stopped"
                          : !failed           ? "normal"
                          : how               ? how
@@ -728,8 +728,7 @@ s_child_ended(s_child_t *c, int64_t pid, const char *detail, const char *how,
     // Decide before announcing, so that the event can say when it restarts.
     bool restart = false, escalate = false;
     int64_t delay = 0;
-    if (!self->stopping && c->after_exit == S_AFTER_POLICY &&
-        c->want_running &&
+    if (!self->stopping && c->after_exit == S_AFTER_POLICY && c->want_running &&
         (c->policy == S_RESTART_PERMANENT ||
          (c->policy == S_RESTART_TRANSIENT && failed))) {
         restart = s_intensity_ok(self);
@@ -775,8 +774,7 @@ s_child_ended(s_child_t *c, int64_t pid, const char *detail, const char *how,
         char why[200];
         snprintf(why, sizeof why,
                  "more than %d restarts within %lld ms (last: %s)",
-                 self->max_restarts, (long long)self->period_ms,
-                 c->def->name);
+                 self->max_restarts, (long long)self->period_ms, c->def->name);
         s_escalate(self, why);
         return;
     }
@@ -842,7 +840,8 @@ s_child_ready(s_child_t *c)
         s_plan_next(self);
 }
 
-// --- process actors' processes ------------------------------------------------
+// --- process actors' processes
+// ------------------------------------------------
 
 static int
 s_watch(azo_sup_t *self, s_child_t *c, int pidfd)
@@ -960,7 +959,8 @@ s_on_pidfd(zloop_t *loop, zmq_pollitem_t *item, void *arg)
     return self->done ? -1 : 0;
 }
 
-// --- starting and stopping ------------------------------------------------------
+// --- starting and stopping
+// ------------------------------------------------------
 
 static void
 s_child_spawn(s_child_t *c, bool restart)
@@ -1017,8 +1017,7 @@ s_child_spawn(s_child_t *c, bool restart)
     }
     if (rc < 0) {
         // Out of threads, processes or memory: like a failed start.
-        zsys_error("cannot start actor %s: %s", c->def->name,
-                   azo_err_str(rc));
+        zsys_error("cannot start actor %s: %s", c->def->name, azo_err_str(rc));
         s_child_ended(c, 0, "cannot start", NULL, true);
     }
 }
@@ -1078,8 +1077,8 @@ s_child_stop(s_child_t *c)
         (void)azo_proc_signal(&c->proc, SIGTERM);
     } else if (zstr_send(c->pipe, "$TERM") < 0)
         zsys_warning("cannot signal actor %s", c->def->name);
-    c->stop_timer = zloop_timer(self->loop, (size_t)c->shutdown_ms, 1,
-                                s_on_stop_timer, c);
+    c->stop_timer =
+        zloop_timer(self->loop, (size_t)c->shutdown_ms, 1, s_on_stop_timer, c);
 }
 
 // Starts in config order, one at a time: each actor's init has finished
@@ -1102,7 +1101,8 @@ s_boot_next(azo_sup_t *self)
     self->boot_next = -1;
 }
 
-// --- group restarts -----------------------------------------------------------
+// --- group restarts
+// -----------------------------------------------------------
 
 static int
 s_on_plan_timer(zloop_t *loop, int timer_id, void *arg)
@@ -1152,8 +1152,7 @@ s_plan_begin(azo_sup_t *self, s_child_t *failed, int64_t delay)
     }
     failed->state = S_BACKOFF;
     zsys_info("%s: restarting %d actor%s after %s failed",
-              self->strategy == S_ONE_FOR_ALL ? "one_for_all"
-                                              : "rest_for_one",
+              self->strategy == S_ONE_FOR_ALL ? "one_for_all" : "rest_for_one",
               n, n == 1 ? "" : "s", failed->def->name);
     s_plan_next(self);
 }
@@ -1214,7 +1213,8 @@ s_plan_next(azo_sup_t *self)
         }
 }
 
-// --- shutdown and escalation --------------------------------------------------
+// --- shutdown and escalation
+// --------------------------------------------------
 
 // Stops the actor started last that still runs; its end calls us again.
 // When none is left (standbys included), the loop ends.
@@ -1274,7 +1274,8 @@ s_escalate(azo_sup_t *self, const char *why)
     s_shutdown_begin(self);
 }
 
-// --- heartbeats -----------------------------------------------------------------
+// --- heartbeats
+// -----------------------------------------------------------------
 
 // Periodic: finds actors silent past heartbeat x liveness. A process is
 // killed (and restarted by its policy); a thread cannot be killed safely,
@@ -1324,7 +1325,8 @@ s_on_monitor(zloop_t *loop, int timer_id, void *arg)
     return self->done ? -1 : 0;
 }
 
-// --- lifecycle frames ---------------------------------------------------------
+// --- lifecycle frames
+// ---------------------------------------------------------
 
 // A lifecycle frame from thread actor c (through the inbox).
 static void
@@ -1367,8 +1369,7 @@ s_process_life(s_child_t *c, const char *ident, const azo_life_t *life)
         } else if (life->ev == AZO_LIFE_EXIT) {
             c->exit_reported = true;
             c->exit_failed = life->failed;
-            snprintf(c->exit_detail, sizeof c->exit_detail, "%s",
-                     life->reason);
+            snprintf(c->exit_detail, sizeof c->exit_detail, "%s", life->reason);
         }
         return;
     }
@@ -1391,12 +1392,12 @@ s_process_life(s_child_t *c, const char *ident, const azo_life_t *life)
         azo_life_pack(&self->life_sb, &term);
         s_frame(self, AZO_BUS_LIFE, c->idx, 0, self->life_sb.data,
                 self->life_sb.size);
-        (void)s_cluster_send(self, ident, self->out_sb.data,
-                             self->out_sb.size);
+        (void)s_cluster_send(self, ident, self->out_sb.data, self->out_sb.size);
     }
 }
 
-// --- supervisor commands ------------------------------------------------------
+// --- supervisor commands
+// ------------------------------------------------------
 
 static int
 s_cmd_ping(void *arg, const azo_req_t *req, azo_reply_t *reply)
@@ -1630,7 +1631,8 @@ static const azo_cmd_entry_t s_cmds[] = {
 };
 static const size_t s_ncmds = sizeof s_cmds / sizeof s_cmds[0];
 
-// --- control requests ---------------------------------------------------------
+// --- control requests
+// ---------------------------------------------------------
 
 // What a command may leave to do once its reply has left.
 static void
@@ -1674,7 +1676,8 @@ s_on_control(void *arg, uint64_t seq, const azo_req_t *req, const void *body,
     return 0;
 }
 
-// --- frames from actors -------------------------------------------------------
+// --- frames from actors
+// -------------------------------------------------------
 
 // A request or reply from actor m->from to the supervisor.
 static void
@@ -1689,8 +1692,8 @@ s_on_sup_frame(azo_sup_t *self, const azo_bus_msg_t *m)
     ctx->token = m->token;
     ctx->oneway = m->kind == AZO_BUS_CAST;
     char why[256] = "";
-    if (azo_cmd_handle(s_cmds, s_ncmds, self, &self->req, ctx, m->body,
-                       m->len, why, sizeof why))
+    if (azo_cmd_handle(s_cmds, s_ncmds, self, &self->req, ctx, m->body, m->len,
+                       why, sizeof why))
         s_reply(self, ctx);
     s_after_command(self);
     if (why[0])
@@ -1797,7 +1800,8 @@ s_on_cluster(zloop_t *loop, zsock_t *reader, void *arg)
     return self->done ? -1 : 0;
 }
 
-// --- events forwarding ----------------------------------------------------------
+// --- events forwarding
+// ----------------------------------------------------------
 
 // Moves every waiting multipart message from one socket to another.
 static void
@@ -1838,7 +1842,8 @@ s_on_xpub(zloop_t *loop, zsock_t *reader, void *arg)
     return 0;
 }
 
-// --- open / run / close ---------------------------------------------------------
+// --- open / run / close
+// ---------------------------------------------------------
 
 // Takes <data_dir>/azod.lock so that two nodes never share a data directory.
 static int
@@ -1893,8 +1898,7 @@ s_ipc_in_use(const char *ep)
 }
 
 static int
-s_bind(zsock_t *sock, const char *key, const char *ep, char *err,
-       size_t errlen)
+s_bind(zsock_t *sock, const char *key, const char *ep, char *err, size_t errlen)
 {
     if (s_ipc_in_use(ep))
         return s_fail(err, errlen, -EADDRINUSE,
@@ -1950,8 +1954,7 @@ s_setup_children(azo_sup_t *self, const azo_actor_def_t *const *defs,
         const char *name = zconfig_name(a);
         int idx = azo_registry_find(self->reg, name);
         if (idx <= AZO_REG_SUP) // the schema admits only known actors
-            return s_fail(err, errlen, AZO_EBADREQ, "actors/%s: unknown",
-                          name);
+            return s_fail(err, errlen, AZO_EBADREQ, "actors/%s: unknown", name);
         s_child_t *c = &self->children[self->nchildren];
         c->order = self->nchildren++;
         c->sup = self;
@@ -2118,8 +2121,7 @@ s_cluster_connect(azo_sup_t *self)
         snprintf(self->cluster_connect, sizeof self->cluster_connect,
                  "tcp://[::1]:%s", ep + 11);
     else
-        snprintf(self->cluster_connect, sizeof self->cluster_connect, "%s",
-                 ep);
+        snprintf(self->cluster_connect, sizeof self->cluster_connect, "%s", ep);
 }
 
 int
@@ -2209,8 +2211,7 @@ azo_sup_open(azo_sup_t **out, const azo_config_t *cfg,
     zsock_set_rcvhwm(self->cluster, self->hwm);
     zsock_t *outward[3] = {self->ctl_sock, self->events, self->cluster};
     for (int i = 0; i < 3; i++) {
-        rc = s_bind(outward[i], s_ep_keys[i], self->endpoints[i], err,
-                    errlen);
+        rc = s_bind(outward[i], s_ep_keys[i], self->endpoints[i], err, errlen);
         if (rc < 0)
             goto fail;
         self->bound[i] = true;
@@ -2223,8 +2224,7 @@ azo_sup_open(azo_sup_t **out, const azo_config_t *cfg,
     rc = s_bind(self->xsub, "events (inproc)", inproc, err, errlen);
     if (rc < 0)
         goto fail;
-    rc = azo_bus_inbox_open(self->reg, AZO_REG_SUP, 0, self->hwm,
-                            &self->inbox);
+    rc = azo_bus_inbox_open(self->reg, AZO_REG_SUP, 0, self->hwm, &self->inbox);
     if (rc < 0) {
         s_fail(err, errlen, rc, "cannot bind the supervisor inbox: %s",
                azo_err_str(rc));
@@ -2293,8 +2293,8 @@ s_adopt(azo_sup_t *self)
         msgpack_zone_clear(zone);
         if (pid <= 0)
             continue;
-        int rc = azo_proc_adopt(&c->proc, (pid_t)pid, (uint64_t)st,
-                                "--actor", c->def->name);
+        int rc = azo_proc_adopt(&c->proc, (pid_t)pid, (uint64_t)st, "--actor",
+                                c->def->name);
         if (rc < 0 || gen <= 0 || s_watch(self, c, c->proc.pidfd) < 0) {
             azo_proc_close(&c->proc);
             s_record(self, c); // forget it
@@ -2371,9 +2371,9 @@ azo_sup_run(azo_sup_t *self)
             return AZO_EXIT_ERROR;
         }
     }
-    zsys_info("node %s: control %s, events %s, cluster %s, data %s",
-              self->node, self->endpoints[0], self->endpoints[1],
-              self->endpoints[2], self->data_dir);
+    zsys_info("node %s: control %s, events %s, cluster %s, data %s", self->node,
+              self->endpoints[0], self->endpoints[1], self->endpoints[2],
+              self->data_dir);
     s_adopt(self);
     self->boot_next = 0;
     s_boot_next(self);

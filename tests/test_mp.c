@@ -66,7 +66,6 @@ s_buf_free(s_buf_t *b)
 
 // --- assertions -------------------------------------------------------------
 
-
 // Asserts that azo_mp_check accepts buf and that msgpack-c then reads it
 // back consuming exactly len bytes.
 static void

@@ -75,11 +75,20 @@ t_slow(void *arg, const azo_req_t *req, azo_reply_t *reply)
     return 0;
 }
 
+// Blocks the actor's thread for args.ms: a hang, as the supervisor sees it.
+static int
+t_block(void *arg, const azo_req_t *req, azo_reply_t *reply)
+{
+    (void)arg;
+    int64_t ms = 0;
+    (void)azo_req_int(req, "ms", &ms);
+    zclock_sleep((int)ms);
+    return azo_reply_ok(reply);
+}
+
 static const azo_cmd_entry_t s_t1_cmds[] = {
-    {"t1.echo", t_echo},
-    {"t1.crash", t_crash},
-    {"t1.quit", t_quit},
-    {"t1.slow", t_slow},
+    {"t1.block", t_block}, {"t1.echo", t_echo}, {"t1.crash", t_crash},
+    {"t1.quit", t_quit},   {"t1.slow", t_slow},
 };
 static const azo_cmd_entry_t s_t2_cmds[] = {
     {"t2.echo", t_echo},
@@ -93,7 +102,7 @@ static const azo_actor_def_t s_t1 = {.name = "t1",
                                      .init = t_init,
                                      .fini = t_fini,
                                      .cmds = s_t1_cmds,
-                                     .ncmds = 4};
+                                     .ncmds = 5};
 static const azo_actor_def_t s_t2 = {.name = "t2",
                                      .prefix = "t2.",
                                      .init = t_init,
@@ -607,6 +616,39 @@ test_sup_escalates_past_intensity(void **state)
     assert_int_equal(f->exit_code, AZO_EXIT_ESCALATED);
 }
 
+// A thread actor silent past heartbeat x liveness is hung; a thread cannot
+// be killed safely, so the node escalates (exit 3).
+static void
+test_sup_hung_thread_escalates(void **state)
+{
+    fixture_t *f = *state;
+    teardown(state);
+    s_fixture_new(&f);
+    *state = f;
+    const char *extra[] = {"actors/t1/heartbeat=20ms", "actors/t1/liveness=2",
+                           NULL};
+    char err[512];
+    assert_int_equal(s_open(f, extra, err, sizeof err), 0);
+    s_start_ready(f);
+    // The built-in ping answers from the actor's runtime.
+    s_call(f, "t1.ping", NULL, NULL);
+    assert_true(f->rep.ok);
+    assert_true(azo_mp_str_eq(azo_mp_get(f->rep.result, "actor"), "t1"));
+    assert_true(azo_mp_str_eq(azo_mp_get(f->rep.result, "mode"), "thread"));
+    s_sync_sub(f);
+    msgpack_sbuffer_clear(&f->sb);
+    azo_req_pack(&f->pk, 777, "t1.block");
+    msgpack_pack_map(&f->pk, 1);
+    azo_pack_kint(&f->pk, "ms", 400);
+    zmq_send(zsock_resolve(f->client), f->sb.data, f->sb.size, 0);
+    s_event(f, "sup.escalated", NULL);
+    pthread_join(f->thread, NULL);
+    f->running = false;
+    assert_int_equal(f->exit_code, AZO_EXIT_ESCALATED);
+    // The blocked thread woke, took its $TERM and stopped: not abandoned.
+    assert_false(azo_sup_abandoned(f->sup));
+}
+
 static void
 test_sup_open_refuses_bad_settings(void **state)
 {
@@ -670,6 +712,7 @@ main(void)
         T(test_sup_pending_request_fails_when_actor_stops),
         T(test_sup_transient_and_temporary_policies),
         T(test_sup_escalates_past_intensity),
+        T(test_sup_hung_thread_escalates),
         cmocka_unit_test(test_sup_open_refuses_bad_settings),
         T(test_sup_data_dir_is_locked),
     };

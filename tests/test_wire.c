@@ -70,7 +70,6 @@ s_teardown(void **state)
 // --- helpers
 // -------------------------------------------------------------------
 
-
 // True when s is well-formed UTF-8 (azo_mp_check on a one-string message).
 static bool
 s_utf8_ok(const char *s)

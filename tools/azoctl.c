@@ -638,9 +638,9 @@ s_cmd_status(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
            s_text(azo_mp_get(eps, "events"), b[1]));
 
     s_table_t t = {.ncols = 8};
-    static const char *const head[] = {"NAME",     "MODE",    "PID",
-                                       "STATE",    "UPTIME",  "RESTARTS",
-                                       "BACKOFF",  "LAST EXIT"};
+    static const char *const head[] = {"NAME",    "MODE",     "PID",
+                                       "STATE",   "UPTIME",   "RESTARTS",
+                                       "BACKOFF", "LAST EXIT"};
     rc = s_table_add(&t, head);
     for (uint32_t i = 0; rc == 0 && i < actors->via.array.size; i++) {
         const msgpack_object *a = &actors->via.array.ptr[i];
@@ -662,8 +662,7 @@ s_cmd_status(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
             running ? s_human_ms(azo_mp_get(a, "uptime_ms"), b[4]) : "-",
             s_text(azo_mp_get(a, "restarts"), b[5]),
             has_backoff ? s_human_ms(backoff, b[6]) : "-",
-            !last || last->type != MSGPACK_OBJECT_STR ||
-                    last->via.str.size == 0
+            !last || last->type != MSGPACK_OBJECT_STR || last->via.str.size == 0
                 ? "-"
                 : s_text(last, b[7]),
         };
