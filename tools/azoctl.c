@@ -16,6 +16,7 @@
 #include "azo_mp.h"
 #include "azo_wire.h"
 
+#include <assert.h>
 #include <czmq.h>
 #include <errno.h>
 #include <getopt.h>
@@ -44,7 +45,7 @@
 #define S_WARN_EVERY_MS      1000     // sub: at most one warning per second
 #define S_ENDPOINT_MAX       1024
 #define S_CELL_MAX           256 // bytes shown of one table cell
-#define S_TABLE_COLS         6
+#define S_TABLE_COLS         8 // the widest table: status
 // Request ids stay below 2^53, so any JSON tool reads them exactly.
 #define S_ID_MASK ((UINT64_C(1) << 53) - 1)
 
@@ -277,6 +278,7 @@ s_width(const char *s)
 static void
 s_table_print(const s_table_t *t)
 {
+    assert(t->ncols <= S_TABLE_COLS);
     size_t width[S_TABLE_COLS] = {0};
     for (size_t r = 0; r < t->nrows; r++)
         for (int c = 0; c < t->ncols; c++) {
