@@ -108,6 +108,7 @@ typedef struct {
     uint32_t gen;         // generation of the current instance
     int64_t started_mono; // when the current instance was started
     int64_t last_hb;      // last lifecycle frame from it
+    int64_t sent_hb;      // process: our last heartbeat to it
     uint64_t restarts;
     int crashes;        // failures in a row without a stable run
     int64_t backoff_ms; // delay of the pending (or last) automatic restart
@@ -1294,6 +1295,15 @@ s_on_monitor(zloop_t *loop, int timer_id, void *arg)
     int64_t now = s_now();
     for (int i = 0; i < self->nchildren && !self->done; i++) {
         s_child_t *c = &self->children[i];
+        // Process actors stop by themselves when the supervisor has been
+        // silent for orphan_grace: tell the idle ones we are here.
+        if (c->process && now - c->sent_hb >= c->heartbeat_ms) {
+            c->sent_hb = now;
+            if (c->connected)
+                s_send_life(self, c, c->ident, AZO_LIFE_HB);
+            if (c->standby.pid > 0 && c->sb_ready)
+                s_send_life(self, c, c->sb_ident, AZO_LIFE_HB);
+        }
         int64_t limit = c->heartbeat_ms * c->liveness;
         bool watched =
             c->state == S_RUNNING || (c->state == S_STARTING && c->adopted);

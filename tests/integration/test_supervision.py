@@ -182,6 +182,24 @@ class SupervisionTest(NodeTest):
         n.proc.wait()
         wait_for(lambda: not alive(pid), "the orphan to stop by itself")
 
+    def test_idle_process_actors_stay_while_the_supervisor_lives(self):
+        # The supervisor's heartbeats keep an idle actor from taking itself
+        # for an orphan.
+        n = self.start(cfg(sup_extra="    orphan_grace = 1s\n",
+                           extra="        heartbeat = 100ms\n",
+                           standby=("scheduler",)))
+        a = n.actors()["scheduler"]
+        wait_for(lambda: n.actors()["scheduler"]["standby"] > 0, "a standby")
+        standby = n.actors()["scheduler"]["standby"]
+        end = time.monotonic() + 2.5
+        while time.monotonic() < end:
+            self.assertTrue(alive(a["pid"]))
+            self.assertTrue(alive(standby))
+            time.sleep(0.1)
+        b = n.actors()["scheduler"]
+        self.assertEqual((b["pid"], b["gen"], b["standby"]),
+                         (a["pid"], a["gen"], standby))
+
     def test_standby_takes_over_a_killed_actor(self):
         n = self.start(cfg(standby=("scheduler",)))
         wait_for(lambda: n.actors()["scheduler"]["standby"] > 0,
