@@ -153,6 +153,81 @@ test_bus_full_inbox_is_refused_not_blocking(void **state)
     zsock_destroy(&inbox);
 }
 
+// A process actor's bus: every frame goes to the supervisor over one
+// DEALER, events as E frames (topic, NUL, body).
+static void
+test_bus_uplink_sends_everything_to_the_supervisor(void **state)
+{
+    fixture_t *f = *state;
+    zsock_t *router = zsock_new_router("inproc://test-bus-uplink");
+    zsock_t *dealer = zsock_new_dealer("inproc://test-bus-uplink");
+    assert_non_null(router);
+    assert_non_null(dealer);
+    zsock_set_rcvtimeo(router, 1000);
+    azo_bus_t *up = azo_bus_new_uplink(f->reg, f->peer, dealer);
+    assert_non_null(up);
+    // Down or not, the supervisor is who decides: it goes.
+    assert_int_equal(
+        azo_bus_send(up, AZO_REG_SUP, AZO_BUS_REQUEST, 9, "q", 1, 0), 0);
+    assert_int_equal(azo_bus_publish(up, "test.topic", "body", 4), 0);
+    assert_int_equal(azo_bus_life(up, "L", 1, 0), 0);
+    assert_int_equal(azo_bus_send(up, 99, AZO_BUS_CAST, 1, "x", 1, 0),
+                     AZO_ENOTFOUND);
+    const char kinds[] = {AZO_BUS_REQUEST, AZO_BUS_EVENT, AZO_BUS_LIFE};
+    for (int i = 0; i < 3; i++) {
+        zmsg_t *msg = zmsg_recv(router);
+        assert_non_null(msg);
+        assert_int_equal(zmsg_size(msg), 2); // [identity][frame]
+        zframe_t *id = zmsg_pop(msg);
+        zframe_t *fr = zmsg_pop(msg);
+        azo_bus_msg_t m;
+        assert_int_equal(azo_bus_parse(zframe_data(fr), zframe_size(fr), &m),
+                         0);
+        assert_int_equal(m.kind, kinds[i]);
+        assert_int_equal(m.from, f->peer);
+        assert_int_equal(m.to, AZO_REG_SUP);
+        if (m.kind == AZO_BUS_EVENT) {
+            assert_int_equal(m.len, strlen("test.topic") + 1 + 4);
+            assert_string_equal(m.body, "test.topic");
+            assert_memory_equal((const char *)m.body + 11, "body", 4);
+        }
+        zframe_destroy(&id);
+        zframe_destroy(&fr);
+        zmsg_destroy(&msg);
+    }
+    azo_bus_destroy(&up);
+    zsock_destroy(&dealer);
+    zsock_destroy(&router);
+}
+
+// A local bus sends frames for a remote party (a process actor) to the
+// supervisor's inbox, addressed to that party.
+static void
+test_bus_local_routes_remote_parties_via_supervisor(void **state)
+{
+    fixture_t *f = *state;
+    azo_bus_t *actor = azo_bus_new(f->reg, f->peer, 16);
+    int other = azo_registry_add(f->reg, "other", "other.");
+    assert_true(other > 0);
+    azo_registry_set_remote(f->reg, other, true);
+    zsock_t *sup_inbox = NULL;
+    assert_int_equal(azo_bus_inbox_open(f->reg, AZO_REG_SUP, 0, 16, &sup_inbox),
+                     0);
+    azo_registry_set_up(f->reg, AZO_REG_SUP, 0);
+    assert_int_equal(azo_bus_send(actor, other, AZO_BUS_CAST, 5, "x", 1, 0),
+                     AZO_EUNAVAIL); // down
+    azo_registry_set_up(f->reg, other, 1);
+    assert_int_equal(azo_bus_send(actor, other, AZO_BUS_CAST, 5, "x", 1, 0), 0);
+    uint8_t buf[64];
+    int n = s_recv(sup_inbox, buf, sizeof buf);
+    azo_bus_msg_t m;
+    assert_int_equal(azo_bus_parse(buf, (size_t)n, &m), 0);
+    assert_int_equal(m.from, f->peer);
+    assert_int_equal(m.to, other);
+    azo_bus_destroy(&actor);
+    zsock_destroy(&sup_inbox);
+}
+
 int
 main(void)
 {
@@ -165,6 +240,12 @@ main(void)
             test_bus_delivers_and_follows_generations, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_bus_full_inbox_is_refused_not_blocking, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_bus_uplink_sends_everything_to_the_supervisor, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            test_bus_local_routes_remote_parties_via_supervisor, setup,
+            teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
