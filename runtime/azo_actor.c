@@ -395,7 +395,9 @@ azo_actor_exit(azo_actor_t *self, bool failed, const char *reason)
 {
     self->exiting = true;
     self->failed = failed;
-    snprintf(self->reason, sizeof self->reason, "%s",
+    // Cut to fit: the reason is for people, one line.
+    snprintf(self->reason, sizeof self->reason, "%.*s",
+             (int)sizeof self->reason - 1,
              reason ? reason : (failed ? "failed" : "normal"));
 }
 

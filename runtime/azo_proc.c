@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,23 +71,30 @@ int
 azo_proc_spawn(azo_proc_t *p, const char *exe, char *const argv[])
 {
     azo_proc_init(p);
-    pid_t pid = fork();
-    if (pid < 0)
-        return -errno;
-    if (pid == 0) {
-        // Async-signal-safe calls only until exec. Its own process group:
-        // a Ctrl-C at azod's terminal is azod's to handle, not the actors'.
-        sigset_t none;
-        sigemptyset(&none);
-        (void)setpgid(0, 0);
-        (void)signal(SIGPIPE, SIG_DFL);
-        (void)sigprocmask(SIG_SETMASK, &none, NULL);
-        execv(exe, argv);
-        _exit(127);
-    }
-    // Both sides set the group, so that it is set whichever runs first
-    // (EACCES once the child has exec'd: then it did it itself).
-    (void)setpgid(pid, pid);
+    // posix_spawn (vfork underneath) rather than fork: no copy of our page
+    // tables, and no copy-on-write faults afterwards slowing the parent.
+    // Its own process group: a Ctrl-C at azod's terminal is azod's to
+    // handle, not the actors'. No signal blocked, SIGPIPE as default.
+    posix_spawnattr_t attr;
+    sigset_t none, pipe;
+    sigemptyset(&none);
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    int rc = posix_spawnattr_init(&attr);
+    if (rc != 0)
+        return -rc;
+    (void)posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
+                                              POSIX_SPAWN_SETSIGMASK |
+                                              POSIX_SPAWN_SETSIGDEF);
+    (void)posix_spawnattr_setpgroup(&attr, 0);
+    (void)posix_spawnattr_setsigmask(&attr, &none);
+    (void)posix_spawnattr_setsigdefault(&attr, &pipe);
+    pid_t pid;
+    extern char **environ;
+    rc = posix_spawn(&pid, exe, NULL, &attr, argv, environ);
+    posix_spawnattr_destroy(&attr);
+    if (rc != 0)
+        return -rc; // exec failures are reported here, not as exit 127
     int fd = s_pidfd_open(pid);
     if (fd < 0) {
         // Without a pidfd we cannot watch it: do not leave it running.
@@ -98,7 +106,7 @@ azo_proc_spawn(azo_proc_t *p, const char *exe, char *const argv[])
     p->pidfd = fd;
     p->child = true;
     if (azo_proc_start_time(pid, &p->start_time) < 0)
-        p->start_time = 0; // exited already; the pidfd will say so
+        p->start_time = 0; // ended already; the pidfd will say so
     return 0;
 }
 

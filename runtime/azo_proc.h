@@ -23,8 +23,8 @@ typedef struct {
 void azo_proc_init(azo_proc_t *p);
 
 // Starts exe with argv (NULL-terminated; argv[0] included) in a new process
-// group, with no signal blocked or ignored. Returns 0 with *p filled in, or
-// -errno (fork, pidfd_open).
+// group, with no signal blocked or ignored (posix_spawn). Returns 0 with *p
+// filled in, or -errno (-ENOENT: no such program; pidfd_open).
 int azo_proc_spawn(azo_proc_t *p, const char *exe, char *const argv[]);
 
 // Takes over a process that is not our child (started by an earlier

@@ -143,6 +143,15 @@ int
 azo_store_open(azo_store_t **out, const char *dir, int64_t map_bytes,
                const char *const *dbs, size_t ndbs, char *err, size_t errlen)
 {
+    return azo_store_open_flags(out, dir, map_bytes, dbs, ndbs, 0, err,
+                                errlen);
+}
+
+int
+azo_store_open_flags(azo_store_t **out, const char *dir, int64_t map_bytes,
+                     const char *const *dbs, size_t ndbs, unsigned flags,
+                     char *err, size_t errlen)
+{
     assert(out && dir && (dbs || ndbs == 0));
     *out = NULL;
     if (err && errlen)
@@ -201,7 +210,10 @@ azo_store_open(azo_store_t **out, const char *dir, int64_t map_bytes,
     mrc = mdb_env_set_maxdbs(self->env, (MDB_dbi)(ndbs + 8));
     if (mrc != 0)
         goto fail_mdb;
-    mrc = mdb_env_open(self->env, dir, MDB_NOTLS, 0600);
+    unsigned mflags = MDB_NOTLS;
+    if (flags & AZO_STORE_VOLATILE)
+        mflags |= MDB_NOSYNC;
+    mrc = mdb_env_open(self->env, dir, mflags, 0600);
     if (mrc != 0)
         goto fail_mdb;
     int dead = 0;

@@ -39,6 +39,15 @@ int azo_store_open(azo_store_t **out, const char *dir, int64_t map_bytes,
                    const char *const *dbs, size_t ndbs, char *err,
                    size_t errlen);
 
+// Like azo_store_open with AZO_STORE_VOLATILE in flags: commits are not
+// synced to disk (MDB_NOSYNC). They survive a crash of this process, not of
+// the machine: for state that a power loss makes moot anyway, such as the
+// pids of running processes.
+#define AZO_STORE_VOLATILE 1u
+int azo_store_open_flags(azo_store_t **out, const char *dir, int64_t map_bytes,
+                         const char *const *dbs, size_t ndbs, unsigned flags,
+                         char *err, size_t errlen);
+
 // Closes *self_p if not NULL and sets it to NULL. No transaction may be open.
 void azo_store_close(azo_store_t **self_p);
 

@@ -49,6 +49,7 @@
 #define S_EVENTS_MAXMSG    1024 // subscriptions are short
 #define S_LINGER_MS        500  // let final replies and events leave
 #define S_STANDBY_RETRY_MS 1000 // a standby that died is replaced after
+#define S_STANDBY_DELAY_MS 50   // a used standby is replaced after
 
 typedef enum {
     S_STOPPED,  // not running; stopped or exited normally
@@ -100,6 +101,7 @@ typedef struct {
     s_policy_t policy;
     int64_t shutdown_ms;
     int64_t heartbeat_ms;
+    int64_t start_timeout_ms;
     int liveness;
     int64_t bo_min, bo_max, bo_reset; // backoff
     double bo_factor, bo_jitter;
@@ -138,6 +140,7 @@ typedef struct {
     azo_proc_t standby; // a pre-started standby, or none
     char sb_ident[64];
     bool sb_ready;     // the standby has introduced itself
+    bool activate_pending; // start the instance as soon as it is ready
     int standby_timer; // zloop timer id of a standby re-spawn, or -1
 } s_child_t;
 
@@ -163,7 +166,8 @@ struct azo_sup {
     char cluster_connect[256];         // what process actors connect to
     int lock_fd;
     azo_store_t *store;  // owned
-    int sup_db;          // the supervisor's own database
+    azo_store_t *run;    // owned: azod.run.lmdb, process records
+    int run_db;          // its "proc" database
     azo_registry_t *reg; // owned
     azo_bus_t *bus;      // owned
     azo_ctl_t *ctl;      // owned
@@ -262,6 +266,8 @@ static const azo_cfg_key_t s_child_keys[] = {
      "how long the actor gets to stop"},
     {"heartbeat", AZO_CFG_DURATION, "1s", 10, 3600000, NULL,
      "how often the actor says it is alive"},
+    {"start_timeout", AZO_CFG_DURATION, "30s", 10, 3600000, NULL,
+     "how long init may take before the actor counts as hung"},
     {"liveness", AZO_CFG_INT, "3", 1, 1000, NULL,
      "heartbeats missed before the actor counts as hung"},
     {"standby", AZO_CFG_BOOL, "0", 0, 0, NULL,
@@ -507,7 +513,8 @@ s_forward(azo_sup_t *self, const azo_bus_msg_t *m, const void *frame,
                        ? self->by_idx[m->to]
                        : NULL;
     int rc = AZO_EUNAVAIL;
-    if (c && c->state == S_RUNNING) {
+    bool running = c && c->state == S_RUNNING;
+    if (running) {
         if (c->process)
             rc = c->connected ? s_cluster_send(self, c->ident, frame, len)
                               : AZO_EUNAVAIL;
@@ -515,11 +522,14 @@ s_forward(azo_sup_t *self, const azo_bus_msg_t *m, const void *frame,
             rc = azo_bus_forward(self->bus, m->to, frame, len);
     }
     if (rc < 0) {
-        char why[96];
-        snprintf(why, sizeof why, "%s is not running",
-                 m->to < azo_registry_size(self->reg)
-                     ? azo_registry_name(self->reg, m->to)
-                     : "that actor");
+        char why[128];
+        const char *name = m->to < azo_registry_size(self->reg)
+                               ? azo_registry_name(self->reg, m->to)
+                               : "that actor";
+        snprintf(why, sizeof why,
+                 running ? "%s cannot take messages now (full)"
+                         : "%s is not running",
+                 name);
         s_refuse(self, m, why);
     }
 }
@@ -543,7 +553,10 @@ s_reply(azo_sup_t *self, azo_cmd_ctx_t *ctx)
 // ---------------------------------------
 
 // Records (or with pid 0 forgets) the process of c, so that a supervisor
-// started after a crash of this one can adopt it.
+// started after a crash of this one can adopt it. The records live in a
+// store of their own whose commits are not synced: they must survive a
+// crash of azod, not of the machine (which would end the actors too), and
+// a restart must not wait for the disk.
 static void
 s_record(azo_sup_t *self, s_child_t *c)
 {
@@ -560,15 +573,15 @@ s_record(azo_sup_t *self, s_child_t *c)
         azo_pack_kuint(&pk, "start_time", c->proc.start_time);
         azo_pack_kuint(&pk, "gen", c->gen);
         azo_txn_t *txn = NULL;
-        rc = azo_store_begin(self->store, true, &txn);
+        rc = azo_store_begin(self->run, true, &txn);
         if (rc == 0)
-            rc = azo_txn_put_mp(txn, self->sup_db, key, strlen(key), &sb);
+            rc = azo_txn_put_mp(txn, self->run_db, key, strlen(key), &sb);
         if (rc == 0)
             rc = azo_store_commit(&txn);
         azo_store_abort(&txn);
         msgpack_sbuffer_destroy(&sb);
     } else {
-        rc = azo_store_del(self->store, self->sup_db, key, strlen(key));
+        rc = azo_store_del(self->run, self->run_db, key, strlen(key));
         if (rc == AZO_ENOTFOUND)
             rc = 0;
     }
@@ -590,6 +603,8 @@ static void s_plan_begin(azo_sup_t *self, s_child_t *failed, int64_t delay);
 static void s_plan_next(azo_sup_t *self);
 static int s_on_pidfd(zloop_t *loop, zmq_pollitem_t *item, void *arg);
 static void s_standby_spawn(s_child_t *c);
+static int s_on_standby_timer(zloop_t *loop, int timer_id, void *arg);
+static void s_activate(s_child_t *c);
 
 static bool
 s_live(const s_child_t *c)
@@ -662,9 +677,9 @@ s_backoff_next(s_child_t *c, int64_t uptime)
     double d = (double)c->bo_min;
     for (int i = 2; i < c->crashes && d < (double)c->bo_max; i++)
         d *= c->bo_factor;
-    if (d > (double)c->bo_max)
-        d = (double)c->bo_max;
     d *= 1.0 + c->bo_jitter * (2.0 * s_random(c->sup) - 1.0);
+    if (d > (double)c->bo_max)
+        d = (double)c->bo_max; // max is the longest delay, jitter or not
     return d < 0 ? 0 : (int64_t)d;
 }
 
@@ -679,10 +694,15 @@ s_intensity_ok(azo_sup_t *self)
     self->restart_head = (self->restart_head + 1) % cap;
     if (self->restart_count < cap)
         self->restart_count++;
+    // Newest first: the ring is in time order, so stop at the first one
+    // outside the period.
     int recent = 0;
-    for (int i = 0; i < self->restart_count; i++)
-        if (now - self->restart_times[i] < self->period_ms)
-            recent++;
+    for (int k = 1; k <= self->restart_count; k++) {
+        int i = (self->restart_head - k + cap) % cap;
+        if (now - self->restart_times[i] >= self->period_ms)
+            break;
+        recent++;
+    }
     return recent <= self->max_restarts;
 }
 
@@ -768,6 +788,7 @@ s_child_ended(s_child_t *c, int64_t pid, const char *detail, const char *how,
         return;
     }
     if (after == S_AFTER_START || after == S_AFTER_RESTART) {
+        c->backoff_ms = 0; // asked for: no delay
         s_child_spawn(c, after == S_AFTER_RESTART);
         return;
     }
@@ -833,8 +854,12 @@ s_child_ready(s_child_t *c)
     azo_pack_kbool(pk, "adopted", c->adopted);
     s_event_send(self, "sup.actor.started");
     s_child_notify(c, NULL);
-    if (c->process && c->use_standby)
-        s_standby_spawn(c); // ready for the next restart
+    // The next standby comes a moment later: first serve what waits for
+    // this instance.
+    if (c->process && c->use_standby && c->standby.pid == 0 &&
+        c->standby_timer < 0)
+        c->standby_timer = zloop_timer(self->loop, S_STANDBY_DELAY_MS, 1,
+                                       s_on_standby_timer, c);
     if (self->boot_next >= 0)
         s_boot_next(self);
     if (self->plan.active)
@@ -864,7 +889,7 @@ s_proc_start(s_child_t *c, azo_proc_t *proc, bool standby)
 {
     azo_sup_t *self = c->sup;
     char gen[16];
-    snprintf(gen, sizeof gen, "%u", c->gen);
+    snprintf(gen, sizeof gen, "%u", standby ? 0 : c->gen); // set at ACTIVATE
     char *argv[] = {self->exe,
                     "--actor",
                     (char *)c->def->name,
@@ -892,6 +917,21 @@ s_proc_start(s_child_t *c, azo_proc_t *proc, bool standby)
         return AZO_EINTERNAL;
     }
     return 0;
+}
+
+// Turns c's ready standby into its running instance (generation c->gen).
+static void
+s_activate(s_child_t *c)
+{
+    azo_sup_t *self = c->sup;
+    c->activate_pending = false;
+    c->proc = c->standby;
+    azo_proc_init(&c->standby);
+    snprintf(c->ident, sizeof c->ident, "%s", c->sb_ident);
+    c->connected = true;
+    c->sb_ready = false;
+    s_send_life(self, c, c->ident, AZO_LIFE_ACTIVATE);
+    s_record(self, c);
 }
 
 static void
@@ -932,6 +972,7 @@ s_on_pidfd(zloop_t *loop, zmq_pollitem_t *item, void *arg)
     char how[32];
     bool failed;
     int64_t pid = proc->pid;
+    bool ours = proc->child; // an adopted process's status went elsewhere
     s_unwatch(self, fd);
     if (azo_proc_reap(proc, how, sizeof how, &failed) == -EAGAIN) {
         (void)s_watch(self, c, fd); // spurious: keep watching
@@ -942,6 +983,15 @@ s_on_pidfd(zloop_t *loop, zmq_pollitem_t *item, void *arg)
         c->sb_ready = false;
         if (self->stopping)
             s_shutdown_next(self);
+        else if (c->activate_pending && c->state == S_STARTING) {
+            // It was to become the instance: start one the slow way.
+            c->activate_pending = false;
+            c->connected = false;
+            if (s_proc_start(c, &c->proc, false) == 0)
+                s_record(self, c);
+            else
+                s_child_ended(c, 0, "cannot start", NULL, true);
+        }
         else if (c->state == S_RUNNING && c->use_standby &&
                  c->standby_timer < 0)
             c->standby_timer = zloop_timer(self->loop, S_STANDBY_RETRY_MS, 1,
@@ -955,8 +1005,9 @@ s_on_pidfd(zloop_t *loop, zmq_pollitem_t *item, void *arg)
         snprintf(detail, sizeof detail, "%s (%s)", c->exit_detail, how);
     else
         snprintf(detail, sizeof detail, "%s", how);
-    s_child_ended(c, pid, detail, how,
-                  failed || (c->exit_reported && c->exit_failed));
+    if (c->exit_reported)
+        failed = ours ? failed || c->exit_failed : c->exit_failed;
+    s_child_ended(c, pid, detail, how, failed);
     return self->done ? -1 : 0;
 }
 
@@ -975,6 +1026,7 @@ s_child_spawn(s_child_t *c, bool restart)
     c->stop_requested = c->hung = c->adopted = false;
     c->exit_reported = c->exit_failed = false;
     c->exit_detail[0] = 0;
+    c->activate_pending = false;
     if (restart) {
         msgpack_packer *pk = s_event(self, 4);
         azo_pack_kstr(pk, "actor", c->def->name);
@@ -1001,15 +1053,10 @@ s_child_spawn(s_child_t *c, bool restart)
             c->has_thread = true;
             zsock_set_sndtimeo(c->pipe, 0);
         }
-    } else if (c->use_standby && c->standby.pid > 0 && c->sb_ready) {
-        // The fast way: a process already started, connected and waiting.
-        c->proc = c->standby;
-        azo_proc_init(&c->standby);
-        snprintf(c->ident, sizeof c->ident, "%s", c->sb_ident);
-        c->connected = true;
-        c->sb_ready = false;
-        s_send_life(self, c, c->ident, AZO_LIFE_ACTIVATE);
-        s_record(self, c);
+    } else if (c->standby.pid > 0 && c->sb_ready) {
+        s_activate(c); // the fast way: started, connected and waiting
+    } else if (c->standby.pid > 0) {
+        c->activate_pending = true; // as soon as it says it is ready
     } else {
         c->connected = false;
         rc = s_proc_start(c, &c->proc, false);
@@ -1051,7 +1098,6 @@ s_on_stop_timer(zloop_t *loop, int timer_id, void *arg)
     pthread_detach(c->thread);
     c->has_thread = false;
     self->abandoned = true;
-    c->hung = true;
     s_child_ended(c, getpid(), "did not stop in time; thread abandoned", NULL,
                   true);
     return self->done ? -1 : 0;
@@ -1236,6 +1282,22 @@ s_shutdown_next(azo_sup_t *self)
     self->done = true;
 }
 
+static int
+s_on_standby_kill(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    s_child_t *c = arg;
+    c->standby_timer = -1;
+    if (c->standby.pid > 0) {
+        zsys_warning("the standby of %s did not stop within %lld ms; "
+                     "killing it",
+                     c->def->name, (long long)c->shutdown_ms);
+        (void)azo_proc_signal(&c->standby, SIGKILL); // its pidfd goes on
+    }
+    return 0;
+}
+
 static void
 s_shutdown_begin(azo_sup_t *self)
 {
@@ -1259,6 +1321,9 @@ s_shutdown_begin(azo_sup_t *self)
             if (c->sb_ready)
                 s_send_life(self, c, c->sb_ident, AZO_LIFE_TERM);
             (void)azo_proc_signal(&c->standby, SIGTERM);
+            // Like any actor, a standby gets `shutdown` to go.
+            c->standby_timer = zloop_timer(self->loop, (size_t)c->shutdown_ms,
+                                           1, s_on_standby_kill, c);
         }
     }
     s_shutdown_next(self);
@@ -1304,10 +1369,14 @@ s_on_monitor(zloop_t *loop, int timer_id, void *arg)
             if (c->standby.pid > 0 && c->sb_ready)
                 s_send_life(self, c, c->sb_ident, AZO_LIFE_HB);
         }
-        int64_t limit = c->heartbeat_ms * c->liveness;
-        bool watched =
-            c->state == S_RUNNING || (c->state == S_STARTING && c->adopted);
-        if (!watched || c->hung || now - c->last_hb <= limit)
+        // Running (or being adopted): silent past heartbeat x liveness.
+        // Starting: not ready within start_timeout.
+        bool starting = c->state == S_STARTING && !c->adopted;
+        int64_t limit = starting ? c->start_timeout_ms
+                                 : c->heartbeat_ms * c->liveness;
+        int64_t since = starting ? c->started_mono : c->last_hb;
+        bool watched = c->state == S_RUNNING || c->state == S_STARTING;
+        if (!watched || c->hung || now - since <= limit)
             continue;
         if (!c->process && pthread_tryjoin_np(c->thread, NULL) == 0) {
             // Ended without a word (its EXIT was lost): not a hang.
@@ -1317,12 +1386,25 @@ s_on_monitor(zloop_t *loop, int timer_id, void *arg)
             continue;
         }
         c->hung = true;
-        zsys_error("actor %s silent for %lld ms (heartbeat %lld ms x "
-                   "liveness %d): hung",
-                   c->def->name, (long long)(now - c->last_hb),
-                   (long long)c->heartbeat_ms, c->liveness);
+        if (starting)
+            zsys_error("actor %s not ready within %lld ms (start_timeout): "
+                       "hung",
+                       c->def->name, (long long)c->start_timeout_ms);
+        else
+            zsys_error("actor %s silent for %lld ms (heartbeat %lld ms x "
+                       "liveness %d): hung",
+                       c->def->name, (long long)(now - c->last_hb),
+                       (long long)c->heartbeat_ms, c->liveness);
         if (c->process) {
-            (void)azo_proc_signal(&c->proc, SIGKILL); // its pidfd goes on
+            if (c->proc.pid > 0)
+                (void)azo_proc_signal(&c->proc, SIGKILL); // pidfd goes on
+            else if (c->activate_pending) {
+                // Its standby never became ready: its end (pidfd) starts
+                // one afresh, with a start time of its own.
+                c->hung = false;
+                c->started_mono = now;
+                (void)azo_proc_signal(&c->standby, SIGKILL);
+            }
             continue;
         }
         char why[200];
@@ -1389,6 +1471,8 @@ s_process_life(s_child_t *c, const char *ident, const azo_life_t *life)
             c->sb_ready = true;
             if (self->stopping) // it raced our SIGTERM; be sure
                 s_send_life(self, c, ident, AZO_LIFE_TERM);
+            else if (c->activate_pending && c->state == S_STARTING)
+                s_activate(c);
         }
         return;
     }
@@ -1552,7 +1636,8 @@ s_cmd_actor_start(void *arg, const azo_req_t *req, azo_reply_t *reply)
     case S_FAILED:
     case S_BACKOFF:
         s_child_cancel_timers(c);
-        // From BACKOFF this is the restart the exit already planned.
+        // From BACKOFF this is the restart the exit already planned, now.
+        c->backoff_ms = 0;
         s_child_spawn(c, c->state == S_BACKOFF);
         break;
     case S_STOPPING:
@@ -1592,6 +1677,7 @@ s_cmd_actor_restart(void *arg, const azo_req_t *req, azo_reply_t *reply)
     case S_FAILED:
     case S_BACKOFF:
         s_child_cancel_timers(c);
+        c->backoff_ms = 0; // asked for: no delay
         s_child_spawn(c, c->gen > 0); // never started yet: a first start
         break;
     case S_RUNNING:
@@ -1682,7 +1768,10 @@ s_on_control(void *arg, uint64_t seq, const azo_req_t *req, const void *body,
                      s_state_names[c->state]);
     else if (s_send(self, owner, AZO_BUS_REQUEST, seq, body, len) < 0)
         azo_ctl_fail(self->ctl, seq, AZO_EUNAVAIL,
-                     "actor %s cannot take requests now (inbox full)", name);
+                     c->process && !c->connected
+                         ? "actor %s is not connected"
+                         : "actor %s cannot take requests now (full)",
+                     name);
     return 0;
 }
 
@@ -1985,6 +2074,7 @@ s_setup_children(azo_sup_t *self, const azo_actor_def_t *const *defs,
         c->shutdown_ms = azo_config_ms(cfg, S_KEY("shutdown"), 5000);
         c->heartbeat_ms = azo_config_ms(cfg, S_KEY("heartbeat"), 1000);
         c->liveness = (int)azo_config_int(cfg, S_KEY("liveness"), 3);
+        c->start_timeout_ms = azo_config_ms(cfg, S_KEY("start_timeout"), 30000);
         c->bo_min = azo_config_ms(cfg, S_KEY("backoff/min"), 100);
         c->bo_max = azo_config_ms(cfg, S_KEY("backoff/max"), 30000);
         c->bo_factor = azo_config_real(cfg, S_KEY("backoff/factor"), 2.0);
@@ -2191,7 +2281,14 @@ azo_sup_open(azo_sup_t **out, const azo_config_t *cfg,
                         ndbs, err, errlen);
     if (rc < 0)
         goto fail;
-    self->sup_db = azo_store_db(self->store, "sup");
+    char run_path[PATH_MAX + 32];
+    snprintf(run_path, sizeof run_path, "%s/azod.run.lmdb", self->data_dir);
+    static const char *const run_dbs[] = {"proc"};
+    rc = azo_store_open_flags(&self->run, run_path, 1 << 20, run_dbs, 1,
+                              AZO_STORE_VOLATILE, err, errlen);
+    if (rc < 0)
+        goto fail;
+    self->run_db = azo_store_db(self->run, "proc");
 
     self->bus = azo_bus_new(self->reg, AZO_REG_SUP, self->hwm);
     self->ctl_sock = zsock_new(ZMQ_ROUTER);
@@ -2292,8 +2389,8 @@ s_adopt(azo_sup_t *self)
         azo_txn_t *txn = NULL;
         msgpack_object rec;
         int64_t pid = 0, st = 0, gen = 0;
-        if (azo_store_begin(self->store, false, &txn) == 0 &&
-            azo_txn_get_mp(txn, self->sup_db, key, strlen(key), zone, &rec) ==
+        if (azo_store_begin(self->run, false, &txn) == 0 &&
+            azo_txn_get_mp(txn, self->run_db, key, strlen(key), zone, &rec) ==
                 0) {
             (void)azo_mp_int(azo_mp_get(&rec, "pid"), &pid);
             (void)azo_mp_int(azo_mp_get(&rec, "start_time"), &st);
@@ -2359,10 +2456,16 @@ azo_sup_run(azo_sup_t *self)
         return AZO_EXIT_ERROR;
     // Only our handlers end the loop, once every actor has stopped.
     zloop_set_nonstop(self->loop, true);
+    // The monitor looks twice per the shortest heartbeat or start_timeout.
     int64_t check = 1000;
-    for (int i = 0; i < self->nchildren; i++)
-        if (self->children[i].heartbeat_ms / 2 < check)
-            check = self->children[i].heartbeat_ms / 2;
+    for (int i = 0; i < self->nchildren; i++) {
+        const s_child_t *c = &self->children[i];
+        int64_t shortest = c->heartbeat_ms < c->start_timeout_ms
+                               ? c->heartbeat_ms
+                               : c->start_timeout_ms;
+        if (shortest / 2 < check)
+            check = shortest / 2;
+    }
     if (check < 10)
         check = 10;
     if (azo_ctl_attach(self->ctl, self->loop) < 0 ||
@@ -2385,6 +2488,13 @@ azo_sup_run(azo_sup_t *self)
               self->endpoints[0], self->endpoints[1], self->endpoints[2],
               self->data_dir);
     s_adopt(self);
+    // Process actors' processes all start now, side by side; each is
+    // activated in config order once its turn comes and it is ready.
+    for (int i = 0; i < self->nchildren; i++) {
+        s_child_t *c = &self->children[i];
+        if (c->process && c->gen == 0 && c->want_running)
+            s_standby_spawn(c);
+    }
     self->boot_next = 0;
     s_boot_next(self);
     if (!self->done)
@@ -2439,6 +2549,7 @@ azo_sup_close(azo_sup_t **self_p)
     azo_bus_destroy(&self->bus);
     if (!self->abandoned)
         azo_store_close(&self->store); // an abandoned thread may use it
+    azo_store_close(&self->run);
     if (self->lock_fd >= 0)
         close(self->lock_fd);
     azo_registry_destroy(&self->reg);

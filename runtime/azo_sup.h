@@ -1,8 +1,9 @@
 // azo_sup — the supervisor of one node. It owns the control ROUTER (its own
 // commands, and routing of prefixed commands to the owning actor), the
 // events XPUB (forwarding what actors publish, plus sup.actor.* lifecycle
-// events), the node's LMDB store, and the actors' lifecycles: start in
-// config order, restart on exit per policy, stop in reverse order. One
+// events), the cluster ROUTER (process actors), the node's LMDB store, and
+// the actors' lifecycles: start in config order, restart on exit per
+// policy and strategy, stop in reverse config order. One
 // thread (the caller of azo_sup_run) runs it. Does not parse command lines
 // or load the config file (azod does).
 #ifndef AZO_SUP_H
@@ -54,9 +55,10 @@ int azo_sup_open(azo_sup_t **out, const azo_config_t *cfg,
 // that arrives just before the loop blocks in poll. fd stays the caller's.
 void azo_sup_set_signalfd(azo_sup_t *self, int fd);
 
-// Starts the actors and runs until a shutdown command, SIGINT/SIGTERM, or
-// escalation; then stops the actors in reverse start order. Returns an
-// AZO_EXIT_* code.
+// Adopts the process actors an earlier supervisor left running, starts the
+// others, and runs until a shutdown command, SIGINT/SIGTERM, or escalation;
+// then stops the actors in reverse config order, each within its shutdown
+// time. Returns an AZO_EXIT_* code.
 int azo_sup_run(azo_sup_t *self);
 
 // True when some actor thread did not stop within its shutdown time and was

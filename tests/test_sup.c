@@ -22,9 +22,14 @@ typedef struct {
     azo_actor_t *actor;
 } t_t;
 
+// Set by a test before it starts a node: t1's init takes this long.
+static int s_t1_init_sleep_ms; // test thread writes before any actor runs
+
 static int
 t_init(azo_actor_t *actor, void **self_p)
 {
+    if (s_t1_init_sleep_ms && streq(azo_actor_name(actor), "t1"))
+        zclock_sleep(s_t1_init_sleep_ms);
     t_t *self = calloc(1, sizeof *self);
     self->actor = actor;
     *self_p = self;
@@ -649,6 +654,27 @@ test_sup_hung_thread_escalates(void **state)
     assert_false(azo_sup_abandoned(f->sup));
 }
 
+// An init that never finishes blocks the start: past start_timeout the
+// actor is hung, and a thread cannot be killed: the node escalates.
+static void
+test_sup_stuck_init_escalates(void **state)
+{
+    fixture_t *f = *state;
+    teardown(state);
+    s_fixture_new(&f);
+    *state = f;
+    const char *extra[] = {"actors/t1/start_timeout=50ms", NULL};
+    char err[512];
+    assert_int_equal(s_open(f, extra, err, sizeof err), 0);
+    s_t1_init_sleep_ms = 400;
+    s_start(f);
+    pthread_join(f->thread, NULL);
+    f->running = false;
+    s_t1_init_sleep_ms = 0;
+    assert_int_equal(f->exit_code, AZO_EXIT_ESCALATED);
+    assert_false(azo_sup_abandoned(f->sup)); // it woke and stopped in time
+}
+
 static void
 test_sup_open_refuses_bad_settings(void **state)
 {
@@ -713,6 +739,7 @@ main(void)
         T(test_sup_transient_and_temporary_policies),
         T(test_sup_escalates_past_intensity),
         T(test_sup_hung_thread_escalates),
+        T(test_sup_stuck_init_escalates),
         cmocka_unit_test(test_sup_open_refuses_bad_settings),
         T(test_sup_data_dir_is_locked),
     };

@@ -55,7 +55,8 @@ s_usage(FILE *out)
         "\n"
         "Exit status: 0 clean stop; 1 could not start or run, or an actor\n"
         "did not stop in time and was abandoned; 2 bad usage or\n"
-        "configuration; 3 restart intensity exceeded (sup.escalated).\n"
+        "configuration; 3 escalated (sup.escalated): restart intensity\n"
+        "exceeded, or a thread actor hung.\n"
         "\n"
         "Logs go to stderr. Endpoints, topics and commands: docs/protocol.md;\n"
         "configuration keys: docs/operations.md.\n");

@@ -213,6 +213,15 @@ class SupervisionTest(NodeTest):
         wait_for(lambda: n.actors()["scheduler"]["standby"] not in
                  (0, a["standby"]), "a new standby")
 
+    def test_a_frozen_standby_does_not_hold_up_the_stop(self):
+        n = self.start(cfg(standby=("scheduler",),
+                           extra="        shutdown = 300ms\n"))
+        wait_for(lambda: n.actors()["scheduler"]["standby"] > 0, "a standby")
+        os.kill(n.actors()["scheduler"]["standby"], signal.SIGSTOP)
+        n.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(n.proc.wait(DEADLINE), 0, n.log_text())
+        self.assertIn("did not stop within 300 ms; killing it", n.log_text())
+
     def test_sigterm_stops_everyone_in_reverse_order(self):
         n = self.start(cfg(process=("scheduler", "mining-optimizer")))
         pids = [a["pid"] for a in n.actors().values()
