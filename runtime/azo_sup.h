@@ -21,7 +21,7 @@ typedef struct azo_sup azo_sup_t;
 #define AZO_EXIT_OK        0 // clean stop: shutdown command or signal
 #define AZO_EXIT_ERROR     1 // could not start or run
 #define AZO_EXIT_USAGE     2 // bad command line or config
-#define AZO_EXIT_ESCALATED 3 // restart intensity exceeded (sup.escalated)
+#define AZO_EXIT_ESCALATED 3 // sup.escalated: intensity, or a hung thread
 
 // Returns the config schema of a node that can run defs[0..ndefs): the
 // node, endpoints, supervisor, store and limits sections and, per actor,
