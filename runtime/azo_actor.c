@@ -588,20 +588,31 @@ s_on_signal(zloop_t *loop, zmq_pollitem_t *item, void *arg)
 
 // --- instance ---------------------------------------------------------------
 
+// Forgets the instance's timers and pending calls (their callbacks are not
+// called: the instance is gone). Their zloop timers die with the loop.
+static void
+s_drop_pending(azo_actor_t *self)
+{
+    while (self->timers) {
+        s_timer_t *t = self->timers;
+        s_timer_unlink(self, t);
+        free(t);
+    }
+    if (!self->calls)
+        return;
+    for (s_call_t *c = zhashx_first(self->calls); c;
+         c = zhashx_next(self->calls))
+        free(c);
+    zhashx_purge(self->calls);
+}
+
 static void
 s_destroy(azo_actor_t **self_p)
 {
     azo_actor_t *self = *self_p;
     if (!self)
         return;
-    while (self->timers) {
-        s_timer_t *t = self->timers;
-        s_timer_unlink(self, t);
-        free(t);
-    }
-    for (s_call_t *c = self->calls ? zhashx_first(self->calls) : NULL; c;
-         c = zhashx_next(self->calls))
-        free(c);
+    s_drop_pending(self);
     zhashx_destroy(&self->calls);
     zloop_destroy(&self->loop);
     azo_bus_destroy(&self->bus);
@@ -617,15 +628,16 @@ s_destroy(azo_actor_t **self_p)
     *self_p = NULL;
 }
 
-// Ends the instance: fini, honest answers to what still waits, EXIT to
-// the supervisor (its last frame), then the resources. Returns failed.
-static bool
-s_finish(azo_actor_t **self_p, const char *why, bool failed)
+// Ends the instance: fini, honest answers to what still waits, its timers
+// and calls forgotten, then EXIT to the supervisor (the instance's last
+// frame). The resources stay: a thread may be restarted in place.
+static void
+s_end_instance(azo_actor_t *self, const char *why, bool failed)
 {
-    azo_actor_t *self = *self_p;
     if (self->ready && self->env.def->fini)
         self->env.def->fini(self->state);
     self->state = NULL;
+    self->ready = false;
     while (self->deferred) {
         azo_cmd_ctx_t *ctx = self->deferred;
         azo_reply_fail(&ctx->reply, AZO_EUNAVAIL, "%s stopped before replying",
@@ -633,16 +645,47 @@ s_finish(azo_actor_t **self_p, const char *why, bool failed)
         (void)s_send_reply(self, ctx);
         azo_cmd_ctx_free(&ctx, &self->deferred);
     }
+    s_drop_pending(self);
     (void)s_life(self, AZO_LIFE_EXIT, failed, why);
+}
+
+// Ends the instance and frees everything. Returns failed.
+static bool
+s_finish(azo_actor_t **self_p, const char *why, bool failed)
+{
+    s_end_instance(*self_p, why, failed);
     s_destroy(self_p);
     return failed;
+}
+
+// Makes the instance's loop: the supervisor's pipe (thread) or signals
+// (process), the inbox, and the heartbeat timer.
+static int
+s_loop_open(azo_actor_t *self)
+{
+    self->loop = zloop_new();
+    if (!self->loop)
+        return -ENOMEM;
+    // Actors end when the supervisor says so, never on SIGINT by
+    // themselves: the supervisor stops them in reverse config order.
+    zloop_set_nonstop(self->loop, true);
+    zmq_pollitem_t sig = {NULL, self->sigfd, ZMQ_POLLIN, 0};
+    if ((self->pipe &&
+         zloop_reader(self->loop, self->pipe, s_on_pipe, self) < 0) ||
+        (self->sigfd >= 0 &&
+         zloop_poller(self->loop, &sig, s_on_signal, self) < 0) ||
+        zloop_reader(self->loop, self->inbox, s_on_inbox, self) < 0 ||
+        zloop_timer(self->loop, (size_t)self->env.heartbeat_ms, 0,
+                    s_on_heartbeat, self) < 0)
+        return AZO_EINTERNAL;
+    return 0;
 }
 
 // Builds the instance. Thread mode: inbox bound, local bus. Process mode:
 // inbox and bus over dealer. Returns 0 or a negative code with why.
 static int
 s_create(azo_actor_t **out, const azo_actor_env_t *env, zsock_t *dealer,
-         char *why, size_t whylen)
+         int sigfd, char *why, size_t whylen)
 {
     azo_actor_t *self = calloc(1, sizeof *self);
     if (!self)
@@ -650,7 +693,7 @@ s_create(azo_actor_t **out, const azo_actor_env_t *env, zsock_t *dealer,
     *out = self;
     self->env = *env;
     self->pipe = env->pipe;
-    self->sigfd = -1;
+    self->sigfd = sigfd;
     self->process = dealer != NULL;
     self->next_token = 1;
     self->started = self->last_sup = zclock_mono();
@@ -674,8 +717,7 @@ s_create(azo_actor_t **out, const azo_actor_env_t *env, zsock_t *dealer,
     self->calls = zhashx_new();
     self->bus = dealer ? azo_bus_new_uplink(env->reg, env->idx, dealer)
                        : azo_bus_new(env->reg, env->idx, env->hwm);
-    self->loop = zloop_new();
-    if (!self->calls || !self->bus || !self->loop)
+    if (!self->calls || !self->bus)
         return -ENOMEM;
     zhashx_set_key_hasher(self->calls, s_token_hash);
     zhashx_set_key_comparator(self->calls, s_token_cmp);
@@ -694,30 +736,70 @@ s_create(azo_actor_t **out, const azo_actor_env_t *env, zsock_t *dealer,
             return rc;
         }
     }
-    // Actors end when the supervisor says so, never on SIGINT by
-    // themselves: the supervisor stops them in reverse start order.
-    zloop_set_nonstop(self->loop, true);
-    if ((self->pipe &&
-         zloop_reader(self->loop, self->pipe, s_on_pipe, self) < 0) ||
-        zloop_reader(self->loop, self->inbox, s_on_inbox, self) < 0 ||
-        zloop_timer(self->loop, (size_t)self->env.heartbeat_ms, 0,
-                    s_on_heartbeat, self) < 0)
-        return AZO_EINTERNAL;
-    return 0;
+    return s_loop_open(self);
 }
 
-// Runs the instance until it ends. Returns true when it ended in failure.
+// Runs one instance until it ends (EXIT sent). Returns true when it ended
+// in failure.
 static bool
-s_run(azo_actor_t **self_p)
+s_run_instance(azo_actor_t *self)
 {
-    azo_actor_t *self = *self_p;
     char why[256] = "";
-    if (!self->standby && s_activate(self, why, sizeof why) < 0)
-        return s_finish(self_p, why, true);
+    if (!self->standby && s_activate(self, why, sizeof why) < 0) {
+        s_end_instance(self, why, true);
+        return true;
+    }
     zloop_start(self->loop);
+    bool failed = self->exiting ? self->failed : true;
     snprintf(why, sizeof why, "%s",
              self->exiting ? self->reason : "loop ended");
-    return s_finish(self_p, why, self->exiting ? self->failed : true);
+    s_end_instance(self, why, failed);
+    return failed;
+}
+
+// After EXIT, a thread waits for the supervisor's word: "RESTART <gen>"
+// (run again in place) or "STOP". Returns the new generation, or 0 to
+// stop. A $TERM that crossed our EXIT is stale here.
+static uint32_t
+s_park(azo_actor_t *self)
+{
+    while (true) {
+        zmsg_t *msg = zmsg_recv(self->pipe);
+        if (!msg)
+            return 0; // the supervisor's end is gone
+        char *what = zmsg_popstr(msg);
+        char *gen = zmsg_popstr(msg);
+        uint32_t next = what && streq(what, "RESTART") && gen
+                            ? (uint32_t)strtoul(gen, NULL, 10)
+                            : 0;
+        bool stop = !what || streq(what, "STOP");
+        zstr_free(&what);
+        zstr_free(&gen);
+        zmsg_destroy(&msg);
+        if (next || stop)
+            return next;
+    }
+}
+
+// Prepares a restart in place as generation gen: a fresh loop and a fresh
+// inbox at the new generation's endpoint (the old mailbox dies, as with a
+// new thread), the same thread, pipe and outbound sockets.
+static int
+s_restart(azo_actor_t *self, uint32_t gen, char *why, size_t whylen)
+{
+    zloop_destroy(&self->loop);
+    zsock_destroy(&self->inbox);
+    self->env.gen = gen;
+    self->exiting = self->failed = false;
+    self->reason[0] = 0;
+    self->started = zclock_mono();
+    int rc = azo_bus_inbox_open(self->env.reg, self->env.idx, gen,
+                                self->env.hwm, &self->inbox);
+    if (rc < 0) {
+        snprintf(why, whylen, "cannot bind inbox: %s", azo_err_str(rc));
+        return rc;
+    }
+    return s_loop_open(self);
 }
 
 static void *
@@ -730,19 +812,22 @@ s_thread(void *arg)
     zsock_set_sndtimeo(pipe, 0);
     azo_actor_t *self = NULL;
     char why[256] = "";
-    int rc = s_create(&self, env, NULL, why, sizeof why);
+    int rc = s_create(&self, env, NULL, -1, why, sizeof why);
     free(env);
-    if (rc < 0) {
-        // Without a bus there is nobody to tell but the log; the
-        // supervisor's start timer notices.
-        if (self && self->bus)
-            (void)s_finish(&self, why[0] ? why : azo_err_str(rc), true);
-        else {
-            zsys_error("actor thread cannot start: %s", azo_err_str(rc));
-            s_destroy(&self);
-        }
-    } else
-        (void)s_run(&self);
+    while (self && self->bus) {
+        if (rc < 0)
+            s_end_instance(self, why[0] ? why : azo_err_str(rc), true);
+        else
+            (void)s_run_instance(self);
+        uint32_t gen = s_park(self);
+        if (!gen)
+            break;
+        why[0] = 0;
+        rc = s_restart(self, gen, why, sizeof why);
+    }
+    if (self && !self->bus) // without a bus there is nobody to tell
+        zsys_error("actor thread cannot start: %s", azo_err_str(rc));
+    s_destroy(&self);
     zsock_destroy(&pipe);
     return NULL;
 }
@@ -788,13 +873,7 @@ azo_actor_run_process(const azo_actor_env_t *env, zsock_t *dealer, int sigfd,
     assert(env && dealer);
     azo_actor_t *self = NULL;
     char why[256] = "";
-    int rc = s_create(&self, env, dealer, why, sizeof why);
-    if (rc == 0 && sigfd >= 0) {
-        zmq_pollitem_t item = {NULL, sigfd, ZMQ_POLLIN, 0};
-        self->sigfd = sigfd;
-        if (zloop_poller(self->loop, &item, s_on_signal, self) < 0)
-            rc = AZO_EINTERNAL;
-    }
+    int rc = s_create(&self, env, dealer, sigfd, why, sizeof why);
     if (rc < 0) {
         if (self && self->bus)
             (void)s_finish(&self, why[0] ? why : azo_err_str(rc), true);
@@ -807,5 +886,7 @@ azo_actor_run_process(const azo_actor_env_t *env, zsock_t *dealer, int sigfd,
         self->env.gen = 0;
     // Introduce ourselves at once; heartbeats follow.
     (void)s_life(self, AZO_LIFE_HB, false, NULL);
-    return s_run(&self) ? 1 : 0;
+    bool failed = s_run_instance(self);
+    s_destroy(&self);
+    return failed ? 1 : 0;
 }

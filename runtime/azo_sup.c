@@ -128,6 +128,7 @@ typedef struct {
     zsock_t *pipe; // owned while the thread runs: $TERM goes here
     pthread_t thread;
     bool has_thread;
+    bool parked; // its instance ended; the thread waits: RESTART or STOP
 
     // Process mode.
     azo_proc_t proc;    // the active instance
@@ -139,9 +140,9 @@ typedef struct {
     char exit_detail[128];
     azo_proc_t standby; // a pre-started standby, or none
     char sb_ident[64];
-    bool sb_ready;     // the standby has introduced itself
+    bool sb_ready;         // the standby has introduced itself
     bool activate_pending; // start the instance as soon as it is ready
-    int standby_timer; // zloop timer id of a standby re-spawn, or -1
+    int standby_timer;     // zloop timer id of a standby re-spawn, or -1
 } s_child_t;
 
 // A group restart (one_for_all, rest_for_one).
@@ -606,10 +607,24 @@ static void s_standby_spawn(s_child_t *c);
 static int s_on_standby_timer(zloop_t *loop, int timer_id, void *arg);
 static void s_activate(s_child_t *c);
 
+// True while an instance runs (a parked thread has none).
 static bool
 s_live(const s_child_t *c)
 {
-    return c->has_thread || c->proc.pid > 0;
+    return (c->has_thread && !c->parked) || c->proc.pid > 0;
+}
+
+// Lets a parked thread go: it frees its resources and ends.
+static void
+s_unpark(s_child_t *c)
+{
+    if (!c->parked)
+        return;
+    (void)zstr_send(c->pipe, "STOP");
+    zsock_destroy(&c->pipe);
+    pthread_join(c->thread, NULL); // it ends at once
+    c->has_thread = false;
+    c->parked = false;
 }
 
 static void
@@ -777,6 +792,7 @@ s_child_ended(s_child_t *c, int64_t pid, const char *detail, const char *how,
         zsys_info("actor %s exited (%s)", c->def->name, reason);
 
     if (self->stopping) {
+        s_unpark(c);
         s_shutdown_next(self);
         return;
     }
@@ -793,6 +809,7 @@ s_child_ended(s_child_t *c, int64_t pid, const char *detail, const char *how,
         return;
     }
     if (escalate) {
+        s_unpark(c);
         char why[200];
         snprintf(why, sizeof why,
                  "more than %d restarts within %lld ms (last: %s)",
@@ -801,6 +818,7 @@ s_child_ended(s_child_t *c, int64_t pid, const char *detail, const char *how,
         return;
     }
     if (!restart) {
+        s_unpark(c); // no instance to come: let the thread go
         c->want_running = false;
         c->state = failed ? S_FAILED : S_STOPPED;
         if (failed) {
@@ -991,9 +1009,8 @@ s_on_pidfd(zloop_t *loop, zmq_pollitem_t *item, void *arg)
                 s_record(self, c);
             else
                 s_child_ended(c, 0, "cannot start", NULL, true);
-        }
-        else if (c->state == S_RUNNING && c->use_standby &&
-                 c->standby_timer < 0)
+        } else if (c->state == S_RUNNING && c->use_standby &&
+                   c->standby_timer < 0)
             c->standby_timer = zloop_timer(self->loop, S_STANDBY_RETRY_MS, 1,
                                            s_on_standby_timer, c);
         return self->done ? -1 : 0;
@@ -1036,7 +1053,20 @@ s_child_spawn(s_child_t *c, bool restart)
         s_event_send(self, "sup.actor.restarted");
     }
     int rc = 0;
-    if (!c->process) {
+    bool in_place = false;
+    if (!c->process && c->parked) {
+        // Restart in place: the same thread, a fresh loop and inbox.
+        char gen[16];
+        snprintf(gen, sizeof gen, "%u", c->gen);
+        in_place = zstr_sendx(c->pipe, "RESTART", gen, NULL) == 0;
+        if (in_place)
+            c->parked = false;
+        else
+            s_unpark(c); // cannot reach it: a new thread, then
+    }
+    if (in_place) {
+        // the parked thread runs the new instance
+    } else if (!c->process) {
         char key[128];
         snprintf(key, sizeof key, "actors/%s/heartbeat", c->def->name);
         azo_actor_env_t env = {.def = c->def,
@@ -1110,6 +1140,7 @@ s_child_stop(s_child_t *c)
     azo_sup_t *self = c->sup;
     if (c->state == S_BACKOFF) {
         s_child_cancel_timers(c);
+        s_unpark(c);
         c->state = S_STOPPED;
         return;
     }
@@ -1314,6 +1345,7 @@ s_shutdown_begin(azo_sup_t *self)
             s_child_cancel_timers(c);
             c->state = S_STOPPED;
         }
+        s_unpark(c); // an ended instance's thread, waiting for a restart
         if (c->standby_timer >= 0)
             zloop_timer_end(self->loop, c->standby_timer);
         c->standby_timer = -1;
@@ -1372,8 +1404,8 @@ s_on_monitor(zloop_t *loop, int timer_id, void *arg)
         // Running (or being adopted): silent past heartbeat x liveness.
         // Starting: not ready within start_timeout.
         bool starting = c->state == S_STARTING && !c->adopted;
-        int64_t limit = starting ? c->start_timeout_ms
-                                 : c->heartbeat_ms * c->liveness;
+        int64_t limit =
+            starting ? c->start_timeout_ms : c->heartbeat_ms * c->liveness;
         int64_t since = starting ? c->started_mono : c->last_hb;
         bool watched = c->state == S_RUNNING || c->state == S_STARTING;
         if (!watched || c->hung || now - since <= limit)
@@ -1424,16 +1456,14 @@ s_on_monitor(zloop_t *loop, int timer_id, void *arg)
 static void
 s_thread_life(s_child_t *c, const azo_life_t *life)
 {
-    if (!c->has_thread || life->gen != c->gen)
-        return; // from an abandoned instance
+    if (!c->has_thread || c->parked || life->gen != c->gen)
+        return; // from an abandoned or ended instance
     c->last_hb = s_now();
     if (life->ev == AZO_LIFE_READY && c->state == S_STARTING)
         s_child_ready(c);
     else if (life->ev == AZO_LIFE_EXIT) {
-        // EXIT is the thread's last act: the join is immediate.
-        zsock_destroy(&c->pipe);
-        pthread_join(c->thread, NULL);
-        c->has_thread = false;
+        // The thread now waits for our word: a restart reuses it.
+        c->parked = true;
         s_child_ended(c, getpid(), life->reason[0] ? life->reason : "?", NULL,
                       life->failed);
     }
@@ -1677,7 +1707,7 @@ s_cmd_actor_restart(void *arg, const azo_req_t *req, azo_reply_t *reply)
     case S_FAILED:
     case S_BACKOFF:
         s_child_cancel_timers(c);
-        c->backoff_ms = 0; // asked for: no delay
+        c->backoff_ms = 0;            // asked for: no delay
         s_child_spawn(c, c->gen > 0); // never started yet: a first start
         break;
     case S_RUNNING:
@@ -2437,6 +2467,7 @@ s_stop_hard(azo_sup_t *self)
                 if (azo_proc_reap(procs[k], how, sizeof how, &failed) < 0)
                     azo_proc_close(procs[k]);
             }
+        s_unpark(c);
         if (c->has_thread) {
             (void)zstr_send(c->pipe, "$TERM");
             zsock_destroy(&c->pipe);

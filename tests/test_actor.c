@@ -352,6 +352,7 @@ s_start(fixture_t *f, int idx, uint32_t gen, char *reason, size_t len)
     assert_int_equal(life.ev, AZO_LIFE_EXIT);
     assert_true(life.failed);
     snprintf(reason, len, "%s", life.reason);
+    zstr_send(in->pipe, "STOP"); // the thread waits for our word
     zsock_destroy(&in->pipe);
     pthread_join(in->thread, NULL);
     return -1;
@@ -370,6 +371,7 @@ s_wait_exit(fixture_t *f, int idx, bool term, char *reason, size_t len)
     s_wait_life(f, idx, AZO_LIFE_EXIT, &life);
     if (reason)
         snprintf(reason, len, "%s", life.reason);
+    zstr_send(in->pipe, "STOP"); // the thread waits for our word
     zsock_destroy(&in->pipe);
     pthread_join(in->thread, NULL);
     in->running = false;
@@ -707,6 +709,33 @@ test_actor_exit_reports_reason(void **state)
     assert_string_equal(why, "normal");
 }
 
+// After EXIT the thread waits: RESTART runs a new generation in place, with
+// a fresh inbox (the old one's frames die with it).
+static void
+test_actor_restarts_in_place(void **state)
+{
+    fixture_t *f = *state;
+    msgpack_packer *pk = s_req(f, "a.fail");
+    msgpack_pack_map(pk, 0);
+    s_call(f, 1);
+    azo_registry_set_down(f->reg, 1);
+    azo_life_t life;
+    s_wait_life(f, 1, AZO_LIFE_EXIT, &life);
+    assert_true(life.failed);
+    assert_int_equal(zstr_sendx(f->inst[1].pipe, "RESTART", "7", NULL), 0);
+    s_wait_life(f, 1, AZO_LIFE_READY, &life);
+    assert_int_equal(life.gen, 7);
+    azo_registry_set_up(f->reg, 1, 7);
+    s_call_word(f, 1, "a.echo", "again");
+    assert_true(f->rep.ok);
+    assert_true(azo_mp_str_eq(azo_mp_get(f->rep.result, "word"), "again"));
+    msgpack_pack_map(s_req(f, "a.ping"), 0);
+    s_call(f, 1);
+    int64_t gen = 0;
+    assert_int_equal(azo_mp_int(azo_mp_get(f->rep.result, "gen"), &gen), 0);
+    assert_int_equal(gen, 7);
+}
+
 static void
 test_actor_failed_init_reports_exit(void **state)
 {
@@ -733,6 +762,7 @@ main(void)
         T(test_actor_timers_fire_and_cancel),
         T(test_actor_publishes_events),
         T(test_actor_exit_reports_reason),
+        T(test_actor_restarts_in_place),
         T(test_actor_failed_init_reports_exit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
