@@ -410,7 +410,7 @@ s_pid(const s_child_t *c)
 {
     if (c->process)
         return c->proc.pid;
-    return c->has_thread ? (int64_t)getpid() : 0;
+    return c->has_thread && !c->parked ? (int64_t)getpid() : 0;
 }
 
 // --- sending to parties
@@ -528,8 +528,10 @@ s_forward(azo_sup_t *self, const azo_bus_msg_t *m, const void *frame,
                                ? azo_registry_name(self->reg, m->to)
                                : "that actor";
         snprintf(why, sizeof why,
-                 running ? "%s cannot take messages now (full)"
-                         : "%s is not running",
+                 !running                    ? "%s is not running"
+                 : c->process && !c->connected ? "%s is not connected"
+                                             : "%s cannot take messages now "
+                                               "(full)",
                  name);
         s_refuse(self, m, why);
     }
@@ -611,7 +613,8 @@ static void s_activate(s_child_t *c);
 static bool
 s_live(const s_child_t *c)
 {
-    return (c->has_thread && !c->parked) || c->proc.pid > 0;
+    return (c->has_thread && !c->parked) || c->proc.pid > 0 ||
+           c->activate_pending;
 }
 
 // Lets a parked thread go: it frees its resources and ends.
@@ -786,10 +789,10 @@ s_child_ended(s_child_t *c, int64_t pid, const char *detail, const char *how,
         msgpack_pack_nil(pk);
     s_event_send(self, "sup.actor.exited");
     azo_ctl_fail_handler(self->ctl, c->def->name, "exited");
-    if (failed)
+    if (failed || self->abandoned)
         zsys_warning("actor %s exited (%s): %s", c->def->name, reason, detail);
     else
-        zsys_info("actor %s exited (%s)", c->def->name, reason);
+        zsys_info("actor %s exited (%s): %s", c->def->name, reason, detail);
 
     if (self->stopping) {
         s_unpark(c);
@@ -1149,6 +1152,13 @@ s_child_stop(s_child_t *c)
     azo_registry_set_down(self->reg, c->idx);
     c->stop_requested = true;
     c->state = S_STOPPING;
+    if (c->activate_pending) {
+        // Its process is not ready yet: it never started. The waiting
+        // process stays, as a standby for the next start.
+        c->activate_pending = false;
+        s_child_ended(c, 0, "stopped before it was ready", NULL, false);
+        return;
+    }
     if (c->process) {
         if (c->connected)
             s_send_life(self, c, c->ident, AZO_LIFE_TERM);
@@ -1417,6 +1427,16 @@ s_on_monitor(zloop_t *loop, int timer_id, void *arg)
             s_child_ended(c, getpid(), "ended without reporting", NULL, true);
             continue;
         }
+        if (c->process && c->activate_pending) {
+            // Its pre-started process never became ready: its end (pidfd)
+            // starts one afresh, with a start time of its own.
+            zsys_warning("actor %s: its pre-started process is not ready "
+                         "within %lld ms; starting another",
+                         c->def->name, (long long)c->start_timeout_ms);
+            c->started_mono = now;
+            (void)azo_proc_signal(&c->standby, SIGKILL);
+            continue;
+        }
         c->hung = true;
         if (starting)
             zsys_error("actor %s not ready within %lld ms (start_timeout): "
@@ -1428,15 +1448,7 @@ s_on_monitor(zloop_t *loop, int timer_id, void *arg)
                        c->def->name, (long long)(now - c->last_hb),
                        (long long)c->heartbeat_ms, c->liveness);
         if (c->process) {
-            if (c->proc.pid > 0)
-                (void)azo_proc_signal(&c->proc, SIGKILL); // pidfd goes on
-            else if (c->activate_pending) {
-                // Its standby never became ready: its end (pidfd) starts
-                // one afresh, with a start time of its own.
-                c->hung = false;
-                c->started_mono = now;
-                (void)azo_proc_signal(&c->standby, SIGKILL);
-            }
+            (void)azo_proc_signal(&c->proc, SIGKILL); // its pidfd goes on
             continue;
         }
         char why[200];
@@ -1509,9 +1521,10 @@ s_process_life(s_child_t *c, const char *ident, const azo_life_t *life)
     // Not a process of ours (a standby or instance of an earlier
     // supervisor): ask it to go.
     if (life->ev == AZO_LIFE_HB) {
-        zsys_warning("a process of %s we do not know (pid %lld) is "
-                     "connected; asking it to stop",
-                     c->def->name, (long long)life->pid);
+        azo_ratelog(&self->badlog,
+                    "a process of %s we do not know (pid %lld) is "
+                    "connected; asking it to stop",
+                    c->def->name, (long long)life->pid);
         azo_life_t term = {.ev = AZO_LIFE_TERM, .pid = (int64_t)getpid()};
         azo_life_pack(&self->life_sb, &term);
         s_frame(self, AZO_BUS_LIFE, c->idx, 0, self->life_sb.data,

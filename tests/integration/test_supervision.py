@@ -222,6 +222,27 @@ class SupervisionTest(NodeTest):
         self.assertEqual(n.proc.wait(DEADLINE), 0, n.log_text())
         self.assertIn("did not stop within 300 ms; killing it", n.log_text())
 
+    def test_stop_while_process_actors_are_still_starting(self):
+        # A stop at any point of the start leaves no process and no
+        # request behind; azod exits 0.
+        text = cfg(process=tuple(ACTORS))
+        for delay in (0.0, 0.02, 0.05):
+            n = self.start(text, start=False)
+            n.start()
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < DEADLINE:
+                try:
+                    if n.call("ping", timeout=0.2).get("ok"):
+                        break
+                except TimeoutError:
+                    pass
+            time.sleep(delay)
+            n.proc.send_signal(signal.SIGTERM)
+            self.assertEqual(n.proc.wait(DEADLINE), 0, n.log_text())
+            wait_for(lambda: not procs_mentioning(n.dir), "no actor left")
+            self.nodes.remove(n)
+            n.stop()
+
     def test_sigterm_stops_everyone_in_reverse_order(self):
         n = self.start(cfg(process=("scheduler", "mining-optimizer")))
         pids = [a["pid"] for a in n.actors().values()
