@@ -12,6 +12,7 @@
 #include "azo_actor.h"
 #include "azo_bus.h"
 #include "azo_err.h"
+#include "azo_idmap.h"
 #include "azo_life.h"
 #include "azo_log.h"
 
@@ -123,18 +124,6 @@ azo_actor_db(const azo_actor_t *self)
 
 // --- calls ------------------------------------------------------------------
 
-static size_t
-s_token_hash(const void *key)
-{
-    return (size_t)(uintptr_t)key;
-}
-
-static int
-s_token_cmp(const void *a, const void *b)
-{
-    return (uintptr_t)a < (uintptr_t)b ? -1 : (uintptr_t)a > (uintptr_t)b;
-}
-
 msgpack_packer *
 azo_actor_msg(azo_actor_t *self, const char *cmd)
 {
@@ -204,7 +193,7 @@ s_call_timeout(zloop_t *loop, int timer_id, void *arg)
     snprintf(msg, sizeof msg, "no reply from %s in time",
              azo_registry_name(self->env.reg, call->to));
     // Unlink before the callback, which may start new calls.
-    zhashx_delete(self->calls, (void *)(uintptr_t)call->token);
+    zhashx_delete(self->calls, AZO_IDMAP_KEY(call->token));
     s_call_fail(self, call, AZO_ETIMEOUT, msg);
     free(call);
     return self->exiting ? -1 : 0;
@@ -238,7 +227,7 @@ azo_actor_call(azo_actor_t *self, const char *to, int64_t timeout_ms,
     call->timer =
         zloop_timer(self->loop, (size_t)(timeout_ms > 0 ? timeout_ms : 0), 1,
                     s_call_timeout, call);
-    zhashx_insert(self->calls, (void *)(uintptr_t)call->token, call);
+    zhashx_insert(self->calls, AZO_IDMAP_KEY(call->token), call);
     return 0;
 }
 
@@ -246,7 +235,7 @@ azo_actor_call(azo_actor_t *self, const char *to, int64_t timeout_ms,
 static void
 s_on_reply(azo_actor_t *self, const azo_bus_msg_t *m)
 {
-    void *key = (void *)(uintptr_t)m->token;
+    void *key = AZO_IDMAP_KEY(m->token);
     s_call_t *call = zhashx_lookup(self->calls, key);
     if (!call)
         return; // late reply after a timeout: already answered
@@ -714,15 +703,11 @@ s_create(azo_actor_t **out, const azo_actor_env_t *env, zsock_t *dealer,
     azo_ratelog_init(&self->badlog, 1000);
     if (azo_req_init(&self->req) < 0 || azo_rep_init(&self->rep) < 0)
         return -ENOMEM;
-    self->calls = zhashx_new();
+    self->calls = azo_idmap_new();
     self->bus = dealer ? azo_bus_new_uplink(env->reg, env->idx, dealer)
                        : azo_bus_new(env->reg, env->idx, env->hwm);
     if (!self->calls || !self->bus)
         return -ENOMEM;
-    zhashx_set_key_hasher(self->calls, s_token_hash);
-    zhashx_set_key_comparator(self->calls, s_token_cmp);
-    zhashx_set_key_duplicator(self->calls, NULL);
-    zhashx_set_key_destructor(self->calls, NULL);
     // No destructor: a call is freed by whoever completes it, after its
     // callback, and the rest at s_destroy.
 

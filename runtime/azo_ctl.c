@@ -7,6 +7,7 @@
 // Time-outs are zloop tickets: one delay for all, constant cost each.
 #include "azo_ctl.h"
 #include "azo_err.h"
+#include "azo_idmap.h"
 #include "azo_log.h"
 
 #include <assert.h>
@@ -43,18 +44,6 @@ struct azo_ctl {
     azo_ratelog_t badlog;
 };
 
-static size_t
-s_seq_hash(const void *key)
-{
-    return (size_t)(uintptr_t)key;
-}
-
-static int
-s_seq_cmp(const void *a, const void *b)
-{
-    return (uintptr_t)a < (uintptr_t)b ? -1 : (uintptr_t)a > (uintptr_t)b;
-}
-
 static void
 s_pending_free(void **item)
 {
@@ -76,16 +65,12 @@ azo_ctl_new(zsock_t *router, int64_t timeout_ms, azo_ctl_fn *fn, void *arg)
     self->fn = fn;
     self->arg = arg;
     self->next_seq = 1;
-    self->pending = zhashx_new();
+    self->pending = azo_idmap_new();
     azo_ratelog_init(&self->badlog, 1000);
     if (!self->pending || azo_req_init(&self->req) < 0) {
         azo_ctl_destroy(&self);
         return NULL;
     }
-    zhashx_set_key_hasher(self->pending, s_seq_hash);
-    zhashx_set_key_comparator(self->pending, s_seq_cmp);
-    zhashx_set_key_duplicator(self->pending, NULL);
-    zhashx_set_key_destructor(self->pending, NULL);
     zhashx_set_destructor(self->pending, s_pending_free);
     return self;
 }
@@ -119,7 +104,7 @@ s_client_send(azo_ctl_t *self, const s_pending_t *p, const void *body,
 void
 azo_ctl_reply(azo_ctl_t *self, uint64_t seq, const void *reply, size_t len)
 {
-    void *key = (void *)(uintptr_t)seq;
+    void *key = AZO_IDMAP_KEY(seq);
     s_pending_t *p = zhashx_lookup(self->pending, key);
     if (!p)
         return; // timed out already
@@ -143,7 +128,7 @@ s_fail(azo_ctl_t *self, s_pending_t *p, int rc, const char *msg)
 void
 azo_ctl_fail(azo_ctl_t *self, uint64_t seq, int rc, const char *fmt, ...)
 {
-    s_pending_t *p = zhashx_lookup(self->pending, (void *)(uintptr_t)seq);
+    s_pending_t *p = zhashx_lookup(self->pending, AZO_IDMAP_KEY(seq));
     if (!p)
         return;
     char msg[AZO_WIRE_MAX_ERRMSG];
@@ -157,7 +142,7 @@ azo_ctl_fail(azo_ctl_t *self, uint64_t seq, int rc, const char *fmt, ...)
 void
 azo_ctl_set_handler(azo_ctl_t *self, uint64_t seq, const char *name)
 {
-    s_pending_t *p = zhashx_lookup(self->pending, (void *)(uintptr_t)seq);
+    s_pending_t *p = zhashx_lookup(self->pending, AZO_IDMAP_KEY(seq));
     if (p)
         snprintf(p->handler, sizeof p->handler, "%s", name);
 }
@@ -248,7 +233,7 @@ s_recv_one(azo_ctl_t *self)
         memcpy(p->ident, zmq_msg_data(&f[0]), p->ident_len);
         p->delim = n == 3 && zmq_msg_size(&f[1]) == 0;
         p->ticket = zloop_ticket(self->loop, s_on_timeout, p);
-        zhashx_insert(self->pending, (void *)(uintptr_t)p->seq, p);
+        zhashx_insert(self->pending, AZO_IDMAP_KEY(p->seq), p);
         self->requests++;
         zmq_msg_t *body = n == 2 && !extra               ? &f[1]
                           : n == 3 && p->delim && !extra ? &f[2]
