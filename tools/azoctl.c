@@ -300,6 +300,20 @@ s_table_print(const s_table_t *t)
 
 // --- JSON output -----------------------------------------------------------
 
+// Prints j (consumed) on stdout with json_dumpf flags and a newline.
+static int
+s_emit_json(json_t *j, size_t flags)
+{
+    int rc = json_dumpf(j, stdout, flags);
+    json_decref(j);
+    if (rc < 0) {
+        fprintf(stderr, "azoctl: cannot write JSON output\n");
+        return S_EXIT_ERROR;
+    }
+    putchar('\n');
+    return S_EXIT_OK;
+}
+
 // Prints obj as JSON on stdout: pretty (indent 2) or compact on one line.
 static int
 s_print_json(const msgpack_object *obj, bool pretty)
@@ -309,15 +323,8 @@ s_print_json(const msgpack_object *obj, bool pretty)
         fprintf(stderr, "azoctl: the reply cannot be shown as JSON\n");
         return S_EXIT_ERROR;
     }
-    size_t flags = JSON_ENCODE_ANY | (pretty ? JSON_INDENT(2) : JSON_COMPACT);
-    int rc = json_dumpf(j, stdout, flags);
-    json_decref(j);
-    if (rc < 0) {
-        fprintf(stderr, "azoctl: cannot write JSON output\n");
-        return S_EXIT_ERROR;
-    }
-    putchar('\n');
-    return S_EXIT_OK;
+    return s_emit_json(j, JSON_ENCODE_ANY |
+                              (pretty ? JSON_INDENT(2) : JSON_COMPACT));
 }
 
 // --- the control client ----------------------------------------------------
@@ -587,14 +594,7 @@ s_cmd_ping(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
             json_decref(j);
             return s_malformed("ping", "the result cannot be shown as JSON");
         }
-        rc = json_dumpf(j, stdout, JSON_COMPACT);
-        json_decref(j);
-        if (rc < 0) {
-            fprintf(stderr, "azoctl: cannot write JSON output\n");
-            return S_EXIT_ERROR;
-        }
-        putchar('\n');
-        return S_EXIT_OK;
+        return s_emit_json(j, JSON_COMPACT);
     }
     const msgpack_object *node = azo_mp_get(res, "node");
     if (!node || node->type != MSGPACK_OBJECT_STR)
