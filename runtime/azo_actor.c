@@ -4,11 +4,22 @@
 // shared objects are the registry (atomics), the store (LMDB) and the
 // config (read-only).
 //
-// Pipe protocol to the supervisor: "READY" after init, then
-// ["EXIT", reason, failed] as the thread's last act. Threads are plain
-// joinable pthreads on a zsys_create_pipe pair rather than zactors: the
-// supervisor must never block on a thread that may be stuck, and
-// zactor_destroy waits for it.
+// The supervisor talks to a thread over its pipe: "$TERM" (stop),
+// "TICKET <ms>" (see below), and to a parked thread "RESTART <gen>" or
+// "STOP". The thread answers with lifecycle frames through the bus
+// (azo_life: READY, heartbeats, EXIT). Threads are plain joinable pthreads
+// on a zsys_create_pipe pair rather than zactors: the supervisor must never
+// block on a thread that may be stuck, and zactor_destroy waits for it.
+//
+// Quick restart: the supervisor hands a running thread instance a ticket,
+// "restart at once if you fail after running at least <ms>", when its
+// policy would restart it without delay (one_for_one, not temporary, no
+// backoff due). An instance that fails with a valid ticket starts its next
+// generation in the same thread at once, keeping its inbox (and so the
+// messages queued behind the failure, as an Akka actor keeps its mailbox);
+// its EXIT frame names that generation and the supervisor does the
+// accounting afterwards (events, intensity, backoff). Without a ticket the
+// thread parks after EXIT and waits for the supervisor's word.
 #include "azo_actor.h"
 #include "azo_bus.h"
 #include "azo_err.h"
@@ -84,6 +95,7 @@ struct azo_actor {
     bool exiting;
     bool failed;
     char reason[128];
+    int64_t ticket_ms; // thread: quick restart if uptime >= this; -1 none
 };
 
 const char *
@@ -395,18 +407,21 @@ azo_actor_exit(azo_actor_t *self, bool failed, const char *reason)
 // Sends a lifecycle frame to the supervisor. EXIT and READY may wait for
 // room; heartbeats never do.
 static int
-s_life(azo_actor_t *self, azo_life_ev_t ev, bool failed, const char *reason)
+s_life_send(azo_actor_t *self, const azo_life_t *life)
+{
+    azo_life_pack(&self->life_sb, life);
+    return azo_bus_life(self->bus, self->life_sb.data, self->life_sb.size,
+                        life->ev == AZO_LIFE_HB ? 0 : 1000);
+}
+
+static int
+s_life(azo_actor_t *self, azo_life_ev_t ev)
 {
     azo_life_t life = {.ev = ev,
                        .gen = self->env.gen,
                        .pid = (int64_t)getpid(),
-                       .standby = self->standby,
-                       .failed = failed};
-    if (reason)
-        snprintf(life.reason, sizeof life.reason, "%s", reason);
-    azo_life_pack(&self->life_sb, &life);
-    return azo_bus_life(self->bus, self->life_sb.data, self->life_sb.size,
-                        ev == AZO_LIFE_HB ? 0 : 1000);
+                       .standby = self->standby};
+    return s_life_send(self, &life);
 }
 
 static int
@@ -426,7 +441,7 @@ s_on_heartbeat(zloop_t *loop, int timer_id, void *arg)
         azo_actor_exit(self, false, why);
         return -1;
     }
-    (void)s_life(self, AZO_LIFE_HB, false, NULL); // full: the next one
+    (void)s_life(self, AZO_LIFE_HB); // full: the next one
     return 0;
 }
 
@@ -444,7 +459,7 @@ s_activate(azo_actor_t *self, char *why, size_t whylen)
     self->ready = true;
     self->standby = false;
     self->started = zclock_mono();
-    (void)s_life(self, AZO_LIFE_READY, false, NULL);
+    (void)s_life(self, AZO_LIFE_READY);
     return 0;
 }
 
@@ -551,15 +566,26 @@ s_on_inbox(zloop_t *loop, zsock_t *reader, void *arg)
     return self->exiting ? -1 : 0;
 }
 
+// Handles one message from the supervisor's pipe. Returns false when it
+// was $TERM (or the supervisor's end is gone).
+static bool
+s_pipe_msg(azo_actor_t *self, zsock_t *pipe)
+{
+    char *cmd = zstr_recv(pipe);
+    bool term = !cmd || streq(cmd, "$TERM");
+    if (cmd && strncmp(cmd, "TICKET ", 7) == 0)
+        self->ticket_ms = strtoll(cmd + 7, NULL, 10);
+    zstr_free(&cmd);
+    return !term;
+}
+
 static int
 s_on_pipe(zloop_t *loop, zsock_t *reader, void *arg)
 {
     (void)loop;
     azo_actor_t *self = arg;
-    char *cmd = zstr_recv(reader);
-    if (!cmd || streq(cmd, "$TERM"))
+    if (!s_pipe_msg(self, reader))
         azo_actor_exit(self, false, "stopped");
-    zstr_free(&cmd);
     return self->exiting ? -1 : 0;
 }
 
@@ -621,7 +647,7 @@ s_destroy(azo_actor_t **self_p)
 // and calls forgotten, then EXIT to the supervisor (the instance's last
 // frame). The resources stay: a thread may be restarted in place.
 static void
-s_end_instance(azo_actor_t *self, const char *why, bool failed)
+s_end_instance(azo_actor_t *self, const char *why, bool failed, uint32_t next)
 {
     if (self->ready && self->env.def->fini)
         self->env.def->fini(self->state);
@@ -635,14 +661,20 @@ s_end_instance(azo_actor_t *self, const char *why, bool failed)
         azo_cmd_ctx_free(&ctx, &self->deferred);
     }
     s_drop_pending(self);
-    (void)s_life(self, AZO_LIFE_EXIT, failed, why);
+    azo_life_t life = {.ev = AZO_LIFE_EXIT,
+                       .gen = self->env.gen,
+                       .pid = (int64_t)getpid(),
+                       .failed = failed,
+                       .next = next};
+    snprintf(life.reason, sizeof life.reason, "%s", why);
+    (void)s_life_send(self, &life);
 }
 
 // Ends the instance and frees everything. Returns failed.
 static bool
 s_finish(azo_actor_t **self_p, const char *why, bool failed)
 {
-    s_end_instance(*self_p, why, failed);
+    s_end_instance(*self_p, why, failed, 0);
     s_destroy(self_p);
     return failed;
 }
@@ -685,6 +717,7 @@ s_create(azo_actor_t **out, const azo_actor_env_t *env, zsock_t *dealer,
     self->sigfd = sigfd;
     self->process = dealer != NULL;
     self->next_token = 1;
+    self->ticket_ms = -1;
     self->started = self->last_sup = zclock_mono();
     if (self->env.heartbeat_ms <= 0)
         self->env.heartbeat_ms = 1000; // the schema's default
@@ -724,21 +757,44 @@ s_create(azo_actor_t **out, const azo_actor_env_t *env, zsock_t *dealer,
     return s_loop_open(self);
 }
 
-// Runs one instance until it ends (EXIT sent). Returns true when it ended
-// in failure.
+// A thread instance that failed: may its next generation start at once?
+// Only with a ticket it has earned, and not when a $TERM is waiting (the
+// supervisor wants it stopped: park instead). Reads what waits in the
+// pipe, so the newest ticket counts.
 static bool
-s_run_instance(azo_actor_t *self)
+s_quick_ok(azo_actor_t *self)
+{
+    if (self->process || !self->pipe)
+        return false;
+    while (zsock_events(self->pipe) & ZMQ_POLLIN)
+        if (!s_pipe_msg(self, self->pipe))
+            return false; // a stale $TERM in s_park is ignored anyway
+    return self->ticket_ms >= 0 && self->env.gen + 1 != 0 &&
+           zclock_mono() - self->started >= self->ticket_ms;
+}
+
+// Runs one instance until it ends (EXIT sent). Returns true when it ended
+// in failure. With next (threads), sets *next to the generation to start
+// at once (a quick restart), or 0.
+static bool
+s_run_instance(azo_actor_t *self, uint32_t *next)
 {
     char why[256] = "";
+    if (next)
+        *next = 0;
     if (!self->standby && s_activate(self, why, sizeof why) < 0) {
-        s_end_instance(self, why, true);
+        s_end_instance(self, why, true, 0);
         return true;
     }
     zloop_start(self->loop);
     bool failed = self->exiting ? self->failed : true;
     snprintf(why, sizeof why, "%s",
              self->exiting ? self->reason : "loop ended");
-    s_end_instance(self, why, failed);
+    if (next && failed && s_quick_ok(self)) {
+        *next = self->env.gen + 1;
+        self->ticket_ms = -1; // used up; the next READY may bring one
+    }
+    s_end_instance(self, why, failed, next ? *next : 0);
     return failed;
 }
 
@@ -766,23 +822,27 @@ s_park(azo_actor_t *self)
     }
 }
 
-// Prepares a restart in place as generation gen: a fresh loop and a fresh
-// inbox at the new generation's endpoint (the old mailbox dies, as with a
-// new thread), the same thread, pipe and outbound sockets.
+// Prepares a restart in place as generation gen: a fresh loop, the same
+// thread, pipe and outbound sockets. keep_inbox (a quick restart): the
+// same inbox and what waits in it. Otherwise a fresh inbox at the new
+// generation's endpoint: the old mailbox dies, as with a new thread.
 static int
-s_restart(azo_actor_t *self, uint32_t gen, char *why, size_t whylen)
+s_restart(azo_actor_t *self, uint32_t gen, bool keep_inbox, char *why,
+          size_t whylen)
 {
     zloop_destroy(&self->loop);
-    zsock_destroy(&self->inbox);
     self->env.gen = gen;
     self->exiting = self->failed = false;
     self->reason[0] = 0;
     self->started = zclock_mono();
-    int rc = azo_bus_inbox_open(self->env.reg, self->env.idx, gen,
-                                self->env.hwm, &self->inbox);
-    if (rc < 0) {
-        snprintf(why, whylen, "cannot bind inbox: %s", azo_err_str(rc));
-        return rc;
+    if (!keep_inbox) {
+        zsock_destroy(&self->inbox);
+        int rc = azo_bus_inbox_open(self->env.reg, self->env.idx, gen,
+                                    self->env.hwm, &self->inbox);
+        if (rc < 0) {
+            snprintf(why, whylen, "cannot bind inbox: %s", azo_err_str(rc));
+            return rc;
+        }
     }
     return s_loop_open(self);
 }
@@ -800,15 +860,16 @@ s_thread(void *arg)
     int rc = s_create(&self, env, NULL, -1, why, sizeof why);
     free(env);
     while (self && self->bus) {
+        uint32_t next = 0;
         if (rc < 0)
-            s_end_instance(self, why[0] ? why : azo_err_str(rc), true);
+            s_end_instance(self, why[0] ? why : azo_err_str(rc), true, 0);
         else
-            (void)s_run_instance(self);
-        uint32_t gen = s_park(self);
+            (void)s_run_instance(self, &next);
+        uint32_t gen = next ? next : s_park(self);
         if (!gen)
             break;
         why[0] = 0;
-        rc = s_restart(self, gen, why, sizeof why);
+        rc = s_restart(self, gen, next != 0, why, sizeof why);
     }
     if (self && !self->bus) // without a bus there is nobody to tell
         zsys_error("actor thread cannot start: %s", azo_err_str(rc));
@@ -870,8 +931,8 @@ azo_actor_run_process(const azo_actor_env_t *env, zsock_t *dealer, int sigfd,
     if (standby)
         self->env.gen = 0;
     // Introduce ourselves at once; heartbeats follow.
-    (void)s_life(self, AZO_LIFE_HB, false, NULL);
-    bool failed = s_run_instance(self);
+    (void)s_life(self, AZO_LIFE_HB);
+    bool failed = s_run_instance(self, NULL);
     s_destroy(&self);
     return failed ? 1 : 0;
 }

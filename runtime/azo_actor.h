@@ -127,9 +127,12 @@ typedef struct {
 // the actor's pipe (owned; send "$TERM" on it to ask the actor to stop) and
 // *thread_p the thread. Everything else comes to the supervisor's inbox as
 // lifecycle frames (azo_life): heartbeats every env->heartbeat_ms, READY
-// once init succeeded, and EXIT as the thread's last act; join the thread
-// after EXIT. A thread that never sends EXIT cannot be killed: detach it
-// and close the pipe.
+// once init succeeded, and EXIT as each instance's last act. After EXIT
+// the thread waits on the pipe for "RESTART <gen>" (a new instance in the
+// same thread) or "STOP" (it ends; join it) — unless the EXIT names a next
+// generation: a quick restart, allowed by a "TICKET <ms>" sent after READY
+// (see azo_actor.c). A thread that never sends EXIT cannot be killed:
+// detach it and close the pipe.
 int azo_actor_spawn(const azo_actor_env_t *env, zsock_t **pipe_p,
                     pthread_t *thread_p);
 

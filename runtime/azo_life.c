@@ -15,13 +15,15 @@ azo_life_pack(msgpack_sbuffer *sb, const azo_life_t *life)
     msgpack_packer pk;
     msgpack_sbuffer_clear(sb);
     msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 6);
+    msgpack_pack_map(&pk, life->next ? 7 : 6);
     azo_pack_kstr(&pk, "ev", s_names[life->ev]);
     azo_pack_kuint(&pk, "gen", life->gen);
     azo_pack_kint(&pk, "pid", life->pid);
     azo_pack_kbool(&pk, "standby", life->standby);
     azo_pack_kbool(&pk, "failed", life->failed);
     azo_pack_kstr(&pk, "reason", life->reason);
+    if (life->next)
+        azo_pack_kuint(&pk, "next", life->next);
     return 0;
 }
 
@@ -37,7 +39,7 @@ azo_life_decode(const void *body, size_t len, azo_life_t *out)
     msgpack_object root;
     int rc = azo_mp_unpack(body, len, &zone, &root);
     const msgpack_object *ev = azo_mp_get(&root, "ev");
-    int64_t gen = -1, pid = -1;
+    int64_t gen = -1, pid = -1, next = 0;
     rc = rc < 0 || !ev ? AZO_EBADREQ : 0;
     if (rc == 0) {
         rc = AZO_EBADREQ;
@@ -54,6 +56,10 @@ azo_life_decode(const void *body, size_t len, azo_life_t *out)
     const msgpack_object *standby = azo_mp_get(&root, "standby");
     const msgpack_object *failed = azo_mp_get(&root, "failed");
     const msgpack_object *reason = azo_mp_get(&root, "reason");
+    const msgpack_object *nx = azo_mp_get(&root, "next");
+    if (rc == 0 && nx &&
+        (azo_mp_int(nx, &next) < 0 || next <= 0 || next > UINT32_MAX))
+        rc = AZO_EBADREQ;
     if (rc == 0 && (!standby || standby->type != MSGPACK_OBJECT_BOOLEAN ||
                     !failed || failed->type != MSGPACK_OBJECT_BOOLEAN ||
                     (reason && reason->type != MSGPACK_OBJECT_STR &&
@@ -64,6 +70,7 @@ azo_life_decode(const void *body, size_t len, azo_life_t *out)
         out->pid = pid;
         out->standby = standby->via.boolean;
         out->failed = failed->via.boolean;
+        out->next = (uint32_t)next;
         if (reason && reason->type == MSGPACK_OBJECT_STR)
             azo_mp_clean_text(out->reason, sizeof out->reason,
                               reason->via.str.ptr, reason->via.str.size);

@@ -25,6 +25,8 @@ typedef struct {
     int64_t pid;      // the sender's process id
     bool standby;     // hb: sent by a standby process
     bool failed;      // exit: a failure (the restart policy applies)
+    uint32_t next;    // exit: the generation that follows at once in the
+                      // same thread and inbox (a quick restart), or 0
     char reason[128]; // exit: what happened, one line
 } azo_life_t;
 

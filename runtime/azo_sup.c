@@ -128,7 +128,9 @@ typedef struct {
     zsock_t *pipe; // owned while the thread runs: $TERM goes here
     pthread_t thread;
     bool has_thread;
-    bool parked; // its instance ended; the thread waits: RESTART or STOP
+    bool parked;        // its instance ended; the thread waits: RESTART or STOP
+    uint32_t inbox_gen; // the generation whose inbox the thread reads
+                        // (older than gen after quick restarts)
 
     // Process mode.
     azo_proc_t proc;    // the active instance
@@ -528,10 +530,10 @@ s_forward(azo_sup_t *self, const azo_bus_msg_t *m, const void *frame,
                                ? azo_registry_name(self->reg, m->to)
                                : "that actor";
         snprintf(why, sizeof why,
-                 !running                    ? "%s is not running"
+                 !running                      ? "%s is not running"
                  : c->process && !c->connected ? "%s is not connected"
-                                             : "%s cannot take messages now "
-                                               "(full)",
+                                               : "%s cannot take messages now "
+                                                 "(full)",
                  name);
         s_refuse(self, m, why);
     }
@@ -736,6 +738,44 @@ s_on_restart_timer(zloop_t *loop, int timer_id, void *arg)
     return c->sup->done ? -1 : 0;
 }
 
+// Announces the end of c's instance (generation c->gen): the
+// sup.actor.exited event (restart_in_ms: delay, or nil when delay < 0)
+// and a log line, a warning when loud.
+static void
+s_exited_event(s_child_t *c, const char *reason, const char *detail,
+               int64_t pid, int64_t uptime, int64_t delay, bool loud)
+{
+    msgpack_packer *pk = s_event(c->sup, 7);
+    azo_pack_kstr(pk, "actor", c->def->name);
+    azo_pack_kstr(pk, "reason", reason);
+    azo_pack_kstr(pk, "detail", detail);
+    azo_pack_kuint(pk, "gen", c->gen);
+    azo_pack_kint(pk, "pid", pid);
+    azo_pack_kint(pk, "uptime_ms", uptime);
+    azo_pack_str(pk, "restart_in_ms");
+    if (delay >= 0)
+        msgpack_pack_int64(pk, delay);
+    else
+        msgpack_pack_nil(pk);
+    s_event_send(c->sup, "sup.actor.exited");
+    if (loud)
+        zsys_warning("actor %s exited (%s): %s", c->def->name, reason, detail);
+    else
+        zsys_info("actor %s exited (%s): %s", c->def->name, reason, detail);
+}
+
+// Announces generation c->gen as a restart (sup.actor.restarted).
+static void
+s_restarted_event(s_child_t *c)
+{
+    msgpack_packer *pk = s_event(c->sup, 4);
+    azo_pack_kstr(pk, "actor", c->def->name);
+    azo_pack_kuint(pk, "gen", c->gen);
+    azo_pack_kuint(pk, "restarts", c->restarts);
+    azo_pack_kint(pk, "delay_ms", c->backoff_ms);
+    s_event_send(c->sup, "sup.actor.restarted");
+}
+
 // The instance of c has ended: its thread joined (or abandoned), or its
 // process reaped. detail says what happened in words; how is the process
 // status ("exit 3", "signal 9") or NULL for a thread; failed whether it
@@ -775,24 +815,9 @@ s_child_ended(s_child_t *c, int64_t pid, const char *detail, const char *how,
         if (restart)
             delay = s_backoff_next(c, uptime);
     }
-    msgpack_packer *pk = s_event(self, 7);
-    azo_pack_kstr(pk, "actor", c->def->name);
-    azo_pack_kstr(pk, "reason", reason);
-    azo_pack_kstr(pk, "detail", detail);
-    azo_pack_kuint(pk, "gen", c->gen);
-    azo_pack_kint(pk, "pid", pid);
-    azo_pack_kint(pk, "uptime_ms", uptime);
-    azo_pack_str(pk, "restart_in_ms");
-    if (restart)
-        msgpack_pack_int64(pk, delay);
-    else
-        msgpack_pack_nil(pk);
-    s_event_send(self, "sup.actor.exited");
+    s_exited_event(c, reason, detail, pid, uptime, restart ? delay : -1,
+                   failed || self->abandoned);
     azo_ctl_fail_handler(self->ctl, c->def->name, "exited");
-    if (failed || self->abandoned)
-        zsys_warning("actor %s exited (%s): %s", c->def->name, reason, detail);
-    else
-        zsys_info("actor %s exited (%s): %s", c->def->name, reason, detail);
 
     if (self->stopping) {
         s_unpark(c);
@@ -825,7 +850,7 @@ s_child_ended(s_child_t *c, int64_t pid, const char *detail, const char *how,
         c->want_running = false;
         c->state = failed ? S_FAILED : S_STOPPED;
         if (failed) {
-            pk = s_event(self, 2);
+            msgpack_packer *pk = s_event(self, 2);
             azo_pack_kstr(pk, "actor", c->def->name);
             azo_pack_kstr(pk, "reason", c->last_exit);
             s_event_send(self, "sup.actor.gave_up");
@@ -866,7 +891,14 @@ s_child_ready(s_child_t *c)
     azo_sup_t *self = c->sup;
     c->state = S_RUNNING;
     c->last_hb = s_now();
-    azo_registry_set_up(self->reg, c->idx, c->gen);
+    azo_registry_set_up(self->reg, c->idx, c->process ? c->gen : c->inbox_gen);
+    // A thread may restart itself at once if it fails, when its policy
+    // would: one_for_one, not temporary, and no backoff due (the first
+    // failure, or one after reset_after). The accounting follows its EXIT.
+    if (!c->process && c->pipe && !self->stopping &&
+        self->strategy == S_ONE_FOR_ONE && c->policy != S_RESTART_TEMPORARY)
+        (void)zstr_sendf(c->pipe, "TICKET %lld",
+                         (long long)(c->crashes == 0 ? 0 : c->bo_reset));
     msgpack_packer *pk = s_event(self, 5);
     azo_pack_kstr(pk, "actor", c->def->name);
     azo_pack_kstr(pk, "mode", s_mode(c));
@@ -1047,14 +1079,9 @@ s_child_spawn(s_child_t *c, bool restart)
     c->exit_reported = c->exit_failed = false;
     c->exit_detail[0] = 0;
     c->activate_pending = false;
-    if (restart) {
-        msgpack_packer *pk = s_event(self, 4);
-        azo_pack_kstr(pk, "actor", c->def->name);
-        azo_pack_kuint(pk, "gen", c->gen);
-        azo_pack_kuint(pk, "restarts", c->restarts);
-        azo_pack_kint(pk, "delay_ms", c->backoff_ms);
-        s_event_send(self, "sup.actor.restarted");
-    }
+    c->inbox_gen = c->gen; // a thread binds a fresh inbox
+    if (restart)
+        s_restarted_event(c);
     int rc = 0;
     bool in_place = false;
     if (!c->process && c->parked) {
@@ -1464,6 +1491,43 @@ s_on_monitor(zloop_t *loop, int timer_id, void *arg)
 // --- lifecycle frames
 // ---------------------------------------------------------
 
+// Thread actor c failed and, by the ticket of s_child_ready, already runs
+// generation life->next in the same thread and inbox: the accounting of an
+// immediate restart, after the fact. Past the intensity limit the node
+// escalates as it would have before restarting. If a stop crossed the
+// failure, the new instance reads the $TERM we sent: its EXIT goes on
+// with the stop, and this one is not announced.
+static void
+s_child_quick(s_child_t *c, const azo_life_t *life)
+{
+    azo_sup_t *self = c->sup;
+    int64_t now = s_now();
+    if (c->state != S_RUNNING || !life->failed) {
+        c->gen = life->next;
+        c->last_hb = now;
+        return;
+    }
+    int64_t uptime = now - c->started_mono;
+    bool ok = s_intensity_ok(self);
+    (void)s_backoff_next(c, uptime); // counts the failure; 0 by the ticket
+    const char *detail = life->reason[0] ? life->reason : "?";
+    snprintf(c->last_exit, sizeof c->last_exit, "failed: %s", detail);
+    s_exited_event(c, "failed", detail, getpid(), uptime, ok ? 0 : -1, true);
+    c->gen = life->next;
+    c->restarts++;
+    c->backoff_ms = 0;
+    c->state = S_STARTING;
+    c->started_mono = c->last_hb = now;
+    s_restarted_event(c);
+    if (!ok) {
+        char why[200];
+        snprintf(why, sizeof why,
+                 "more than %d restarts within %lld ms (last: %s)",
+                 self->max_restarts, (long long)self->period_ms, c->def->name);
+        s_escalate(self, why);
+    }
+}
+
 // A lifecycle frame from thread actor c (through the inbox).
 static void
 s_thread_life(s_child_t *c, const azo_life_t *life)
@@ -1473,6 +1537,8 @@ s_thread_life(s_child_t *c, const azo_life_t *life)
     c->last_hb = s_now();
     if (life->ev == AZO_LIFE_READY && c->state == S_STARTING)
         s_child_ready(c);
+    else if (life->ev == AZO_LIFE_EXIT && life->next == c->gen + 1)
+        s_child_quick(c, life);
     else if (life->ev == AZO_LIFE_EXIT) {
         // The thread now waits for our word: a restart reuses it.
         c->parked = true;

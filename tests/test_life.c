@@ -21,7 +21,8 @@ test_life_round_trips(void **state)
                          .gen = 4000000000u,
                          .pid = 12345,
                          .standby = ev == AZO_LIFE_HB,
-                         .failed = ev == AZO_LIFE_EXIT};
+                         .failed = ev == AZO_LIFE_EXIT,
+                         .next = ev == AZO_LIFE_EXIT ? 4000000001u : 0};
         snprintf(in.reason, sizeof in.reason, "why %d", ev);
         assert_int_equal(azo_life_pack(&sb, &in), 0);
         azo_life_t out;
@@ -32,6 +33,7 @@ test_life_round_trips(void **state)
         assert_int_equal(out.standby, in.standby);
         assert_int_equal(out.failed, in.failed);
         assert_string_equal(out.reason, in.reason);
+        assert_int_equal(out.next, in.next);
     }
     msgpack_sbuffer_destroy(&sb);
 }
@@ -111,12 +113,46 @@ test_life_malformed_table(void **state)
     msgpack_sbuffer_destroy(&sb);
 }
 
+// "next" (a quick restart's generation) is optional, but when present a
+// positive 32-bit integer.
+static void
+test_life_next(void **state)
+{
+    (void)state;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    azo_life_t out;
+    static const int64_t bad[] = {0, -1, 1LL << 32};
+    for (size_t i = 0; i <= sizeof bad / sizeof bad[0]; i++) {
+        s_pack(&sb, "exit", 1, 1, 0, "x", false);
+        // One more pair: patch the map header (fixmap 6 -> 7).
+        assert_int_equal((unsigned char)sb.data[0], 0x86);
+        sb.data[0] = (char)0x87;
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        if (i < sizeof bad / sizeof bad[0]) {
+            azo_pack_kint(&pk, "next", bad[i]);
+            assert_int_equal(azo_life_decode(sb.data, sb.size, &out),
+                             AZO_EBADREQ);
+        } else {
+            azo_pack_kstr(&pk, "next", "2");
+            assert_int_equal(azo_life_decode(sb.data, sb.size, &out),
+                             AZO_EBADREQ);
+        }
+    }
+    s_pack(&sb, "exit", 1, 1, 0, "x", false);
+    assert_int_equal(azo_life_decode(sb.data, sb.size, &out), 0);
+    assert_int_equal(out.next, 0);
+    msgpack_sbuffer_destroy(&sb);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_life_round_trips),
         cmocka_unit_test(test_life_malformed_table),
+        cmocka_unit_test(test_life_next),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -283,6 +283,9 @@ s_call(fixture_t *f, const char *cmd, const char *key, const char *arg)
     }
 }
 
+// restart_in_ms of the last event s_event returned: -1 when nil or absent.
+static int64_t s_restart_in; // test thread only
+
 // Waits for the next event whose topic is topic and actor is actor (NULL:
 // any). Returns its "reason" (static copy) or "".
 static const char *
@@ -306,6 +309,8 @@ s_event(fixture_t *f, const char *topic, const char *actor)
         const char *r = azo_mp_strdup(azo_mp_get(&ev.root, "reason"), ev.zone);
         if (r)
             snprintf(reason, sizeof reason, "%s", r);
+        s_restart_in = -1;
+        (void)azo_mp_int(azo_mp_get(&ev.root, "restart_in_ms"), &s_restart_in);
         zstr_free(&t);
         zframe_destroy(&body);
         if (match)
@@ -454,6 +459,104 @@ test_sup_restarts_crashed_actor(void **state)
         strstr(azo_mp_strdup(azo_mp_get(a, "last_exit"), f->rep.zone),
                "crash requested"));
     s_call(f, "t1.echo", "word", "back");
+    assert_true(f->rep.ok);
+}
+
+// Sends cmd with no args as request id, without waiting for the reply.
+static void
+s_send(fixture_t *f, uint64_t id, const char *cmd)
+{
+    msgpack_sbuffer_clear(&f->sb);
+    azo_req_pack(&f->pk, id, cmd);
+    msgpack_pack_map(&f->pk, 0);
+    assert_int_equal(
+        zmq_send(zsock_resolve(f->client), f->sb.data, f->sb.size, 0),
+        (int)f->sb.size);
+}
+
+// Receives the reply with id (others are dropped) into f->rep; the frame
+// is kept in *fr until the caller frees it.
+static void
+s_recv_id(fixture_t *f, uint64_t id, zframe_t **fr)
+{
+    while (true) {
+        *fr = zframe_recv(f->client);
+        assert_non_null(*fr);
+        assert_int_equal(azo_rep_decode(&f->rep, zframe_data(*fr),
+                                        zframe_size(*fr), NULL, 0),
+                         0);
+        if (f->rep.has_id && f->rep.id == id)
+            return;
+        zframe_destroy(fr);
+    }
+}
+
+// A thread actor's first failure restarts it at once in its own thread
+// (a quick restart): the request queued behind the failure is answered by
+// the next generation, and the events come after the fact. A second
+// failure within reset_after waits for its backoff, the normal way.
+static void
+test_sup_quick_restart_keeps_mailbox(void **state)
+{
+    fixture_t *f = *state;
+    s_sync_sub(f);
+    s_send(f, 7001, "t1.crash");
+    s_send(f, 7002, "t1.ping"); // queued behind the crash
+    zframe_t *fr;
+    s_recv_id(f, 7001, &fr);
+    assert_true(f->rep.ok);
+    zframe_destroy(&fr);
+    s_recv_id(f, 7002, &fr);
+    assert_true(f->rep.ok);
+    int64_t gen = 0;
+    assert_int_equal(azo_mp_int(azo_mp_get(f->rep.result, "gen"), &gen), 0);
+    assert_int_equal(gen, 2);
+    zframe_destroy(&fr);
+    assert_string_equal(s_event(f, "sup.actor.exited", "t1"), "failed");
+    assert_int_equal(s_restart_in, 0);
+    s_event(f, "sup.actor.restarted", "t1");
+    s_event(f, "sup.actor.started", "t1");
+    const msgpack_object *a = s_wait_state(f, "t1", "running");
+    assert_int_equal(s_int(a, "restarts"), 1);
+    assert_int_equal(s_int(a, "gen"), 2);
+    // The second failure, right away: backoff (min 100ms), no ticket.
+    s_call(f, "t1.crash", NULL, NULL);
+    assert_true(f->rep.ok);
+    assert_string_equal(s_event(f, "sup.actor.exited", "t1"), "failed");
+    assert_true(s_restart_in >= 90);
+    s_event(f, "sup.actor.started", "t1");
+    a = s_wait_state(f, "t1", "running");
+    assert_int_equal(s_int(a, "gen"), 3);
+    s_call(f, "t1.echo", "word", "again");
+    assert_true(f->rep.ok);
+}
+
+// A stop that crosses a failure: whether the thread saw the $TERM before
+// deciding on a quick restart or not, the stop completes and the actor
+// stays stopped; a start brings it back.
+static void
+test_sup_stop_crossing_quick_restart(void **state)
+{
+    fixture_t *f = *state;
+    for (int i = 0; i < 20; i++) {
+        s_wait_state(f, "t1", "running");
+        s_send(f, 8000 + 2 * (uint64_t)i, "t1.crash");
+        msgpack_sbuffer_clear(&f->sb);
+        azo_req_pack(&f->pk, 8001 + 2 * (uint64_t)i, "actor.stop");
+        msgpack_pack_map(&f->pk, 1);
+        azo_pack_kstr(&f->pk, "name", "t1");
+        assert_int_equal(
+            zmq_send(zsock_resolve(f->client), f->sb.data, f->sb.size, 0),
+            (int)f->sb.size);
+        zframe_t *fr;
+        s_recv_id(f, 8001 + 2 * (uint64_t)i, &fr);
+        assert_true(f->rep.ok);
+        zframe_destroy(&fr);
+        assert_true(s_state_is(s_actor_status(f, "t1"), "stopped"));
+        s_call(f, "actor.start", "name", "t1");
+        assert_true(f->rep.ok);
+    }
+    s_call(f, "t1.echo", "word", "alive");
     assert_true(f->rep.ok);
 }
 
@@ -732,6 +835,8 @@ main(void)
         T(test_sup_routes_by_prefix),
         T(test_sup_rejects_bad_frames),
         T(test_sup_restarts_crashed_actor),
+        T(test_sup_quick_restart_keeps_mailbox),
+        T(test_sup_stop_crossing_quick_restart),
         T(test_sup_lifecycle_commands),
         T(test_sup_start_while_stopping_answers_both),
         T(test_sup_request_times_out),
