@@ -2,6 +2,7 @@
 // process; the actor code itself runs in azo_actor_run_process.
 #include "azo_host.h"
 #include "azo_err.h"
+#include "azo_sec.h"
 #include "azo_sup.h"
 
 #include <czmq.h>
@@ -76,6 +77,16 @@ azo_host_run(const azo_host_opts_t *o, const azo_actor_def_t *const *defs,
         dealer, azo_config_size(cfg, "limits/max_msg", 1 << 20) + 4096);
     if (strncmp(o->cluster, "tcp://[", 7) == 0)
         zsock_set_ipv6(dealer, 1);
+    if (azo_sec_enabled(cfg)) {
+        // The node's own certificate: the supervisor allows its key.
+        azo_sec_client_t curve;
+        if (azo_sec_client_node(&curve, cfg, err, sizeof err) < 0) {
+            zsys_error("%s: %s", o->actor, err);
+            code = 2;
+            goto done;
+        }
+        azo_sec_client_apply(&curve, dealer);
+    }
     if (zsock_connect(dealer, "%s", o->cluster) < 0) {
         zsys_error("%s: cannot connect to %s: %s", o->actor, o->cluster,
                    zmq_strerror(errno));

@@ -30,6 +30,7 @@
 #include "azo_life.h"
 #include "azo_log.h"
 #include "azo_proc.h"
+#include "azo_sec.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -174,6 +175,7 @@ struct azo_sup {
     azo_registry_t *reg; // owned
     azo_bus_t *bus;      // owned
     azo_ctl_t *ctl;      // owned
+    azo_sec_t *sec;      // owned: CURVE, or NULL when it is off
     zsock_t *ctl_sock;   // owned: control ROUTER
     zsock_t *events;     // owned: outward XPUB
     zsock_t *xsub;       // owned: thread actors publish here
@@ -235,6 +237,20 @@ static const azo_cfg_key_t s_base_keys[] = {
      "an endpoint"},
     {"endpoints/insecure", AZO_CFG_BOOL, "0", 0, 0, NULL,
      "1 to allow non-loopback tcp endpoints without CURVE"},
+    {"security", AZO_CFG_SECTION, NULL, 0, 0, NULL, "a section"},
+    {"security/curve", AZO_CFG_BOOL, "0", 0, 0, NULL,
+     "1 to require CURVE on the control, events and cluster endpoints"},
+    {"security/server_cert", AZO_CFG_STR, NULL, 0, 0, NULL,
+     "the node's certificate, NAME or NAME_secret (default: "
+     "<data_dir>/server.cert, made on first start)"},
+    {"security/clients", AZO_CFG_STR, NULL, 0, 0, NULL,
+     "a directory of allowed client certificates (default: "
+     "<data_dir>/clients)"},
+    {"security/allow", AZO_CFG_STR, NULL, 0, 0, NULL,
+     "IP addresses allowed to connect, separated by spaces or commas "
+     "(default: any)"},
+    {"security/deny", AZO_CFG_STR, NULL, 0, 0, NULL,
+     "IP addresses refused, separated by spaces or commas"},
     {"supervisor", AZO_CFG_SECTION, NULL, 0, 0, NULL, "a section"},
     {"supervisor/strategy", AZO_CFG_ENUM, "one_for_one", 0, 0,
      "one_for_one|one_for_all|rest_for_one", "a restart strategy"},
@@ -1623,7 +1639,7 @@ s_cmd_status(void *arg, const azo_req_t *req, azo_reply_t *reply)
     azo_store_info_t info = {0};
     (void)azo_store_info(self->store, &info); // zeros on failure
     msgpack_packer *pk = azo_reply_result(reply);
-    msgpack_pack_map(pk, 11);
+    msgpack_pack_map(pk, 12);
     azo_pack_kstr(pk, "node", self->node);
     azo_pack_kint(pk, "pid", (int64_t)getpid());
     azo_pack_kstr(pk, "version", AZO_VERSION);
@@ -1637,6 +1653,13 @@ s_cmd_status(void *arg, const azo_req_t *req, azo_reply_t *reply)
     azo_pack_kstr(pk, "control", self->endpoints[0]);
     azo_pack_kstr(pk, "events", self->endpoints[1]);
     azo_pack_kstr(pk, "cluster", self->endpoints[2]);
+    azo_pack_str(pk, "security");
+    msgpack_pack_map(pk, 3);
+    azo_pack_kbool(pk, "curve", self->sec != NULL);
+    azo_pack_kstr(pk, "public_key",
+                  self->sec ? azo_sec_public(self->sec) : NULL);
+    azo_pack_kint(pk, "clients",
+                  self->sec ? (int64_t)azo_sec_allowed(self->sec) : 0);
     azo_pack_str(pk, "store");
     msgpack_pack_map(pk, 4);
     azo_pack_kstr(pk, "path", self->store_path);
@@ -2234,15 +2257,18 @@ azo_sup_check(const azo_config_t *cfg, char *err, size_t errlen)
     int rc = s_node_name(cfg, node, err, errlen);
     if (rc < 0)
         return rc;
+    if ((rc = azo_sec_check(cfg, err, errlen)) < 0)
+        return rc;
     bool insecure = azo_config_bool(cfg, "endpoints/insecure", false);
+    bool curve = azo_sec_enabled(cfg);
     for (int i = 0; i < 3; i++) {
         const char *ep = azo_config_str(cfg, s_ep_keys[i]);
-        if (!insecure && !s_loopback(ep))
+        if (!insecure && !curve && !s_loopback(ep))
             return s_fail(err, errlen, AZO_EFORBIDDEN,
-                          "%s = %s is not a loopback address, and CURVE "
-                          "authentication is not available in this build "
-                          "yet (#4): anyone who can reach it %s. Bind "
-                          "127.0.0.1 or an ipc:// path, or set "
+                          "%s = %s is not a loopback address, and CURVE is "
+                          "off (security/curve = 0): anyone who can reach it "
+                          "%s. Bind 127.0.0.1 or an ipc:// path, set "
+                          "security/curve = 1 (see docs/security.md), or set "
                           "endpoints/insecure = 1 to expose it anyway",
                           s_ep_keys[i], ep, s_ep_risk[i]);
     }
@@ -2376,7 +2402,8 @@ azo_sup_open(azo_sup_t **out, const azo_config_t *cfg,
     if ((rc = s_setup_node(self, err, errlen)) < 0 ||
         (rc = s_setup_children(self, defs, ndefs, err, errlen)) < 0 ||
         (rc = s_lock(self, err, errlen)) < 0 ||
-        (rc = s_write_effective(self, err, errlen)) < 0)
+        (rc = s_write_effective(self, err, errlen)) < 0 ||
+        (rc = azo_sec_open(&self->sec, cfg, err, errlen)) < 0)
         goto fail;
 
     const char *dbs[AZO_REG_MAX];
@@ -2427,7 +2454,12 @@ azo_sup_open(azo_sup_t **out, const azo_config_t *cfg,
     zsock_set_rcvhwm(self->cluster, self->hwm);
     zsock_t *outward[3] = {self->ctl_sock, self->events, self->cluster};
     for (int i = 0; i < 3; i++) {
+        if (self->sec)
+            azo_sec_server(self->sec, outward[i], self->endpoints[i]);
+        // ipc socket files are born 0700: only our user may connect.
+        mode_t old = umask(077);
         rc = s_bind(outward[i], s_ep_keys[i], self->endpoints[i], err, errlen);
+        umask(old);
         if (rc < 0)
             goto fail;
         self->bound[i] = true;
@@ -2583,7 +2615,8 @@ azo_sup_run(azo_sup_t *self)
         zloop_reader(self->loop, self->cluster, s_on_cluster, self) < 0 ||
         zloop_reader(self->loop, self->xsub, s_on_xsub, self) < 0 ||
         zloop_reader(self->loop, self->events, s_on_xpub, self) < 0 ||
-        zloop_timer(self->loop, (size_t)check, 0, s_on_monitor, self) < 0) {
+        zloop_timer(self->loop, (size_t)check, 0, s_on_monitor, self) < 0 ||
+        (self->sec && azo_sec_attach(self->sec, self->loop) < 0)) {
         zsys_error("cannot register the supervisor's sockets");
         return AZO_EXIT_ERROR;
     }
@@ -2649,6 +2682,7 @@ azo_sup_close(azo_sup_t **self_p)
         azo_cmd_ctx_free(&ctx, &self->deferred);
     }
     azo_ctl_destroy(&self->ctl); // before the loop: tickets live there
+    azo_sec_destroy(&self->sec); // and its poller
     zloop_destroy(&self->loop);
     zsock_destroy(&self->inbox);
     zsock_destroy(&self->xsub);

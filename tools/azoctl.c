@@ -10,10 +10,12 @@
 // into short slices so that Ctrl-C is seen at once. Everything that comes
 // back is validated (azo_rep_decode, azo_event_decode, then the shape of
 // each result); a malformed reply is an error message, never a crash. Does
-// not retry, keep connections, or make certificates yet (keygen, #4).
+// not retry or keep connections. With --cert and --server-key, both
+// sockets use CURVE (azo_sec); keygen makes certificates.
 #include "azo_err.h"
 #include "azo_json.h"
 #include "azo_mp.h"
+#include "azo_sec.h"
 #include "azo_wire.h"
 
 #include <assert.h>
@@ -45,7 +47,7 @@
 #define S_WARN_EVERY_MS      1000     // sub: at most one warning per second
 #define S_ENDPOINT_MAX       1024
 #define S_CELL_MAX           256 // bytes shown of one table cell
-#define S_TABLE_COLS         8 // the widest table: status
+#define S_TABLE_COLS         8   // the widest table: status
 // Request ids stay below 2^53, so any JSON tool reads them exactly.
 #define S_ID_MASK ((UINT64_C(1) << 53) - 1)
 
@@ -56,6 +58,10 @@ typedef struct {
     int timeout_ms;
     long long count; // sub: events to print; 0 = until interrupted
     bool has_count;
+    const char *cert;       // borrowed: --cert or $AZO_CERT, or NULL
+    const char *server_key; // borrowed: --server-key or $AZO_SERVER_KEY
+    bool curve;             // curve is loaded: both sockets use it
+    azo_sec_client_t curve_keys;
 } s_opts_t;
 
 // One control connection. The reply in rep points into msg, which stays
@@ -352,7 +358,7 @@ s_client_fini(s_client_t *c)
 // Creates, configures and connects a socket. Returns it, or NULL after
 // printing why.
 static zsock_t *
-s_socket_open(int type, const char *endpoint)
+s_socket_open(int type, const char *endpoint, const s_opts_t *opts)
 {
     zsock_t *sock = zsock_new(type);
     if (!sock) {
@@ -364,6 +370,8 @@ s_socket_open(int type, const char *endpoint)
     zsock_set_linger(sock, 0);
     zsock_set_maxmsgsize(sock, (int)AZO_MP_MAX_BYTES);
     zsock_set_ipv6(sock, 1); // tcp://[::1]:PORT; IPv4 still works
+    if (opts->curve)
+        azo_sec_client_apply(&opts->curve_keys, sock);
     if (zsock_connect(sock, "%s", endpoint) < 0) {
         int e = errno;
         fprintf(stderr, "azoctl: cannot connect to %s: %s\n", endpoint,
@@ -380,7 +388,7 @@ s_client_open(s_client_t *c)
         fprintf(stderr, "azoctl: out of memory\n");
         return S_EXIT_ERROR;
     }
-    c->sock = s_socket_open(ZMQ_DEALER, c->opts->endpoint);
+    c->sock = s_socket_open(ZMQ_DEALER, c->opts->endpoint, c->opts);
     if (!c->sock)
         return S_EXIT_NOREPLY;
     c->poller = zpoller_new(c->sock, NULL);
@@ -394,9 +402,14 @@ s_client_open(s_client_t *c)
 static int
 s_no_reply(const s_client_t *c)
 {
-    fprintf(stderr,
-            "azoctl: no reply from %s within %d ms (is azod running?)\n",
-            c->opts->endpoint, c->opts->timeout_ms);
+    // A CURVE handshake that fails looks the same as silence: a server
+    // never tells an unknown client why.
+    fprintf(stderr, "azoctl: no reply from %s within %d ms (%s)\n",
+            c->opts->endpoint, c->opts->timeout_ms,
+            c->opts->curve ? "is azod running, is this client's key among its "
+                             "allowed clients, and is --server-key its key?"
+                           : "is azod running? if it requires CURVE, give "
+                             "--cert and --server-key");
     return S_EXIT_NOREPLY;
 }
 
@@ -881,16 +894,29 @@ s_cmd_thin(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
     return rc;
 }
 
+// keygen NAME: writes NAME (public) and NAME_secret (mode 0600). Talks to
+// no node.
 static int
 s_cmd_keygen(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
 {
-    (void)c;
     (void)cmd;
     (void)argc;
-    (void)argv;
-    fprintf(stderr, "azoctl: keygen is not available in this build yet "
-                    "(#4)\n");
-    return S_EXIT_USAGE;
+    char pub[AZO_SEC_KEYLEN + 1], err[PATH_MAX * 2 + 128];
+    int rc = azo_sec_keygen(argv[0], pub, err, sizeof err);
+    if (rc < 0) {
+        fprintf(stderr, "azoctl: keygen: %s\n", err);
+        return rc == AZO_EBADREQ ? S_EXIT_USAGE : S_EXIT_ERROR;
+    }
+    if (c->opts->json) {
+        json_t *j = json_pack("{s:s, s:s+, s:s}", "public", argv[0], "secret",
+                              argv[0], "_secret", "public_key", pub);
+        return j ? s_emit_json(j, JSON_COMPACT) : S_EXIT_ERROR;
+    }
+    printf("wrote %s (public: give it to the servers that allow this "
+           "client)\n  and %s_secret (secret, mode 0600: keep it here)\n"
+           "public key: %s\n",
+           argv[0], argv[0], pub);
+    return S_EXIT_OK;
 }
 
 // --- sub -------------------------------------------------------------------
@@ -1125,7 +1151,7 @@ s_cmd_sub(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
             return rc;
         events = found;
     }
-    zsock_t *sock = s_socket_open(ZMQ_SUB, events);
+    zsock_t *sock = s_socket_open(ZMQ_SUB, events, c->opts);
     if (!sock)
         return S_EXIT_NOREPLY;
     if (argc == 0)
@@ -1201,8 +1227,11 @@ s_help(FILE *out)
         "                           {\"topic\":..,\"v\":1,\"ts\":..,"
         "\"node\":..,\"src\":..,...}\n"
         "                           until Ctrl-C or --count events\n"
-        "  keygen NAME              make a CURVE certificate (not in this "
-        "build yet)\n"
+        "  keygen NAME              make a CURVE certificate: NAME (public "
+        "key) and\n"
+        "                           NAME_secret (both keys, mode 0600); "
+        "never\n"
+        "                           overwrites. Talks to no node\n"
         "\n"
         "Actor commands (shortcuts for call; JOB, ID and STATUS are sent as "
         "strings):\n"
@@ -1234,6 +1263,16 @@ s_help(FILE *out)
         "  -t, --timeout MS         wait at most MS ms for each reply "
         "(default %d)\n"
         "  -n, --count N            sub: exit after N events\n"
+        "      --cert FILE          use CURVE with this client certificate "
+        "(NAME or\n"
+        "                           NAME_secret, from keygen); needs "
+        "--server-key\n"
+        "      --server-key KEY     the node's public key: 40 Z85 characters, "
+        "or\n"
+        "                           a certificate file holding it (see "
+        "status:\n"
+        "                           security.public_key, or the node's "
+        "server.cert)\n"
         "  -h, --help               show this help\n"
         "  -V, --version            show the version\n"
         "\n"
@@ -1241,6 +1280,7 @@ s_help(FILE *out)
         "  AZO_ENDPOINT             control endpoint when -e is not given\n"
         "  AZO_EVENTS               events endpoint when --events is not "
         "given\n"
+        "  AZO_CERT, AZO_SERVER_KEY --cert and --server-key when not given\n"
         "\n"
         "Exit status:\n"
         "  0  success\n"
@@ -1253,7 +1293,9 @@ s_help(FILE *out)
         "  azoctl -e ipc:///run/azo/ctl restart archiver\n"
         "  azoctl call mining.market ticks=5\n"
         "  azoctl call sched.set '{\"job\": \"backup\", \"every\": \"6h\"}'\n"
-        "  azoctl sub sup.actor. health. --count 10\n",
+        "  azoctl sub sup.actor. health. --count 10\n"
+        "  azoctl keygen keys/ops\n"
+        "  azoctl --cert keys/ops --server-key data/server.cert status\n",
         S_DEFAULT_TIMEOUT_MS);
 }
 
@@ -1306,10 +1348,12 @@ s_find(int argc, char **argv, int *words)
 static int
 s_parse(int argc, char **argv, s_opts_t *opts, int *first)
 {
-    enum { OPT_EVENTS = 256 };
+    enum { OPT_EVENTS = 256, OPT_CERT, OPT_SERVER_KEY };
     static const struct option longopts[] = {
         {"endpoint", required_argument, NULL, 'e'},
         {"events", required_argument, NULL, OPT_EVENTS},
+        {"cert", required_argument, NULL, OPT_CERT},
+        {"server-key", required_argument, NULL, OPT_SERVER_KEY},
         {"json", no_argument, NULL, 'j'},
         {"timeout", required_argument, NULL, 't'},
         {"count", required_argument, NULL, 'n'},
@@ -1332,6 +1376,16 @@ s_parse(int argc, char **argv, s_opts_t *opts, int *first)
             if (!*optarg)
                 return s_usage_error("--events: the endpoint is empty");
             opts->events = optarg;
+            break;
+        case OPT_CERT:
+            if (!*optarg)
+                return s_usage_error("--cert: the file name is empty");
+            opts->cert = optarg;
+            break;
+        case OPT_SERVER_KEY:
+            if (!*optarg)
+                return s_usage_error("--server-key: the key is empty");
+            opts->server_key = optarg;
             break;
         case 'j':
             opts->json = true;
@@ -1384,6 +1438,12 @@ main(int argc, char **argv)
     env = getenv("AZO_EVENTS");
     if (!opts.events && env && *env)
         opts.events = env;
+    env = getenv("AZO_CERT");
+    if (!opts.cert && env && *env)
+        opts.cert = env;
+    env = getenv("AZO_SERVER_KEY");
+    if (!opts.server_key && env && *env)
+        opts.server_key = env;
 
     int words;
     const s_cmd_t *cmd = s_find(argc - first, argv + first, &words);
@@ -1399,6 +1459,17 @@ main(int argc, char **argv)
                              args[cmd->maxargs]);
     if (opts.has_count && cmd->fn != s_cmd_sub)
         return s_usage_error("--count applies to sub only");
+    if ((opts.cert != NULL) != (opts.server_key != NULL))
+        return s_usage_error("CURVE needs both --cert and --server-key");
+    if (opts.cert && cmd->fn != s_cmd_keygen) {
+        char err[PATH_MAX * 2 + 128];
+        if (azo_sec_client_load(&opts.curve_keys, opts.cert, opts.server_key,
+                                err, sizeof err) < 0) {
+            fprintf(stderr, "azoctl: %s\n", err);
+            return S_EXIT_USAGE;
+        }
+        opts.curve = true;
+    }
 
     s_client_t client;
     s_client_init(&client, &opts);
