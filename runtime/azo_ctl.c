@@ -5,6 +5,14 @@
 // body can travel to the actor that handles it untouched (no re-encoding)
 // and the reply, tagged with the sequence number, finds its way back.
 // Time-outs are zloop tickets: one delay for all, constant cost each.
+//
+// Bounded memory: a pending request holds a fixed-size entry here, and its
+// body waits in the handler's inbox until answered. Requests are counted
+// per client identity (a table of clients with requests pending, an entry
+// gone at zero) and in all, bodies by their bytes; a request over a cap is
+// answered at once, never queued. Replies never block: the ROUTER drops a
+// reply whose client is gone or whose pipe is full (with or without
+// ROUTER_MANDATORY, since we send with ZMQ_DONTWAIT).
 #include "azo_ctl.h"
 #include "azo_err.h"
 #include "azo_idmap.h"
@@ -18,8 +26,23 @@
 
 #define S_DRAIN 64 // requests handled per wakeup
 
+// A client identity as a zhashx key: the bytes, not a C string.
 typedef struct {
-    azo_ctl_t *ctl; // borrowed
+    size_t len;
+    const uint8_t *data; // borrowed
+} s_ident_t;
+
+// A client with requests pending; it keys itself (key.data is ident).
+typedef struct {
+    s_ident_t key;
+    size_t pending;
+    uint8_t ident[256];
+} s_client_t;
+
+typedef struct {
+    azo_ctl_t *ctl;     // borrowed
+    s_client_t *client; // borrowed: counts this request
+    size_t bytes;       // of the body handed on, counted in ctl
     uint64_t seq;
     void *ticket; // zloop ticket of its time-out, NULL once fired
     bool has_id;
@@ -38,11 +61,73 @@ struct azo_ctl {
     azo_ctl_fn *fn;
     void *arg;
     zhashx_t *pending; // seq -> s_pending_t (owned)
+    zhashx_t *clients; // s_ident_t -> s_client_t (owned)
+    azo_ctl_limits_t limits;
+    size_t pending_bytes;
     uint64_t next_seq;
-    uint64_t requests, bad;
+    uint64_t requests, bad, refused;
     azo_req_t req;
     azo_ratelog_t badlog;
+    azo_ratelog_t limitlog;
+    char overmsg[96]; // s_over_limit's answer
 };
+
+// FNV-1a over the identity bytes.
+static size_t
+s_ident_hash(const void *key)
+{
+    const s_ident_t *k = key;
+    uint64_t h = 14695981039346656037u;
+    for (size_t i = 0; i < k->len; i++)
+        h = (h ^ k->data[i]) * 1099511628211u;
+    return (size_t)h;
+}
+
+static int
+s_ident_cmp(const void *a, const void *b)
+{
+    const s_ident_t *x = a, *y = b;
+    if (x->len != y->len)
+        return x->len < y->len ? -1 : 1;
+    return memcmp(x->data, y->data, x->len);
+}
+
+static void
+s_client_free(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
+
+// Returns the client of ident (len bytes), counted with one more pending
+// request; a new entry if it had none. NULL if out of memory: the request
+// then goes uncounted for its client.
+static s_client_t *
+s_client_add(azo_ctl_t *self, const uint8_t *ident, size_t len)
+{
+    s_ident_t key = {len, ident};
+    s_client_t *c = zhashx_lookup(self->clients, &key);
+    if (!c) {
+        assert(len <= sizeof c->ident);
+        c = calloc(1, sizeof *c);
+        if (!c)
+            return NULL;
+        memcpy(c->ident, ident, len);
+        c->key.len = len;
+        c->key.data = c->ident;
+        zhashx_insert(self->clients, &c->key, c);
+    }
+    c->pending++;
+    return c;
+}
+
+static void
+s_client_drop(azo_ctl_t *self, s_client_t *c)
+{
+    assert(c->pending > 0);
+    if (--c->pending == 0)
+        zhashx_delete(self->clients, &c->key); // frees c
+}
 
 static void
 s_pending_free(void **item)
@@ -50,6 +135,10 @@ s_pending_free(void **item)
     s_pending_t *p = *item;
     if (p && p->ticket)
         zloop_ticket_delete(p->ctl->loop, p->ticket);
+    if (p && p->client)
+        s_client_drop(p->ctl, p->client);
+    if (p)
+        p->ctl->pending_bytes -= p->bytes;
     free(p);
     *item = NULL;
 }
@@ -65,13 +154,22 @@ azo_ctl_new(zsock_t *router, int64_t timeout_ms, azo_ctl_fn *fn, void *arg)
     self->fn = fn;
     self->arg = arg;
     self->next_seq = 1;
+    self->limits = (azo_ctl_limits_t){AZO_CTL_CLIENT_PENDING, AZO_CTL_PENDING,
+                                      AZO_CTL_PENDING_BYTES};
     self->pending = azo_idmap_new();
+    self->clients = zhashx_new();
     azo_ratelog_init(&self->badlog, 1000);
-    if (!self->pending || azo_req_init(&self->req) < 0) {
+    azo_ratelog_init(&self->limitlog, 1000);
+    if (!self->pending || !self->clients || azo_req_init(&self->req) < 0) {
         azo_ctl_destroy(&self);
         return NULL;
     }
     zhashx_set_destructor(self->pending, s_pending_free);
+    zhashx_set_key_hasher(self->clients, s_ident_hash);
+    zhashx_set_key_comparator(self->clients, s_ident_cmp);
+    zhashx_set_key_duplicator(self->clients, NULL);
+    zhashx_set_key_destructor(self->clients, NULL);
+    zhashx_set_destructor(self->clients, s_client_free);
     return self;
 }
 
@@ -81,10 +179,20 @@ azo_ctl_destroy(azo_ctl_t **self_p)
     if (!self_p || !*self_p)
         return;
     azo_ctl_t *self = *self_p;
-    zhashx_destroy(&self->pending);
+    zhashx_destroy(&self->pending); // first: its entries count in clients
+    zhashx_destroy(&self->clients);
     azo_req_fini(&self->req);
     free(self);
     *self_p = NULL;
+}
+
+void
+azo_ctl_set_limits(azo_ctl_t *self, const azo_ctl_limits_t *limits)
+{
+    assert(self && limits);
+    assert(limits->client_pending >= 1 && limits->pending >= 1 &&
+           limits->pending_bytes >= 1);
+    self->limits = *limits;
 }
 
 static void
@@ -198,6 +306,32 @@ azo_ctl_fail_all(azo_ctl_t *self, int rc, const char *message)
     s_fail_where(self, NULL, rc, message);
 }
 
+// Returns why a new request from p's client is over a cap (static storage
+// of this ctl, valid until the next call), or NULL when it may go on.
+static const char *
+s_over_limit(azo_ctl_t *self, const s_pending_t *p)
+{
+    s_ident_t key = {p->ident_len, p->ident};
+    const s_client_t *c = zhashx_lookup(self->clients, &key);
+    const azo_ctl_limits_t *l = &self->limits;
+    char *m = self->overmsg;
+    size_t n = sizeof self->overmsg;
+    if (c && c->pending >= l->client_pending)
+        snprintf(m, n, "too many pending requests from this client (limit %zu)",
+                 l->client_pending);
+    else if (zhashx_size(self->pending) >= l->pending)
+        snprintf(m, n, "too many pending requests on this node (limit %zu)",
+                 l->pending);
+    else if (self->pending_bytes >= l->pending_bytes)
+        snprintf(m, n,
+                 "too many bytes of pending requests on this node "
+                 "(limit %zu)",
+                 l->pending_bytes);
+    else
+        return NULL;
+    return m;
+}
+
 // Receives one ROUTER message, [identity][""?][body], and hands it on.
 // Returns 1 when one was handled, 0 when none was waiting, -1 when the
 // handler asked to end the reactor.
@@ -232,6 +366,11 @@ s_recv_one(azo_ctl_t *self)
         p->ident_len = zmq_msg_size(&f[0]);
         memcpy(p->ident, zmq_msg_data(&f[0]), p->ident_len);
         p->delim = n == 3 && zmq_msg_size(&f[1]) == 0;
+        // The caps apply to what was pending before this request. Every
+        // request gets an entry, even one answered at once, so that all
+        // replies take one path.
+        const char *over = s_over_limit(self, p);
+        p->client = s_client_add(self, p->ident, p->ident_len);
         p->ticket = zloop_ticket(self->loop, s_on_timeout, p);
         zhashx_insert(self->pending, AZO_IDMAP_KEY(p->seq), p);
         self->requests++;
@@ -251,10 +390,19 @@ s_recv_one(azo_ctl_t *self)
             p->has_id = self->req.has_id;
             p->id = self->req.id;
             s_fail(self, p, AZO_EBADREQ, why);
+        } else if (over) {
+            self->refused++;
+            p->has_id = true;
+            p->id = self->req.id;
+            azo_ratelog(&self->limitlog, "control request refused: %s", over);
+            s_fail(self, p, AZO_EUNAVAIL, over);
         } else {
             p->has_id = true;
             p->id = self->req.id;
             snprintf(p->cmd, sizeof p->cmd, "%s", self->req.cmd);
+            // The body waits in its handler's inbox until answered.
+            p->bytes = zmq_msg_size(body);
+            self->pending_bytes += p->bytes;
             if (self->fn(self->arg, p->seq, &self->req, zmq_msg_data(body),
                          zmq_msg_size(body)) < 0)
                 rc = -1;
@@ -302,6 +450,12 @@ uint64_t
 azo_ctl_bad(const azo_ctl_t *self)
 {
     return self->bad;
+}
+
+uint64_t
+azo_ctl_refused(const azo_ctl_t *self)
+{
+    return self->refused;
 }
 
 size_t

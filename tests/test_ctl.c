@@ -1,6 +1,7 @@
 // Unit tests of azo_ctl, driven through a real ROUTER on inproc with a
 // DEALER and a REQ client: replies by sequence number, time-outs, failing
-// by handler and all at once, bad framing and undecodable requests.
+// by handler and all at once, bad framing and undecodable requests, the
+// caps on pending requests, and a client that never reads its replies.
 #include "azo_ctl.h"
 #include "azo_err.h"
 
@@ -98,7 +99,7 @@ s_run(fixture_t *f, int ms)
 }
 
 static void
-s_send(fixture_t *f, uint64_t id, const char *cmd)
+s_send_on(zsock_t *sock, uint64_t id, const char *cmd)
 {
     msgpack_sbuffer sb;
     msgpack_packer pk;
@@ -106,21 +107,45 @@ s_send(fixture_t *f, uint64_t id, const char *cmd)
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     azo_req_pack(&pk, id, cmd);
     msgpack_pack_map(&pk, 0);
-    zmq_send(zsock_resolve(f->dealer), sb.data, sb.size, 0);
+    assert_int_equal(zmq_send(zsock_resolve(sock), sb.data, sb.size, 0),
+                     (int)sb.size);
     msgpack_sbuffer_destroy(&sb);
 }
 
-// Receives one reply within 1 s into f->rep.
 static void
-s_recv(fixture_t *f)
+s_send(fixture_t *f, uint64_t id, const char *cmd)
 {
-    zsock_set_rcvtimeo(f->dealer, 1000);
+    s_send_on(f->dealer, id, cmd);
+}
+
+// Receives one reply on sock within 1 s into f->rep.
+static void
+s_recv_on(fixture_t *f, zsock_t *sock)
+{
+    zsock_set_rcvtimeo(sock, 1000);
     zframe_destroy(&f->frame);
-    f->frame = zframe_recv(f->dealer);
+    f->frame = zframe_recv(sock);
     assert_non_null(f->frame);
     assert_int_equal(azo_rep_decode(&f->rep, zframe_data(f->frame),
                                     zframe_size(f->frame), NULL, 0),
                      0);
+}
+
+static void
+s_recv(fixture_t *f)
+{
+    s_recv_on(f, f->dealer);
+}
+
+// A second DEALER on the fixture's endpoint (another client identity).
+static zsock_t *
+s_other_client(void)
+{
+    char ep[64];
+    snprintf(ep, sizeof ep, "inproc://test-ctl-%d", s_no);
+    zsock_t *s = zsock_new_dealer(ep);
+    assert_non_null(s);
+    return s;
 }
 
 static void
@@ -223,6 +248,154 @@ test_ctl_answers_bad_input_itself(void **state)
     zsock_destroy(&req);
 }
 
+static void
+test_ctl_caps_pending_per_client(void **state)
+{
+    fixture_t *f = *state;
+    azo_ctl_set_limits(f->ctl, &(azo_ctl_limits_t){2, 100, 1 << 20});
+    s_send(f, 1, "later");
+    s_send(f, 2, "later");
+    s_send(f, 3, "later"); // over: answered at once, not handed on
+    s_send(f, 4, "echo");  // also over, even though it would be quick
+    s_run(f, 20);
+    assert_int_equal(f->calls, 2);
+    assert_int_equal(azo_ctl_pending(f->ctl), 2);
+    assert_int_equal(azo_ctl_refused(f->ctl), 2);
+    for (uint64_t id = 3; id <= 4; id++) {
+        s_recv(f);
+        assert_true(f->rep.id == id);
+        assert_int_equal(f->rep.rc, AZO_EUNAVAIL);
+        assert_string_equal(
+            f->rep.message,
+            "too many pending requests from this client (limit 2)");
+    }
+    // Another client is not held back by this one.
+    zsock_t *other = s_other_client();
+    s_send_on(other, 5, "echo");
+    s_run(f, 20);
+    s_recv_on(f, other);
+    assert_true(f->rep.ok && f->rep.id == 5);
+    zsock_destroy(&other);
+    // Once its requests are answered, the client may send again.
+    azo_ctl_fail_handler(f->ctl, "worker", "exited");
+    s_recv(f);
+    s_recv(f);
+    s_send(f, 6, "echo");
+    s_run(f, 20);
+    s_recv(f);
+    assert_true(f->rep.ok && f->rep.id == 6);
+    assert_int_equal(azo_ctl_pending(f->ctl), 0);
+}
+
+static void
+test_ctl_caps_pending_in_all(void **state)
+{
+    fixture_t *f = *state;
+    azo_ctl_set_limits(f->ctl, &(azo_ctl_limits_t){100, 3, 1 << 20});
+    zsock_t *other = s_other_client();
+    s_send(f, 1, "later");
+    s_send(f, 2, "later");
+    s_run(f, 20);
+    s_send_on(other, 3, "later");
+    s_send_on(other, 4, "later");
+    s_run(f, 20);
+    assert_int_equal(azo_ctl_pending(f->ctl), 3);
+    s_recv_on(f, other);
+    assert_true(f->rep.id == 4);
+    assert_int_equal(f->rep.rc, AZO_EUNAVAIL);
+    assert_string_equal(f->rep.message,
+                        "too many pending requests on this node (limit 3)");
+    azo_ctl_fail_all(f->ctl, AZO_EUNAVAIL, "going down");
+    for (int i = 0; i < 2; i++)
+        s_recv(f);
+    s_recv_on(f, other);
+
+    // The byte cap: one request of any size passes when nothing is
+    // pending; the next waits until the bytes are back under the cap.
+    azo_ctl_set_limits(f->ctl, &(azo_ctl_limits_t){100, 100, 1});
+    s_send(f, 5, "later");
+    s_run(f, 20);
+    s_send_on(other, 6, "echo");
+    s_run(f, 20);
+    s_recv_on(f, other);
+    assert_true(f->rep.id == 6);
+    assert_int_equal(f->rep.rc, AZO_EUNAVAIL);
+    assert_non_null(strstr(f->rep.message, "bytes of pending requests"));
+    azo_ctl_fail_all(f->ctl, AZO_EUNAVAIL, "going down");
+    s_recv(f);
+    s_send_on(other, 7, "echo");
+    s_run(f, 20);
+    s_recv_on(f, other);
+    assert_true(f->rep.ok && f->rep.id == 7);
+    assert_int_equal(azo_ctl_refused(f->ctl), 2);
+    zsock_destroy(&other);
+}
+
+// Reopens the fixture with small queues both ways, so that the reply pipe
+// fills at once; mandatory sets ZMQ_ROUTER_MANDATORY on the ROUTER.
+static void
+s_reopen_small(fixture_t *f, bool mandatory)
+{
+    azo_ctl_destroy(&f->ctl);
+    zloop_destroy(&f->loop);
+    zsock_destroy(&f->dealer);
+    zsock_destroy(&f->router);
+    char ep[64];
+    snprintf(ep, sizeof ep, "inproc://test-ctl-%d", ++s_no);
+    f->router = zsock_new(ZMQ_ROUTER);
+    zsock_set_sndhwm(f->router, 10);
+    if (mandatory)
+        zsock_set_router_mandatory(f->router, 1);
+    assert_int_equal(zsock_bind(f->router, "%s", ep), 0);
+    f->dealer = zsock_new(ZMQ_DEALER);
+    zsock_set_rcvhwm(f->dealer, 10);
+    assert_int_equal(zsock_connect(f->dealer, "%s", ep), 0);
+    f->loop = zloop_new();
+    f->ctl = azo_ctl_new(f->router, 60000, s_handler, f);
+    assert_int_equal(azo_ctl_attach(f->ctl, f->loop), 0);
+}
+
+static void
+test_ctl_client_that_never_reads_cannot_block_us(void **state)
+{
+    fixture_t *f = *state;
+    for (int mandatory = 0; mandatory < 2; mandatory++) {
+        s_reopen_small(f, mandatory);
+        f->calls = 0;
+        enum { N = 500 };
+        for (int i = 0; i < N; i++)
+            s_send(f, (uint64_t)i + 1, "echo");
+        s_run(f, 100); // returns: no send waits for the reader
+        assert_int_equal(f->calls, N);
+        assert_int_equal(azo_ctl_pending(f->ctl), 0);
+        // Another client is served meanwhile.
+        zsock_t *other = s_other_client();
+        s_send_on(other, 1000, "echo");
+        s_run(f, 20);
+        s_recv_on(f, other);
+        assert_true(f->rep.ok && f->rep.id == 1000);
+        zsock_destroy(&other);
+        // The replies that did not fit were dropped, the first ones kept.
+        zsock_set_rcvtimeo(f->dealer, 100);
+        int got = 0;
+        zframe_t *fr;
+        while ((fr = zframe_recv(f->dealer))) {
+            assert_int_equal(azo_rep_decode(&f->rep, zframe_data(fr),
+                                            zframe_size(fr), NULL, 0),
+                             0);
+            assert_true(f->rep.id == (uint64_t)got + 1);
+            got++;
+            zframe_destroy(&fr);
+        }
+        assert_true(got >= 10 && got < N);
+        // The client is not cut off: once it reads, it gets replies again.
+        s_send(f, 2000, "echo");
+        s_run(f, 20);
+        s_recv(f);
+        assert_true(f->rep.ok && f->rep.id == 2000);
+    }
+}
+
 int
 main(void)
 {
@@ -232,6 +405,9 @@ main(void)
         T(test_ctl_times_out_with_the_handler_named),
         T(test_ctl_fails_by_handler_and_all),
         T(test_ctl_answers_bad_input_itself),
+        T(test_ctl_caps_pending_per_client),
+        T(test_ctl_caps_pending_in_all),
+        T(test_ctl_client_that_never_reads_cannot_block_us),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
