@@ -414,9 +414,13 @@ s_server_cert(azo_sec_t *self, const azo_config_t *cfg, char *err,
     azo_sec_server_cert_path(cfg, secret, sizeof secret);
     const char *conf = azo_config_str(cfg, "security/server_cert");
     if (access(secret, F_OK) < 0 && errno == ENOENT && !(conf && *conf)) {
-        char stem[PATH_MAX], pub[AZO_SEC_KEYLEN + 1];
+        char stem[PATH_MAX], pub[AZO_SEC_KEYLEN + 1], why[PATH_MAX + 64];
+        int rc = azo_fs_mkdirs(azo_config_str(cfg, "node/data_dir"), 0700, why,
+                               sizeof why);
+        if (rc < 0)
+            return s_fail(err, errlen, rc, "node/data_dir: %s", why);
         snprintf(stem, sizeof stem, "%.*s", (int)(strlen(secret) - 7), secret);
-        int rc = azo_sec_keygen(stem, pub, err, errlen);
+        rc = azo_sec_keygen(stem, pub, err, errlen);
         if (rc < 0)
             return rc;
         zsys_info("CURVE: made the node's certificate %s (public key %s)", stem,
