@@ -318,6 +318,13 @@ class CurveTest(NodeTest):
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("not a secret certificate", r.stderr)
 
+    def test_example_config_is_valid(self):
+        cfg = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                           "..", "..", "configs", "curve.cfg")
+        r = subprocess.run([AZOD, "-c", cfg, "--check"], capture_output=True,
+                           text=True, timeout=DEADLINE)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
     def test_azoctl_curve_usage_errors(self):
         alice = self.keygen("alice")
         r = subprocess.run([AZOCTL, "--cert", alice, "ping"],
