@@ -96,9 +96,10 @@ test_life_malformed_table(void **state)
     assert_int_equal(azo_life_decode(sb.data, sb.size, &out), 0);
     assert_string_equal(out.reason, "a?b");
     // Raw garbage, truncation, too long.
+    // The split literal keeps "\xa2e" from reading as one hex escape.
     static const char *const junk[] = {"", "\xc1",
-                                       "\x81\xa2"
-                                       "ev",
+                                       ("\x81\xa2"
+                                        "ev"),
                                        "\x90"};
     for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++)
         assert_int_equal(azo_life_decode(junk[i], strlen(junk[i]), &out),
