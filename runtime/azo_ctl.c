@@ -23,11 +23,19 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #define S_DRAIN 64 // requests handled per wakeup
 
-// A client identity as a zhashx key: the bytes, not a C string.
+// A client identity as a zhashx key: its bytes and their keyed hash.
+// Clients choose their identity (ZMQ_ROUTING_ID), and zhashx grows its
+// table on every lookup that meets a long chain: a hash that clients could
+// make collide would let them blow the table up, hence SipHash under a
+// random key of this ctl.
 typedef struct {
+    uint64_t hash;
     size_t len;
     const uint8_t *data; // borrowed
 } s_ident_t;
@@ -69,24 +77,79 @@ struct azo_ctl {
     azo_req_t req;
     azo_ratelog_t badlog;
     azo_ratelog_t limitlog;
-    char overmsg[96]; // s_over_limit's answer
+    char overmsg[96];    // s_over_limit's answer
+    uint64_t hashkey[2]; // secret key of s_siphash
 };
 
-// FNV-1a over the identity bytes.
+static uint64_t
+s_rotl(uint64_t x, int b)
+{
+    return (x << b) | (x >> (64 - b));
+}
+
+static void
+s_sipround(uint64_t v[4])
+{
+    v[0] += v[1];
+    v[1] = s_rotl(v[1], 13) ^ v[0];
+    v[0] = s_rotl(v[0], 32);
+    v[2] += v[3];
+    v[3] = s_rotl(v[3], 16) ^ v[2];
+    v[0] += v[3];
+    v[3] = s_rotl(v[3], 21) ^ v[0];
+    v[2] += v[1];
+    v[1] = s_rotl(v[1], 17) ^ v[2];
+    v[2] = s_rotl(v[2], 32);
+}
+
+// SipHash-2-4 of data under key (Aumasson and Bernstein, 2012).
+static uint64_t
+s_siphash(const uint64_t key[2], const uint8_t *data, size_t len)
+{
+    uint64_t v[4] = {key[0] ^ 0x736f6d6570736575u, key[1] ^ 0x646f72616e646f6du,
+                     key[0] ^ 0x6c7967656e657261u,
+                     key[1] ^ 0x7465646279746573u};
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t m = 0;
+        for (int j = 7; j >= 0; j--)
+            m = m << 8 | data[i + (size_t)j];
+        v[3] ^= m;
+        s_sipround(v);
+        s_sipround(v);
+        v[0] ^= m;
+    }
+    uint64_t m = (uint64_t)len << 56;
+    for (size_t j = 0; i + j < len; j++)
+        m |= (uint64_t)data[i + j] << (8 * j);
+    v[3] ^= m;
+    s_sipround(v);
+    s_sipround(v);
+    v[0] ^= m;
+    v[2] ^= 0xff;
+    for (int r = 0; r < 4; r++)
+        s_sipround(v);
+    return v[0] ^ v[1] ^ v[2] ^ v[3];
+}
+
+static s_ident_t
+s_ident(const azo_ctl_t *self, const uint8_t *data, size_t len)
+{
+    return (s_ident_t){s_siphash(self->hashkey, data, len), len, data};
+}
+
 static size_t
 s_ident_hash(const void *key)
 {
-    const s_ident_t *k = key;
-    uint64_t h = 14695981039346656037u;
-    for (size_t i = 0; i < k->len; i++)
-        h = (h ^ k->data[i]) * 1099511628211u;
-    return (size_t)h;
+    return (size_t)((const s_ident_t *)key)->hash;
 }
 
 static int
 s_ident_cmp(const void *a, const void *b)
 {
     const s_ident_t *x = a, *y = b;
+    if (x->hash != y->hash)
+        return x->hash < y->hash ? -1 : 1;
     if (x->len != y->len)
         return x->len < y->len ? -1 : 1;
     return memcmp(x->data, y->data, x->len);
@@ -99,21 +162,20 @@ s_client_free(void **item)
     *item = NULL;
 }
 
-// Returns the client of ident (len bytes), counted with one more pending
-// request; a new entry if it had none. NULL if out of memory: the request
-// then goes uncounted for its client.
+// Returns the client of key, counted with one more pending request; a new
+// entry if it had none. NULL if out of memory: the request then goes
+// uncounted for its client.
 static s_client_t *
-s_client_add(azo_ctl_t *self, const uint8_t *ident, size_t len)
+s_client_add(azo_ctl_t *self, const s_ident_t *key)
 {
-    s_ident_t key = {len, ident};
-    s_client_t *c = zhashx_lookup(self->clients, &key);
+    s_client_t *c = zhashx_lookup(self->clients, key);
     if (!c) {
-        assert(len <= sizeof c->ident);
+        assert(key->len <= sizeof c->ident);
         c = calloc(1, sizeof *c);
         if (!c)
             return NULL;
-        memcpy(c->ident, ident, len);
-        c->key.len = len;
+        memcpy(c->ident, key->data, key->len);
+        c->key = *key;
         c->key.data = c->ident;
         zhashx_insert(self->clients, &c->key, c);
     }
@@ -143,6 +205,20 @@ s_pending_free(void **item)
     *item = NULL;
 }
 
+// A secret key for s_siphash: from the kernel, else (no entropy yet, or
+// an old kernel) from what varies between runs, still unknown to clients.
+static void
+s_hashkey_init(uint64_t key[2])
+{
+    if (getrandom(key, 2 * sizeof key[0], GRND_NONBLOCK) ==
+        (ssize_t)(2 * sizeof key[0]))
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    key[0] = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15u ^ (uint64_t)getpid();
+    key[1] = (uint64_t)(uintptr_t)key ^ (uint64_t)time(NULL) << 20;
+}
+
 azo_ctl_t *
 azo_ctl_new(zsock_t *router, int64_t timeout_ms, azo_ctl_fn *fn, void *arg)
 {
@@ -154,6 +230,7 @@ azo_ctl_new(zsock_t *router, int64_t timeout_ms, azo_ctl_fn *fn, void *arg)
     self->fn = fn;
     self->arg = arg;
     self->next_seq = 1;
+    s_hashkey_init(self->hashkey);
     self->limits = (azo_ctl_limits_t){AZO_CTL_CLIENT_PENDING, AZO_CTL_PENDING,
                                       AZO_CTL_PENDING_BYTES};
     self->pending = azo_idmap_new();
@@ -306,13 +383,12 @@ azo_ctl_fail_all(azo_ctl_t *self, int rc, const char *message)
     s_fail_where(self, NULL, rc, message);
 }
 
-// Returns why a new request from p's client is over a cap (static storage
+// Returns why a new request from client key is over a cap (static storage
 // of this ctl, valid until the next call), or NULL when it may go on.
 static const char *
-s_over_limit(azo_ctl_t *self, const s_pending_t *p)
+s_over_limit(azo_ctl_t *self, const s_ident_t *key)
 {
-    s_ident_t key = {p->ident_len, p->ident};
-    const s_client_t *c = zhashx_lookup(self->clients, &key);
+    const s_client_t *c = zhashx_lookup(self->clients, key);
     const azo_ctl_limits_t *l = &self->limits;
     char *m = self->overmsg;
     size_t n = sizeof self->overmsg;
@@ -369,8 +445,9 @@ s_recv_one(azo_ctl_t *self)
         // The caps apply to what was pending before this request. Every
         // request gets an entry, even one answered at once, so that all
         // replies take one path.
-        const char *over = s_over_limit(self, p);
-        p->client = s_client_add(self, p->ident, p->ident_len);
+        s_ident_t key = s_ident(self, p->ident, p->ident_len);
+        const char *over = s_over_limit(self, &key);
+        p->client = s_client_add(self, &key);
         p->ticket = zloop_ticket(self->loop, s_on_timeout, p);
         zhashx_insert(self->pending, AZO_IDMAP_KEY(p->seq), p);
         self->requests++;

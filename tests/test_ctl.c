@@ -331,6 +331,42 @@ test_ctl_caps_pending_in_all(void **state)
     zsock_destroy(&other);
 }
 
+static void
+test_ctl_counts_clients_by_their_whole_identity(void **state)
+{
+    fixture_t *f = *state;
+    azo_ctl_set_limits(f->ctl, &(azo_ctl_limits_t){1, 100, 1 << 20});
+    char ep[64];
+    snprintf(ep, sizeof ep, "inproc://test-ctl-%d", s_no);
+    // Identities of the longest size, one byte apart, and a prefix.
+    char id[3][256];
+    memset(id, 'k', sizeof id);
+    id[0][254] = 0;
+    id[1][254] = 'j';
+    id[1][255] = 0;
+    id[2][255] = 0;
+    zsock_t *c[3];
+    for (int i = 0; i < 3; i++) {
+        c[i] = zsock_new(ZMQ_DEALER);
+        assert_int_equal(zmq_setsockopt(zsock_resolve(c[i]), ZMQ_ROUTING_ID,
+                                        id[i], strlen(id[i])),
+                         0);
+        assert_int_equal(zsock_connect(c[i], "%s", ep), 0);
+        s_send_on(c[i], 1, "later");
+        s_send_on(c[i], 2, "later");
+    }
+    s_run(f, 20);
+    assert_int_equal(azo_ctl_pending(f->ctl), 3);
+    for (int i = 0; i < 3; i++) {
+        s_recv_on(f, c[i]);
+        assert_true(f->rep.id == 2);
+        assert_non_null(strstr(f->rep.message, "from this client"));
+        zsock_destroy(&c[i]);
+    }
+    azo_ctl_fail_all(f->ctl, AZO_EUNAVAIL, "going down");
+    assert_int_equal(azo_ctl_pending(f->ctl), 0);
+}
+
 // Reopens the fixture with small queues both ways, so that the reply pipe
 // fills at once; mandatory sets ZMQ_ROUTER_MANDATORY on the ROUTER.
 static void
@@ -407,6 +443,7 @@ main(void)
         T(test_ctl_answers_bad_input_itself),
         T(test_ctl_caps_pending_per_client),
         T(test_ctl_caps_pending_in_all),
+        T(test_ctl_counts_clients_by_their_whole_identity),
         T(test_ctl_client_that_never_reads_cannot_block_us),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
