@@ -270,6 +270,12 @@ static const azo_cfg_key_t s_base_keys[] = {
      "the largest control message accepted"},
     {"limits/queue", AZO_CFG_INT, "10000", 16, 10000000, NULL,
      "messages queued per actor inbox"},
+    {"limits/client_pending", AZO_CFG_INT, "1000", 1, 1000000, NULL,
+     "control requests one client may have waiting for an answer"},
+    {"limits/pending", AZO_CFG_INT, "10000", 1, 10000000, NULL,
+     "control requests waiting for an answer, in all"},
+    {"limits/pending_bytes", AZO_CFG_SIZE, "64MiB", 1 << 20, (int64_t)1 << 40,
+     NULL, "bytes of control requests waiting for an answer, in all"},
     {"actors", AZO_CFG_SECTION, NULL, 0, 0, NULL, "a section"},
 };
 
@@ -1667,9 +1673,10 @@ s_cmd_status(void *arg, const azo_req_t *req, azo_reply_t *reply)
     azo_pack_kint(pk, "used_bytes", info.used_bytes);
     azo_pack_kint(pk, "entries", info.entries);
     azo_pack_str(pk, "requests");
-    msgpack_pack_map(pk, 3);
+    msgpack_pack_map(pk, 4);
     azo_pack_kuint(pk, "total", azo_ctl_requests(self->ctl));
     azo_pack_kuint(pk, "bad", azo_ctl_bad(self->ctl));
+    azo_pack_kuint(pk, "refused", azo_ctl_refused(self->ctl));
     azo_pack_kuint(pk, "pending", azo_ctl_pending(self->ctl));
     azo_pack_str(pk, "actors");
     msgpack_pack_array(pk, (uint32_t)self->nchildren);
@@ -2439,6 +2446,15 @@ azo_sup_open(azo_sup_t **out, const azo_config_t *cfg,
         rc = s_fail(err, errlen, -ENOMEM, "out of memory");
         goto fail;
     }
+    azo_ctl_set_limits(
+        self->ctl,
+        &(azo_ctl_limits_t){
+            .client_pending = (size_t)azo_config_int(
+                cfg, "limits/client_pending", AZO_CTL_CLIENT_PENDING),
+            .pending = (size_t)azo_config_int(cfg, "limits/pending",
+                                              AZO_CTL_PENDING),
+            .pending_bytes = (size_t)azo_config_size(
+                cfg, "limits/pending_bytes", AZO_CTL_PENDING_BYTES)});
     int64_t max_msg = azo_config_size(cfg, "limits/max_msg", 1 << 20);
     zsock_set_maxmsgsize(self->ctl_sock, max_msg);
     zsock_set_linger(self->ctl_sock, S_LINGER_MS);

@@ -1175,7 +1175,7 @@ static const s_cmd_t s_cmds[] = {
     {NULL, "nodes", s_cmd_nodes, NULL, NULL, 0, 0},
     {NULL, "call", s_cmd_call, NULL, NULL, 1, INT_MAX},
     {NULL, "sub", s_cmd_sub, NULL, NULL, 0, INT_MAX},
-    {NULL, "keygen", s_cmd_keygen, NULL, NULL, 0, INT_MAX},
+    {NULL, "keygen", s_cmd_keygen, NULL, NULL, 1, 1},
     {NULL, "jobs", s_cmd_thin, "sched.list", NULL, 0, 0},
     {NULL, "run", s_cmd_thin, "sched.run", "job", 1, 1},
     {NULL, "pause", s_cmd_thin, "sched.pause", "job", 1, 1},

@@ -94,7 +94,8 @@ class AzoctlTest(NodeTest):
     def test_usage_errors_exit_2(self):
         for args in ([], ["bogus"], ["restart"], ["call"],
                      ["call", "ping", "novalue"], ["ping", "extra"],
-                     ["--timeout", "x", "ping"], ["keygen", "me"]):
+                     ["--timeout", "x", "ping"], ["keygen"],
+                     ["keygen", "me_secret"], ["keygen", "a", "b"]):
             out = self.ctl(*args)
             self.assertEqual(out.returncode, 2, (args, out.stderr))
             self.assertTrue(out.stderr.strip(), args)

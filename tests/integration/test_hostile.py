@@ -413,6 +413,41 @@ class HostileTest(NodeTest):
         for s in clients + [flood, other, late]:
             s.close()
 
+    def test_configured_caps_apply(self):
+        """limits/client_pending and limits/pending set the caps; status
+        counts what was refused."""
+        cfg = self.write_cfg(
+            "actors\n    scheduler\n        mode = process\n"
+            "        heartbeat = 1h\n")
+        n = self.node(config=cfg, sets=["supervisor/request_timeout=1h",
+                                          "limits/client_pending=3",
+                                          "limits/pending=5"])
+        actor = n.actors()["scheduler"]["pid"]
+        os.kill(actor, signal.SIGSTOP)
+        self.addCleanup(_signal, actor, signal.SIGCONT)
+        a, b = n.socket(), n.socket()
+        for i in range(4):
+            a.send(req(i + 1, "sched.list"))
+        self.assertTrue(a.poll(int(DEADLINE * 1000)))
+        rep = unpack(a.recv())
+        self.assertEqual((rep["id"], rep["error"]["message"]),
+                         (4, "too many pending requests from this client "
+                             "(limit 3)"))
+        for i in range(3):
+            b.send(req(i + 1, "sched.list"))
+        self.assertTrue(b.poll(int(DEADLINE * 1000)))
+        rep = unpack(b.recv())
+        self.assertEqual((rep["id"], rep["error"]["message"]),
+                         (3, "too many pending requests on this node "
+                             "(limit 5)"))
+        os.kill(actor, signal.SIGCONT)
+        wait_for(lambda: n.call("status").get("ok") and
+                 n.call("status")["result"]["requests"]["pending"] == 1,
+                 "pending requests to drain")
+        self.assertEqual(n.call("status")["result"]["requests"]["refused"], 2)
+        a.close()
+        b.close()
+
     def test_slow_subscribers_do_not_stall_the_node(self):
         n = self.node()
         subs = [n.subscriber("") for _ in range(5)]
