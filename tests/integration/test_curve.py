@@ -318,6 +318,24 @@ class CurveTest(NodeTest):
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("not a secret certificate", r.stderr)
 
+    def test_data_dir_and_ipc_sockets_are_private(self):
+        """Whatever the umask azod starts with: data dir 0700, its files
+        not readable by others, ipc socket files 0700."""
+        old = os.umask(0)
+        try:
+            n = self.node()
+        finally:
+            os.umask(old)
+        self.assertEqual(stat.S_IMODE(os.stat(n.data).st_mode), 0o700)
+        for ep in (n.control, n.events, n.cluster):
+            mode = os.stat(ep[len("ipc://"):]).st_mode
+            self.assertTrue(stat.S_ISSOCK(mode))
+            self.assertEqual(stat.S_IMODE(mode), 0o700, ep)
+        for root, dirs, files in os.walk(n.data):
+            for name in dirs + files:
+                mode = stat.S_IMODE(os.stat(os.path.join(root, name)).st_mode)
+                self.assertEqual(mode & 0o077, 0, (name, oct(mode)))
+
     def test_example_config_is_valid(self):
         cfg = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                            "..", "..", "configs", "curve.cfg")
