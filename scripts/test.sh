@@ -3,7 +3,9 @@
 #   1. dev build (Debug): unit and integration tests;
 #   2. asan build (AddressSanitizer + UndefinedBehaviorSanitizer): unit and
 #      integration tests again, azod included;
-#   3. tsan build (ThreadSanitizer): unit tests.
+#   3. tsan build (ThreadSanitizer): unit tests;
+#   4. fuzz build (clang, libFuzzer, ASan + UBSan): each fuzz target of
+#      tests/fuzz for a bounded time (about a minute in all; docs/fuzzing.md).
 # Exits non-zero on the first failure. CI runs exactly this (.ci/run).
 set -eu
 cd "$(dirname "$0")/.."
@@ -27,5 +29,22 @@ for preset in dev asan tsan; do
         echo "== $preset: integration tests"
         ctest --test-dir "build/$preset" -L integration --output-on-failure
     fi
+done
+
+# The fuzz preset needs clang (scripts/setup.sh installs gcc only).
+if ! command -v clang >/dev/null 2>&1; then
+    echo "test: the fuzz stage needs clang: apt-get install clang" >&2
+    exit 1
+fi
+echo "== fuzz: build"
+cmake --preset fuzz >/dev/null
+cmake --build --preset fuzz -j"$jobs"
+echo "== fuzz: bounded runs"
+ctest --test-dir build/fuzz -L fuzz --output-on-failure
+for log in build/fuzz/tests/fuzz/work/fuzz_*/fuzz.log; do
+    name=$(basename "$(dirname "$log")")
+    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+    rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
+    echo "fuzz: $name: ${runs:-?} executions (${rate:-?}/s), no crash"
 done
 echo "== all tests passed"
