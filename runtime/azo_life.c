@@ -36,7 +36,9 @@ azo_life_decode(const void *body, size_t len, azo_life_t *out)
     if (len > 512 || azo_mp_check(body, len, NULL, 0) < 0 ||
         !msgpack_zone_init(&zone, 1024))
         return AZO_EBADREQ;
-    msgpack_object root;
+    // msgpack-c leaves root untouched when it fails (out of memory): the
+    // lookups below must then find nothing rather than read garbage.
+    msgpack_object root = {.type = MSGPACK_OBJECT_NIL};
     int rc = azo_mp_unpack(body, len, &zone, &root);
     const msgpack_object *ev = azo_mp_get(&root, "ev");
     int64_t gen = -1, pid = -1, next = 0;
