@@ -8,8 +8,8 @@
 // be an "internal error" (the scanner and zconfig disagreeing).
 //
 // Process-global state, main thread only (libFuzzer calls the target from
-// one thread): the temp file every input is written to, made at the first
-// call and removed at exit, and the schema, built once.
+// one thread): the temp file every input is written to, made (and unlinked)
+// at the first call, and the schema, built once.
 #include "azo_actors.h"
 #include "azo_config.h"
 #include "azo_err.h"
@@ -23,8 +23,8 @@
 #define S_MAX_SETS 8
 #define S_ERRLEN   1024 // what azod uses
 
-static char s_path[4096];       // the temp file ("" until made)
-static int s_fd = -1;           // open on s_path
+static char s_path[64];         // how the loader opens the temp file
+static int s_fd = -1;           // the temp file, already unlinked
 static azo_cfg_key_t *s_schema; // owned, from azo_sup_schema
 static size_t s_nschema;        //
 
@@ -32,14 +32,14 @@ static void
 s_cleanup(void)
 {
     if (s_fd >= 0)
-        (void)close(s_fd); // nothing left to lose: the file goes too
-    if (*s_path)
-        (void)unlink(s_path); // best effort at exit
+        (void)close(s_fd); // unlinked: nothing to keep
     free(s_schema);
 }
 
-// Makes the temp file and the schema, once. Without them the target cannot
-// run at all: it stops loudly.
+// Makes the temp file and the schema, once. The file is unlinked at once
+// and reached through /proc/self/fd, so that nothing stays behind when an
+// input crashes the process. Without them the target cannot run at all: it
+// stops loudly.
 static void
 s_setup(void)
 {
@@ -49,14 +49,16 @@ s_setup(void)
     const azo_actor_def_t *const *defs = azo_actors_all(&ndefs);
     s_schema = azo_sup_schema(defs, ndefs, &s_nschema);
     const char *tmp = getenv("TMPDIR");
-    snprintf(s_path, sizeof s_path, "%s/azo-fuzz-config-XXXXXX",
+    char name[4096];
+    snprintf(name, sizeof name, "%s/azo-fuzz-config-XXXXXX",
              tmp && *tmp ? tmp : "/tmp");
-    s_fd = mkstemp(s_path);
-    if (!s_schema || s_fd < 0) {
+    s_fd = mkstemp(name);
+    if (!s_schema || s_fd < 0 || unlink(name) < 0) {
         fprintf(stderr, "fuzz_config: cannot set up (%s)\n",
-                s_schema ? s_path : "out of memory");
+                s_schema ? name : "out of memory");
         abort();
     }
+    snprintf(s_path, sizeof s_path, "/proc/self/fd/%d", s_fd);
     atexit(s_cleanup);
 }
 
