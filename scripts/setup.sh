@@ -7,7 +7,8 @@ set -eu
 PACKAGES="build-essential cmake pkg-config git
 libzmq3-dev libczmq-dev libmsgpack-dev liblmdb-dev lmdb-utils
 libcmocka-dev libjansson-dev zlib1g-dev libcurl4-openssl-dev
-python3 python3-zmq python3-msgpack"
+python3 python3-zmq python3-msgpack
+clang libclang-rt-14-dev"
 
 missing=""
 for p in $PACKAGES; do
