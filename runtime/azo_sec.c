@@ -32,7 +32,9 @@ struct azo_sec {
     int ino;                     // inotify descriptor, or -1
     int watch;                   // its watch on clients, or -1
     zloop_t *loop;               // borrowed, once attached
-    int retry_timer;             // while clients is missing, or -1
+    int retry_timer;             // while clients is missing or a sync
+                                 // failed, or -1
+    bool gone;                   // clients is missing
 };
 
 static int s_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
@@ -231,6 +233,23 @@ s_remove_copy(const char *dir)
     (void)rmdir(dir);
 }
 
+// Removes the copies an earlier run left in base (a killed azod).
+static void
+s_remove_stale(const char *base)
+{
+    DIR *d = opendir(base);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strncmp(e->d_name, "allowed.", 8) == 0) {
+            char path[PATH_MAX + 300];
+            snprintf(path, sizeof path, "%s/%s", base, e->d_name);
+            s_remove_copy(path);
+        }
+    closedir(d);
+}
+
 // True when path (size bytes) looks like a text file: zconfig would log a
 // binary one's bytes in its complaint.
 static bool
@@ -295,6 +314,10 @@ s_copy_clients(azo_sec_t *self, const char *copy, zhashx_t *seen)
         }
         zcert_destroy(&cert);
     }
+    if (e)
+        zsys_warning("CURVE: %s holds more than %d certificates; the rest "
+                     "are not allowed",
+                     self->clients, S_MAX_CLIENTS);
     closedir(d);
     if (told > S_MAX_TOLD)
         zsys_warning("CURVE: %d more files of %s skipped", told - S_MAX_TOLD,
@@ -302,40 +325,65 @@ s_copy_clients(azo_sec_t *self, const char *copy, zhashx_t *seen)
     return n;
 }
 
+static int s_on_retry(zloop_t *loop, int timer_id, void *arg);
+
+// Points zauth at location (a directory of certificates; one that does
+// not exist allows nobody).
+static void
+s_use(azo_sec_t *self, const char *location)
+{
+    zstr_sendx(self->auth, "CURVE", location, NULL);
+    zsock_wait(self->auth);
+    if (self->current[0] && strcmp(self->current, location) != 0)
+        s_remove_copy(self->current);
+    snprintf(self->current, sizeof self->current, "%s", location);
+}
+
+// Starts the retry timer, once attached.
+static void
+s_retry_later(azo_sec_t *self)
+{
+    if (self->loop && self->retry_timer < 0)
+        self->retry_timer =
+            zloop_timer(self->loop, S_RETRY_MS, 0, s_on_retry, self);
+}
+
 // Makes a fresh copy of the allowed keys (the node's own, then the
-// clients directory's) and points zauth at it. Returns 0 or a negative
-// code.
+// clients directory's) and points zauth at it. When the copy cannot be
+// made (a full disk), fails closed: nobody is allowed until a retry
+// succeeds, so that a removed key never stays allowed. Returns 0 or a
+// negative code.
 static int
 s_sync(azo_sec_t *self)
 {
     char copy[sizeof self->current];
     snprintf(copy, sizeof copy, "%s/allowed.%u", self->base, self->serial++);
-    s_remove_copy(copy); // left over from an earlier run
-    if (mkdir(copy, 0700) < 0) {
-        zsys_error("CURVE: cannot create %s: %s", copy, strerror(errno));
-        return -errno;
-    }
-    zhashx_t *seen = zhashx_new();
-    if (!seen)
-        return -ENOMEM;
-    zhashx_set_destructor(seen, (zhashx_destructor_fn *)zstr_free);
     char own[sizeof copy + 8];
     snprintf(own, sizeof own, "%s/node", copy);
-    int rc = zcert_save_public(self->cert, own) == 0 ? 0 : -EIO;
+    zhashx_t *seen = zhashx_new();
+    int rc = seen ? 0 : -ENOMEM;
+    if (rc == 0 && mkdir(copy, 0700) < 0)
+        rc = -errno;
+    if (rc == 0 && zcert_save_public(self->cert, own) != 0)
+        rc = errno ? -errno : -EIO;
     if (rc == 0) {
+        zhashx_set_destructor(seen, (zhashx_destructor_fn *)zstr_free);
         zhashx_insert(seen, zcert_public_txt(self->cert),
                       strdup("the node's own certificate"));
         self->allowed = s_copy_clients(self, copy, seen);
-        zstr_sendx(self->auth, "CURVE", copy, NULL);
-        zsock_wait(self->auth);
-        if (self->current[0])
-            s_remove_copy(self->current);
-        snprintf(self->current, sizeof self->current, "%s", copy);
+        s_use(self, copy);
         zsys_info("CURVE: %zu client key%s allowed (security/clients = %s)",
                   self->allowed, self->allowed == 1 ? "" : "s", self->clients);
     } else {
-        zsys_error("CURVE: cannot write %s", own);
+        zsys_error("CURVE: cannot write the allowed keys to %s: %s; refusing "
+                   "every new connection until it works",
+                   copy, strerror(-rc));
         s_remove_copy(copy);
+        char none[sizeof self->base + 8];
+        snprintf(none, sizeof none, "%s/none", self->base);
+        s_use(self, none);
+        self->allowed = 0;
+        s_retry_later(self);
     }
     zhashx_destroy(&seen);
     return rc;
@@ -354,18 +402,22 @@ s_watch(azo_sec_t *self)
     return self->watch >= 0;
 }
 
+// Every S_RETRY_MS while the clients directory is missing or the last
+// sync failed.
 static int
 s_on_retry(zloop_t *loop, int timer_id, void *arg)
 {
     (void)loop;
     (void)timer_id;
     azo_sec_t *self = arg;
-    if (s_watch(self)) {
-        zloop_timer_end(self->loop, self->retry_timer);
-        self->retry_timer = -1;
+    if (!s_watch(self))
+        return 0; // still missing
+    if (self->gone)
         zsys_info("CURVE: security/clients = %s is back", self->clients);
-        (void)s_sync(self);
-    }
+    self->gone = false;
+    zloop_timer_end(self->loop, self->retry_timer);
+    self->retry_timer = -1;
+    (void)s_sync(self); // starts the timer again if it fails
     return 0;
 }
 
@@ -392,12 +444,12 @@ s_on_inotify(zloop_t *loop, zmq_pollitem_t *item, void *arg)
         (void)inotify_rm_watch(self->ino, self->watch); // may be gone
         self->watch = -1;
     }
-    if (gone && !s_watch(self) && self->retry_timer < 0) {
+    if (gone && !s_watch(self)) {
         zsys_warning("CURVE: security/clients = %s is gone: no client key "
                      "is allowed until it is back",
                      self->clients);
-        self->retry_timer =
-            zloop_timer(self->loop, S_RETRY_MS, 0, s_on_retry, self);
+        self->gone = true;
+        s_retry_later(self);
     }
     (void)s_sync(self);
     return 0;
@@ -478,6 +530,7 @@ azo_sec_open(azo_sec_t **out, const azo_config_t *cfg, char *err, size_t errlen)
         rc = s_fail(err, errlen, rc, "security: %s", why);
         goto fail;
     }
+    s_remove_stale(self->base);
     self->auth = zactor_new(zauth, NULL);
     self->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (!self->auth || self->ino < 0) {

@@ -278,6 +278,26 @@ test_sec_curve_end_to_end(void **state)
     assert_int_equal(azo_sec_allowed(sec), 1);
     assert_true(s_gets_through(&e, ep, server, 5000));
 
+    // The copy cannot be written (its directory replaced by a file, as a
+    // full disk would fail it): nobody is allowed, not even the last set,
+    // until a retry succeeds.
+    char base[600];
+    snprintf(base, sizeof base, "%s/curve", data);
+    azo_test_rm_rf(base);
+    FILE *blocker = fopen(base, "w");
+    assert_non_null(blocker);
+    fclose(blocker);
+    snprintf(copy, sizeof copy, "%s/alice", clients);
+    assert_int_equal(link(alice, copy), 0);
+    s_spin(loop, 100);
+    assert_false(s_gets_through(&e, ep, server, 300));
+    assert_false(s_gets_through(&a, ep, server, 300));
+    assert_int_equal(unlink(base), 0);
+    assert_int_equal(mkdir(base, 0700), 0);
+    s_spin(loop, 1500); // the retry comes within a second
+    assert_int_equal(azo_sec_allowed(sec), 2);
+    assert_true(s_gets_through(&a, ep, server, 5000));
+
     zsock_destroy(&server);
     azo_sec_destroy(&sec);
     zloop_destroy(&loop);
