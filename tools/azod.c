@@ -58,6 +58,12 @@ s_usage(FILE *out)
         "configuration; 3 escalated (sup.escalated): restart intensity\n"
         "exceeded, or a thread actor hung.\n"
         "\n"
+        "Security: by default every endpoint binds loopback or ipc only;\n"
+        "--set security/curve=1 requires CURVE keys of every client (the\n"
+        "node's certificate is made in the data directory at the first\n"
+        "start; allowed client certificates go in <data_dir>/clients;\n"
+        "azoctl keygen makes them): docs/security.md.\n"
+        "\n"
         "Logs go to stderr. Endpoints, topics and commands: docs/protocol.md;\n"
         "configuration keys: docs/operations.md.\n");
 }
