@@ -339,13 +339,13 @@ s_use(azo_sec_t *self, const char *location)
     snprintf(self->current, sizeof self->current, "%s", location);
 }
 
-// Starts the retry timer, once attached.
+// Arms the (one-shot) retry timer, once attached.
 static void
 s_retry_later(azo_sec_t *self)
 {
     if (self->loop && self->retry_timer < 0)
         self->retry_timer =
-            zloop_timer(self->loop, S_RETRY_MS, 0, s_on_retry, self);
+            zloop_timer(self->loop, S_RETRY_MS, 1, s_on_retry, self);
 }
 
 // Makes a fresh copy of the allowed keys (the node's own, then the
@@ -402,22 +402,23 @@ s_watch(azo_sec_t *self)
     return self->watch >= 0;
 }
 
-// Every S_RETRY_MS while the clients directory is missing or the last
-// sync failed.
+// S_RETRY_MS after the clients directory went missing or a sync failed;
+// re-armed until both are fine. One-shot: zloop removes it after this.
 static int
 s_on_retry(zloop_t *loop, int timer_id, void *arg)
 {
     (void)loop;
     (void)timer_id;
     azo_sec_t *self = arg;
-    if (!s_watch(self))
-        return 0; // still missing
+    self->retry_timer = -1;
+    if (!s_watch(self)) {
+        s_retry_later(self); // still missing
+        return 0;
+    }
     if (self->gone)
         zsys_info("CURVE: security/clients = %s is back", self->clients);
     self->gone = false;
-    zloop_timer_end(self->loop, self->retry_timer);
-    self->retry_timer = -1;
-    (void)s_sync(self); // starts the timer again if it fails
+    (void)s_sync(self); // arms the timer again if it fails
     return 0;
 }
 

@@ -193,12 +193,14 @@ s_end_loop(zloop_t *loop, int timer_id, void *arg)
     return -1;
 }
 
-// Runs loop for ms: the inotify handler gets its events.
+// Runs loop for ms: the inotify handler gets its events. A handler that
+// ends the loop leaves its one-shot timer in place: end it too.
 static void
 s_spin(zloop_t *loop, int ms)
 {
-    zloop_timer(loop, (size_t)ms, 1, s_end_loop, NULL);
+    int id = zloop_timer(loop, (size_t)ms, 1, s_end_loop, NULL);
     zloop_start(loop);
+    zloop_timer_end(loop, id);
 }
 
 static void
