@@ -56,7 +56,7 @@ s_ms(const char *iso)
     }
     if (strcmp(p, "Z") == 0)
         return ms;
-    int oh, om;
+    int oh = 0, om = 0;
     if ((*p != '+' && *p != '-') || sscanf(p + 1, "%2d:%2d", &oh, &om) != 2 ||
         strlen(p) != 6)
         fail_msg("bad offset in the test table: %s", iso);
