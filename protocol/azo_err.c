@@ -1,6 +1,7 @@
 // azo_err — maps project error codes to wire names and back. Stateless.
 #include "azo_err.h"
 
+#include <stdio.h>
 #include <string.h>
 
 typedef struct {
@@ -61,4 +62,22 @@ azo_err_str(int rc)
     if (rc < 0 && rc > -1000)
         return strerror(-rc); // glibc: thread-safe for known values
     return "unknown error";
+}
+
+int
+azo_err_vset(char *err, size_t errlen, int rc, const char *fmt, va_list ap)
+{
+    if (err && errlen)
+        (void)vsnprintf(err, errlen, fmt, ap); // truncation is acceptable
+    return rc;
+}
+
+int
+azo_err_set(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    azo_err_vset(err, errlen, rc, fmt, ap);
+    va_end(ap);
+    return rc;
 }

@@ -5,6 +5,9 @@
 #ifndef AZO_ERR_H
 #define AZO_ERR_H
 
+#include <stdarg.h>
+#include <stddef.h>
+
 typedef enum {
     AZO_OK = 0,
     AZO_EBADREQ = -1000,    // wire: bad_request
@@ -29,5 +32,13 @@ int azo_err_from_wire(const char *code, unsigned len);
 // Returns a short human description of rc, including strerror text for
 // -errno values. Static storage; safe from any thread.
 const char *azo_err_str(int rc);
+
+// Writes a one-line message into err (truncated to errlen; nothing when err
+// is NULL or errlen 0) and returns rc: `return azo_err_set(err, errlen,
+// AZO_EBADREQ, "...", ...)`. The va_list form is for callers that wrap it.
+int azo_err_set(char *err, size_t errlen, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+int azo_err_vset(char *err, size_t errlen, int rc, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 
 #endif

@@ -10,21 +10,8 @@
 #include "azo_err.h"
 
 #include <assert.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-static int
-s_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return AZO_EBADREQ;
-}
 
 static uint64_t
 s_be(const uint8_t *p, int n)
@@ -231,10 +218,11 @@ azo_mp_check(const void *buf, size_t len, char *err, size_t errlen)
 {
     const uint8_t *p = buf;
     if (!buf || len == 0)
-        return s_fail(err, errlen, "empty message");
+        return azo_err_set(err, errlen, AZO_EBADREQ, "empty message");
     if (len > AZO_MP_MAX_BYTES)
-        return s_fail(err, errlen, "message of %zu bytes exceeds %u", len,
-                      AZO_MP_MAX_BYTES);
+        return azo_err_set(err, errlen, AZO_EBADREQ,
+                           "message of %zu bytes exceeds %u", len,
+                           AZO_MP_MAX_BYTES);
 
     // left[d]: objects still expected at depth d; key[d]: true when depth d
     // is a map (even remaining count = next object is a key).
@@ -253,35 +241,40 @@ azo_mp_check(const void *buf, size_t len, char *err, size_t errlen)
         bool iskey = ismap[depth] && left[depth] % 2 == 0;
         left[depth]--;
         if (off >= len)
-            return s_fail(err, errlen, "truncated msgpack at byte %zu", off);
+            return azo_err_set(err, errlen, AZO_EBADREQ,
+                               "truncated msgpack at byte %zu", off);
         if (++items > AZO_MP_MAX_ITEMS)
-            return s_fail(err, errlen, "more than %d objects",
-                          AZO_MP_MAX_ITEMS);
+            return azo_err_set(err, errlen, AZO_EBADREQ, "more than %d objects",
+                               AZO_MP_MAX_ITEMS);
         size_t avail = len - off, hdr;
         uint64_t n;
         s_kind_t kind = s_header(p + off, avail, &hdr, &n);
         if (kind == S_BAD)
-            return s_fail(err, errlen, "invalid msgpack at byte %zu", off);
+            return azo_err_set(err, errlen, AZO_EBADREQ,
+                               "invalid msgpack at byte %zu", off);
         if (kind == S_TRUNC)
-            return s_fail(err, errlen, "truncated msgpack at byte %zu", off);
+            return azo_err_set(err, errlen, AZO_EBADREQ,
+                               "truncated msgpack at byte %zu", off);
         if (kind == S_EXT)
-            return s_fail(err, errlen,
-                          "msgpack ext type at byte %zu is not allowed", off);
+            return azo_err_set(err, errlen, AZO_EBADREQ,
+                               "msgpack ext type at byte %zu is not allowed",
+                               off);
         if (iskey && kind != S_STR)
-            return s_fail(err, errlen, "map key at byte %zu is not a string",
-                          off);
+            return azo_err_set(err, errlen, AZO_EBADREQ,
+                               "map key at byte %zu is not a string", off);
         switch (kind) {
         case S_SCALAR:
         case S_STR:
         case S_BIN:
             if (n > avail - hdr)
-                return s_fail(err, errlen,
-                              "truncated msgpack at byte %zu (needs %llu "
-                              "bytes, %zu left)",
-                              off, (unsigned long long)n, avail - hdr);
+                return azo_err_set(err, errlen, AZO_EBADREQ,
+                                   "truncated msgpack at byte %zu (needs %llu "
+                                   "bytes, %zu left)",
+                                   off, (unsigned long long)n, avail - hdr);
             if (kind == S_STR && !azo_mp_utf8_ok(p + off + hdr, (size_t)n))
-                return s_fail(err, errlen,
-                              "string at byte %zu is not valid UTF-8", off);
+                return azo_err_set(err, errlen, AZO_EBADREQ,
+                                   "string at byte %zu is not valid UTF-8",
+                                   off);
             off += hdr + (size_t)n;
             break;
         case S_ARRAY:
@@ -289,17 +282,18 @@ azo_mp_check(const void *buf, size_t len, char *err, size_t errlen)
             uint64_t want = kind == S_MAP ? 2 * n : n;
             // Every object takes at least one byte.
             if (want > avail - hdr)
-                return s_fail(err, errlen,
-                              "%s at byte %zu declares %llu items but only "
-                              "%zu bytes follow",
-                              kind == S_MAP ? "map" : "array", off,
-                              (unsigned long long)n, avail - hdr);
+                return azo_err_set(
+                    err, errlen, AZO_EBADREQ,
+                    "%s at byte %zu declares %llu items but only "
+                    "%zu bytes follow",
+                    kind == S_MAP ? "map" : "array", off, (unsigned long long)n,
+                    avail - hdr);
             // Even an empty container counts as a level of nesting.
             if (depth == AZO_MP_MAX_DEPTH)
-                return s_fail(err, errlen,
-                              "nesting deeper than %d at byte "
-                              "%zu",
-                              AZO_MP_MAX_DEPTH, off);
+                return azo_err_set(err, errlen, AZO_EBADREQ,
+                                   "nesting deeper than %d at byte "
+                                   "%zu",
+                                   AZO_MP_MAX_DEPTH, off);
             off += hdr;
             if (want == 0)
                 break;
@@ -309,13 +303,14 @@ azo_mp_check(const void *buf, size_t len, char *err, size_t errlen)
             break;
         }
         default:
-            return s_fail(err, errlen, "invalid msgpack at byte %zu", off);
+            return azo_err_set(err, errlen, AZO_EBADREQ,
+                               "invalid msgpack at byte %zu", off);
         }
     }
     if (off != len)
-        return s_fail(err, errlen,
-                      "trailing bytes after the message (%zu of %zu used)", off,
-                      len);
+        return azo_err_set(err, errlen, AZO_EBADREQ,
+                           "trailing bytes after the message (%zu of %zu used)",
+                           off, len);
     return 0;
 }
 

@@ -14,21 +14,6 @@
 
 static const msgpack_object s_empty_map = {.type = MSGPACK_OBJECT_MAP};
 
-static int s_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-s_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return AZO_EBADREQ;
-}
-
 // Checks and unpacks buf into root, which must be a map. zone is cleared
 // first so one decoder object serves a stream of messages without mallocs.
 static int
@@ -41,9 +26,10 @@ s_decode_map(msgpack_zone *zone, msgpack_object *root, const void *buf,
     if (rc < 0)
         return rc;
     if (azo_mp_unpack(buf, len, zone, root) < 0)
-        return s_fail(err, errlen, "cannot decode msgpack");
+        return azo_err_set(err, errlen, AZO_EBADREQ, "cannot decode msgpack");
     if (root->type != MSGPACK_OBJECT_MAP)
-        return s_fail(err, errlen, "%s must be a msgpack map", what);
+        return azo_err_set(err, errlen, AZO_EBADREQ, "%s must be a msgpack map",
+                           what);
     return 0;
 }
 
@@ -53,14 +39,17 @@ s_check_version(const msgpack_object *root, char *err, size_t errlen)
 {
     const msgpack_object *v = azo_mp_get(root, "v");
     if (!v)
-        return s_fail(err, errlen, "missing key 'v' (protocol version)");
+        return azo_err_set(err, errlen, AZO_EBADREQ,
+                           "missing key 'v' (protocol version)");
     if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-        return s_fail(err, errlen, "'v' must be the integer %d", AZO_WIRE_V);
+        return azo_err_set(err, errlen, AZO_EBADREQ,
+                           "'v' must be the integer %d", AZO_WIRE_V);
     if (v->via.u64 != AZO_WIRE_V)
-        return s_fail(err, errlen,
-                      "unsupported protocol version %llu (this node speaks "
-                      "%d)",
-                      (unsigned long long)v->via.u64, AZO_WIRE_V);
+        return azo_err_set(
+            err, errlen, AZO_EBADREQ,
+            "unsupported protocol version %llu (this node speaks "
+            "%d)",
+            (unsigned long long)v->via.u64, AZO_WIRE_V);
     return 0;
 }
 
@@ -86,7 +75,8 @@ s_unknown_fail(const msgpack_object *key, const char *what, char *err,
     // The key is the peer's: clean it before it reaches logs and replies.
     char name[65];
     azo_mp_clean_text(name, sizeof name, key->via.str.ptr, key->via.str.size);
-    return s_fail(err, errlen, "unknown key '%s' in %s", name, what);
+    return azo_err_set(err, errlen, AZO_EBADREQ, "unknown key '%s' in %s", name,
+                       what);
 }
 
 // Reads "id": a non-negative integer.
@@ -98,9 +88,10 @@ s_read_id(const msgpack_object *root, bool *has_id, uint64_t *id, char *err,
     *id = 0;
     const msgpack_object *o = azo_mp_get(root, "id");
     if (!o)
-        return s_fail(err, errlen, "missing key 'id'");
+        return azo_err_set(err, errlen, AZO_EBADREQ, "missing key 'id'");
     if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-        return s_fail(err, errlen, "'id' must be a non-negative integer");
+        return azo_err_set(err, errlen, AZO_EBADREQ,
+                           "'id' must be a non-negative integer");
     *has_id = true;
     *id = o->via.u64;
     return 0;
@@ -176,22 +167,23 @@ azo_req_decode(azo_req_t *req, const void *buf, size_t len, char *err,
 
     const msgpack_object *cmd = azo_mp_get(root, "cmd");
     if (!cmd)
-        return s_fail(err, errlen, "missing key 'cmd'");
+        return azo_err_set(err, errlen, AZO_EBADREQ, "missing key 'cmd'");
     if (cmd->type != MSGPACK_OBJECT_STR ||
         !azo_wire_cmd_ok(cmd->via.str.ptr, cmd->via.str.size))
-        return s_fail(err, errlen,
-                      "'cmd' must be a string of 1..%d characters a-z 0-9 . "
-                      "_ -",
-                      AZO_WIRE_MAX_CMD);
+        return azo_err_set(
+            err, errlen, AZO_EBADREQ,
+            "'cmd' must be a string of 1..%d characters a-z 0-9 . "
+            "_ -",
+            AZO_WIRE_MAX_CMD);
     req->cmd = azo_mp_strdup(cmd, req->zone);
     if (!req->cmd)
-        return s_fail(err, errlen, "out of memory");
+        return azo_err_set(err, errlen, AZO_EBADREQ, "out of memory");
 
     const msgpack_object *args = azo_mp_get(root, "args");
     if (args && args->type == MSGPACK_OBJECT_MAP)
         req->args = args;
     else if (args && args->type != MSGPACK_OBJECT_NIL)
-        return s_fail(err, errlen, "'args' must be a map");
+        return azo_err_set(err, errlen, AZO_EBADREQ, "'args' must be a map");
     return 0;
 }
 
@@ -393,17 +385,18 @@ azo_rep_decode(azo_rep_t *rep, const void *buf, size_t len, char *err,
         rep->has_id = true;
         rep->id = id->via.u64;
     } else if (!id || id->type != MSGPACK_OBJECT_NIL)
-        return s_fail(err, errlen,
-                      "'id' must be a non-negative integer or "
-                      "nil");
+        return azo_err_set(err, errlen, AZO_EBADREQ,
+                           "'id' must be a non-negative integer or "
+                           "nil");
     const msgpack_object *ok = azo_mp_get(root, "ok");
     if (!ok || ok->type != MSGPACK_OBJECT_BOOLEAN)
-        return s_fail(err, errlen, "'ok' must be a boolean");
+        return azo_err_set(err, errlen, AZO_EBADREQ, "'ok' must be a boolean");
     rep->ok = ok->via.boolean;
     if (rep->ok) {
         rep->result = azo_mp_get(root, "result");
         if (!rep->result)
-            return s_fail(err, errlen, "missing key 'result'");
+            return azo_err_set(err, errlen, AZO_EBADREQ,
+                               "missing key 'result'");
         rep->rc = 0;
         return 0;
     }
@@ -413,9 +406,9 @@ azo_rep_decode(azo_rep_t *rep, const void *buf, size_t len, char *err,
     rep->code = azo_mp_strdup(code, rep->zone);
     rep->message = azo_mp_strdup(msg, rep->zone);
     if (!rep->code || !rep->message)
-        return s_fail(err, errlen,
-                      "'error' must be a map with string 'code' and "
-                      "'message'");
+        return azo_err_set(err, errlen, AZO_EBADREQ,
+                           "'error' must be a map with string 'code' and "
+                           "'message'");
     rep->rc = azo_err_from_wire(rep->code, (unsigned)strlen(rep->code));
     return 0;
 }
@@ -455,7 +448,7 @@ azo_event_decode(azo_event_t *ev, const void *topic, size_t tlen,
     ev->node = ev->src = NULL;
     ev->ts = 0;
     if (!azo_wire_topic_ok(topic, tlen))
-        return s_fail(err, errlen, "invalid topic");
+        return azo_err_set(err, errlen, AZO_EBADREQ, "invalid topic");
     memcpy(ev->topic, topic, tlen);
     ev->topic[tlen] = 0;
     int rc = s_decode_map(ev->zone, &ev->root, body, len, "an event body", err,
@@ -465,11 +458,12 @@ azo_event_decode(azo_event_t *ev, const void *topic, size_t tlen,
     if (rc < 0)
         return rc;
     if (azo_mp_int(azo_mp_get(&ev->root, "ts"), &ev->ts) < 0)
-        return s_fail(err, errlen, "'ts' must be an integer");
+        return azo_err_set(err, errlen, AZO_EBADREQ, "'ts' must be an integer");
     ev->node = azo_mp_strdup(azo_mp_get(&ev->root, "node"), ev->zone);
     ev->src = azo_mp_strdup(azo_mp_get(&ev->root, "src"), ev->zone);
     if (!ev->node || !ev->src)
-        return s_fail(err, errlen, "'node' and 'src' must be strings");
+        return azo_err_set(err, errlen, AZO_EBADREQ,
+                           "'node' and 'src' must be strings");
     return 0;
 }
 

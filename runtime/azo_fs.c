@@ -1,26 +1,12 @@
 // azo_fs — file-system helpers. Stateless; any thread.
 #include "azo_fs.h"
+#include "azo_err.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-static void s_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-s_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    (void)vsnprintf(err, errlen, fmt, ap); // truncation is acceptable
-    va_end(ap);
-}
 
 // Creates path unless it is already a directory. Returns 0 or -errno.
 static int
@@ -53,8 +39,9 @@ azo_fs_mkdirs(const char *dir, mode_t mode, char *err, size_t errlen)
         *p = '\0';
         rc = s_mkdir_one(buf, mode);
         if (rc < 0) {
-            s_err(err, errlen, "%s: cannot create directory %s: %s", dir, buf,
-                  strerror(-rc));
+            (void)azo_err_set(err, errlen, 0,
+                              "%s: cannot create directory %s: %s", dir, buf,
+                              strerror(-rc));
             free(buf);
             return rc;
         }
@@ -62,8 +49,8 @@ azo_fs_mkdirs(const char *dir, mode_t mode, char *err, size_t errlen)
     }
     rc = s_mkdir_one(buf, mode);
     if (rc < 0)
-        s_err(err, errlen, "%s: cannot create directory: %s", dir,
-              strerror(-rc));
+        (void)azo_err_set(err, errlen, 0, "%s: cannot create directory: %s",
+                          dir, strerror(-rc));
     free(buf);
     return rc;
 }

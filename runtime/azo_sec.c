@@ -37,21 +37,6 @@ struct azo_sec {
     bool gone;                   // clients is missing
 };
 
-static int s_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int
-s_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
-
 static bool
 s_ends_with(const char *s, const char *suffix)
 {
@@ -86,25 +71,27 @@ s_load_secret(const char *secret, zcert_t **out, char *err, size_t errlen)
     *out = NULL;
     struct stat st;
     if (stat(secret, &st) < 0)
-        return s_fail(err, errlen, -errno, "%s: %s", secret, strerror(errno));
+        return azo_err_set(err, errlen, -errno, "%s: %s", secret,
+                           strerror(errno));
     if (!S_ISREG(st.st_mode) || st.st_size > S_MAX_CERT_FILE)
-        return s_fail(err, errlen, AZO_EBADREQ, "%s: not a certificate file",
-                      secret);
+        return azo_err_set(err, errlen, AZO_EBADREQ,
+                           "%s: not a certificate file", secret);
     if (st.st_mode & 077)
-        return s_fail(err, errlen, AZO_EFORBIDDEN,
-                      "%s: permissions %04o are too open for a secret key "
-                      "(chmod 600 %s)",
-                      secret, (unsigned)(st.st_mode & 07777), secret);
+        return azo_err_set(err, errlen, AZO_EFORBIDDEN,
+                           "%s: permissions %04o are too open for a secret key "
+                           "(chmod 600 %s)",
+                           secret, (unsigned)(st.st_mode & 07777), secret);
     zcert_t *cert = zcert_load(secret);
     if (!cert || !s_key_ok(zcert_public_txt(cert)) ||
         !s_key_ok(zcert_secret_txt(cert)) ||
         strspn(zcert_secret_txt(cert), "0") == AZO_SEC_KEYLEN) {
         zcert_destroy(&cert);
-        return s_fail(err, errlen, AZO_EBADREQ,
-                      "%s: not a secret certificate (zcert format with "
-                      "curve/public-key and curve/secret-key; make one with "
-                      "azoctl keygen)",
-                      secret);
+        return azo_err_set(
+            err, errlen, AZO_EBADREQ,
+            "%s: not a secret certificate (zcert format with "
+            "curve/public-key and curve/secret-key; make one with "
+            "azoctl keygen)",
+            secret);
     }
     *out = cert;
     return 0;
@@ -196,17 +183,20 @@ azo_sec_check(const azo_config_t *cfg, char *err, size_t errlen)
         if (!list || !*list)
             continue;
         if (!azo_sec_enabled(cfg))
-            return s_fail(err, errlen, AZO_EBADREQ,
-                          "%s applies only with security/curve = 1", lists[i]);
+            return azo_err_set(err, errlen, AZO_EBADREQ,
+                               "%s applies only with security/curve = 1",
+                               lists[i]);
         if (strlen(list) >= 1024)
-            return s_fail(err, errlen, AZO_EBADREQ,
-                          "%s: too long (at most 1023 characters)", lists[i]);
+            return azo_err_set(err, errlen, AZO_EBADREQ,
+                               "%s: too long (at most 1023 characters)",
+                               lists[i]);
         s_check_t check = {.masks = i == 0};
         if (s_each_address(list, s_address_ok, &check) < 0)
-            return s_fail(err, errlen, AZO_EBADREQ,
-                          "%s: '%s' is not %s; separate them with spaces or "
-                          "commas",
-                          lists[i], check.bad, what[i]);
+            return azo_err_set(
+                err, errlen, AZO_EBADREQ,
+                "%s: '%s' is not %s; separate them with spaces or "
+                "commas",
+                lists[i], check.bad, what[i]);
     }
     return 0;
 }
@@ -471,7 +461,7 @@ s_server_cert(azo_sec_t *self, const azo_config_t *cfg, char *err,
         int rc = azo_fs_mkdirs(azo_config_str(cfg, "node/data_dir"), 0700, why,
                                sizeof why);
         if (rc < 0)
-            return s_fail(err, errlen, rc, "node/data_dir: %s", why);
+            return azo_err_set(err, errlen, rc, "node/data_dir: %s", why);
         snprintf(stem, sizeof stem, "%.*s", (int)(strlen(secret) - 7), secret);
         rc = azo_sec_keygen(stem, pub, err, errlen);
         if (rc < 0)
@@ -482,7 +472,7 @@ s_server_cert(azo_sec_t *self, const azo_config_t *cfg, char *err,
     char why[PATH_MAX + 256];
     int rc = s_load_secret(secret, &self->cert, why, sizeof why);
     if (rc < 0)
-        return s_fail(err, errlen, rc, "security/server_cert: %s", why);
+        return azo_err_set(err, errlen, rc, "security/server_cert: %s", why);
     return 0;
 }
 
@@ -528,19 +518,19 @@ azo_sec_open(azo_sec_t **out, const azo_config_t *cfg, char *err, size_t errlen)
         goto fail;
     if ((rc = azo_fs_mkdirs(self->base, 0700, why, sizeof why)) < 0 ||
         (rc = azo_fs_mkdirs(self->clients, 0700, why, sizeof why)) < 0) {
-        rc = s_fail(err, errlen, rc, "security: %s", why);
+        rc = azo_err_set(err, errlen, rc, "security: %s", why);
         goto fail;
     }
     s_remove_stale(self->base);
     self->auth = zactor_new(zauth, NULL);
     self->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (!self->auth || self->ino < 0) {
-        rc = s_fail(err, errlen, -ENOMEM, "security: cannot start zauth");
+        rc = azo_err_set(err, errlen, -ENOMEM, "security: cannot start zauth");
         goto fail;
     }
     if (!s_watch(self)) {
-        rc = s_fail(err, errlen, -errno, "security/clients: %s: %s",
-                    self->clients, strerror(errno));
+        rc = azo_err_set(err, errlen, -errno, "security/clients: %s: %s",
+                         self->clients, strerror(errno));
         goto fail;
     }
     // The allow list filters tcp connections as they are accepted
@@ -551,7 +541,7 @@ azo_sec_open(azo_sec_t **out, const azo_config_t *cfg, char *err, size_t errlen)
                        self->auth) < 0)
         rc = -EIO;
     if (rc < 0 || (rc = s_sync(self)) < 0) {
-        s_fail(err, errlen, rc, "security: cannot set up zauth");
+        azo_err_set(err, errlen, rc, "security: cannot set up zauth");
         goto fail;
     }
     *out = self;
@@ -657,10 +647,11 @@ azo_sec_client_load(azo_sec_client_t *out, const char *cert, const char *server,
     }
     if (!key[0]) {
         zcert_destroy(&mine);
-        return s_fail(err, errlen, AZO_EBADREQ,
-                      "server key '%s': expected a 40-character Z85 key or "
-                      "a certificate file holding one",
-                      server);
+        return azo_err_set(
+            err, errlen, AZO_EBADREQ,
+            "server key '%s': expected a 40-character Z85 key or "
+            "a certificate file holding one",
+            server);
     }
     s_client_fill(out, mine, key);
     zcert_destroy(&mine);
@@ -697,16 +688,18 @@ azo_sec_keygen(const char *path, char *pub, char *err, size_t errlen)
     char secret[PATH_MAX];
     if (!path || !*path || s_ends_with(path, "_secret") ||
         strlen(path) + 8 > sizeof secret)
-        return s_fail(err, errlen, AZO_EBADREQ,
-                      "expected a certificate name such as keys/alice (the "
-                      "files NAME and NAME_secret are written)");
+        return azo_err_set(
+            err, errlen, AZO_EBADREQ,
+            "expected a certificate name such as keys/alice (the "
+            "files NAME and NAME_secret are written)");
     snprintf(secret, sizeof secret, "%s_secret", path);
     if (access(path, F_OK) == 0 || access(secret, F_OK) == 0)
-        return s_fail(err, errlen, -EEXIST,
-                      "%s or %s exists already; not overwritten", path, secret);
+        return azo_err_set(err, errlen, -EEXIST,
+                           "%s or %s exists already; not overwritten", path,
+                           secret);
     zcert_t *cert = zcert_new();
     if (!cert)
-        return s_fail(err, errlen, -ENOMEM, "cannot make a key pair");
+        return azo_err_set(err, errlen, -ENOMEM, "cannot make a key pair");
     const char *base = strrchr(path, '/');
     zcert_set_meta(cert, "name", "%s", base ? base + 1 : path);
     zcert_set_meta(cert, "created-by", "azo %s", AZO_VERSION);
@@ -719,9 +712,9 @@ azo_sec_keygen(const char *path, char *pub, char *err, size_t errlen)
     if (rc == 0)
         snprintf(pub, AZO_SEC_KEYLEN + 1, "%s", zcert_public_txt(cert));
     else {
-        rc = s_fail(err, errlen, errno ? -errno : -EIO,
-                    "cannot write %s or %s: %s", path, secret,
-                    strerror(errno ? errno : EIO));
+        rc = azo_err_set(err, errlen, errno ? -errno : -EIO,
+                         "cannot write %s or %s: %s", path, secret,
+                         strerror(errno ? errno : EIO));
         (void)unlink(secret);
     }
     zcert_destroy(&cert);

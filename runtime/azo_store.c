@@ -22,7 +22,6 @@
 #include <czmq.h>
 #include <errno.h>
 #include <lmdb.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -80,20 +79,6 @@ s_open_rc(int rc)
     return AZO_EINTERNAL;
 }
 
-static void s_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-s_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    (void)vsnprintf(err, errlen, fmt, ap); // truncation is acceptable
-    va_end(ap);
-}
-
 static void
 s_store_free(azo_store_t *self)
 {
@@ -117,21 +102,23 @@ s_open_dbs(azo_store_t *self, const char *const *dbs, char *err, size_t errlen)
     MDB_txn *txn = NULL;
     int rc = mdb_txn_begin(self->env, NULL, 0, &txn);
     if (rc != 0) {
-        s_err(err, errlen, "%s: %s", self->path, mdb_strerror(rc));
+        (void)azo_err_set(err, errlen, 0, "%s: %s", self->path,
+                          mdb_strerror(rc));
         return s_open_rc(rc);
     }
     for (size_t i = 0; i < self->ndbs; i++) {
         rc = mdb_dbi_open(txn, dbs[i], MDB_CREATE, &self->dbis[i]);
         if (rc != 0) {
-            s_err(err, errlen, "%s: database \"%s\": %s", self->path, dbs[i],
-                  mdb_strerror(rc));
+            (void)azo_err_set(err, errlen, 0, "%s: database \"%s\": %s",
+                              self->path, dbs[i], mdb_strerror(rc));
             mdb_txn_abort(txn);
             return s_open_rc(rc);
         }
     }
     rc = mdb_txn_commit(txn); // frees txn even on failure
     if (rc != 0) {
-        s_err(err, errlen, "%s: %s", self->path, mdb_strerror(rc));
+        (void)azo_err_set(err, errlen, 0, "%s: %s", self->path,
+                          mdb_strerror(rc));
         if (rc == ENOSPC || rc == EDQUOT)
             return AZO_ESTOREFULL;
         return s_open_rc(rc);
@@ -143,8 +130,7 @@ int
 azo_store_open(azo_store_t **out, const char *dir, int64_t map_bytes,
                const char *const *dbs, size_t ndbs, char *err, size_t errlen)
 {
-    return azo_store_open_flags(out, dir, map_bytes, dbs, ndbs, 0, err,
-                                errlen);
+    return azo_store_open_flags(out, dir, map_bytes, dbs, ndbs, 0, err, errlen);
 }
 
 int
@@ -157,12 +143,12 @@ azo_store_open_flags(azo_store_t **out, const char *dir, int64_t map_bytes,
     if (err && errlen)
         err[0] = '\0';
     if (*dir == '\0') {
-        s_err(err, errlen, "store directory: empty path");
+        (void)azo_err_set(err, errlen, 0, "store directory: empty path");
         return -EINVAL;
     }
     if (map_bytes < 0 || (uint64_t)map_bytes > SIZE_MAX) {
-        s_err(err, errlen, "%s: map size %lld out of range", dir,
-              (long long)map_bytes);
+        (void)azo_err_set(err, errlen, 0, "%s: map size %lld out of range", dir,
+                          (long long)map_bytes);
         return -EINVAL;
     }
     for (size_t i = 0; i < ndbs; i++)
@@ -229,11 +215,11 @@ azo_store_open_flags(azo_store_t **out, const char *dir, int64_t map_bytes,
     return 0;
 
 fail_mdb:
-    s_err(err, errlen, "%s: %s", dir, mdb_strerror(mrc));
+    (void)azo_err_set(err, errlen, 0, "%s: %s", dir, mdb_strerror(mrc));
     rc = s_open_rc(mrc);
 fail:
     if (rc == -ENOMEM && err && errlen && !err[0])
-        s_err(err, errlen, "%s: out of memory", dir);
+        (void)azo_err_set(err, errlen, 0, "%s: out of memory", dir);
     s_store_free(self); // mdb_env_close also discards a failed mdb_env_open
     return rc;
 }

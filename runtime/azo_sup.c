@@ -350,21 +350,6 @@ azo_sup_schema(const azo_actor_def_t *const *defs, size_t ndefs, size_t *n)
 
 // --- helpers ----------------------------------------------------------------
 
-static int s_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int
-s_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
-
 static int64_t
 s_now(void)
 {
@@ -2091,8 +2076,8 @@ s_lock(azo_sup_t *self, char *err, size_t errlen)
     snprintf(path, sizeof path, "%s/azod.lock", self->data_dir);
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
-        return s_fail(err, errlen, -errno, "%s: cannot open: %s", path,
-                      strerror(errno));
+        return azo_err_set(err, errlen, -errno, "%s: cannot open: %s", path,
+                           strerror(errno));
     if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
         int rc = -errno;
         char pid[32] = "?";
@@ -2101,11 +2086,11 @@ s_lock(azo_sup_t *self, char *err, size_t errlen)
         pid[strcspn(pid, "\n")] = 0;
         close(fd);
         if (rc == -EWOULDBLOCK)
-            return s_fail(err, errlen, AZO_ECONFLICT,
-                          "%s is in use by another azod (pid %s)",
-                          self->data_dir, pid);
-        return s_fail(err, errlen, rc, "%s: cannot lock: %s", path,
-                      strerror(-rc));
+            return azo_err_set(err, errlen, AZO_ECONFLICT,
+                               "%s is in use by another azod (pid %s)",
+                               self->data_dir, pid);
+        return azo_err_set(err, errlen, rc, "%s: cannot lock: %s", path,
+                           strerror(-rc));
     }
     char pid[32];
     int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
@@ -2139,14 +2124,14 @@ static int
 s_bind(zsock_t *sock, const char *key, const char *ep, char *err, size_t errlen)
 {
     if (s_ipc_in_use(ep))
-        return s_fail(err, errlen, -EADDRINUSE,
-                      "cannot bind %s = %s: in use by another process", key,
-                      ep);
+        return azo_err_set(err, errlen, -EADDRINUSE,
+                           "cannot bind %s = %s: in use by another process",
+                           key, ep);
     if (strncmp(ep, "tcp://[", 7) == 0)
         zsock_set_ipv6(sock, 1); // only then: IPv4 binds stay IPv4 in names
     if (zsock_bind(sock, "%s", ep) < 0)
-        return s_fail(err, errlen, -errno, "cannot bind %s = %s: %s", key, ep,
-                      zmq_strerror(errno));
+        return azo_err_set(err, errlen, -errno, "cannot bind %s = %s: %s", key,
+                           ep, zmq_strerror(errno));
     return 0;
 }
 
@@ -2181,8 +2166,8 @@ s_setup_children(azo_sup_t *self, const azo_actor_def_t *const *defs,
     for (size_t i = 0; i < ndefs; i++) {
         int idx = azo_registry_add(self->reg, defs[i]->name, defs[i]->prefix);
         if (idx < 0)
-            return s_fail(err, errlen, idx, "cannot register actor %s: %s",
-                          defs[i]->name, azo_err_str(idx));
+            return azo_err_set(err, errlen, idx, "cannot register actor %s: %s",
+                               defs[i]->name, azo_err_str(idx));
         self->defs[idx] = defs[i];
     }
     const azo_config_t *cfg = self->cfg;
@@ -2192,7 +2177,8 @@ s_setup_children(azo_sup_t *self, const azo_actor_def_t *const *defs,
         const char *name = zconfig_name(a);
         int idx = azo_registry_find(self->reg, name);
         if (idx <= AZO_REG_SUP) // the schema admits only known actors
-            return s_fail(err, errlen, AZO_EBADREQ, "actors/%s: unknown", name);
+            return azo_err_set(err, errlen, AZO_EBADREQ, "actors/%s: unknown",
+                               name);
         s_child_t *c = &self->children[self->nchildren];
         c->order = self->nchildren++;
         c->sup = self;
@@ -2243,10 +2229,11 @@ s_node_name(const azo_config_t *cfg, char *buf, char *err, size_t errlen)
     if (n == 0 || n > 64 ||
         strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                      "0123456789._-") != n)
-        return s_fail(err, errlen, AZO_EBADREQ,
-                      "node/name: expected 1..64 letters, digits, '.', '_' "
-                      "or '-', got '%s'",
-                      name);
+        return azo_err_set(
+            err, errlen, AZO_EBADREQ,
+            "node/name: expected 1..64 letters, digits, '.', '_' "
+            "or '-', got '%s'",
+            name);
     strcpy(buf, name);
     return 0;
 }
@@ -2271,13 +2258,14 @@ azo_sup_check(const azo_config_t *cfg, char *err, size_t errlen)
     for (int i = 0; i < 3; i++) {
         const char *ep = azo_config_str(cfg, s_ep_keys[i]);
         if (!insecure && !curve && !s_loopback(ep))
-            return s_fail(err, errlen, AZO_EFORBIDDEN,
-                          "%s = %s is not a loopback address, and CURVE is "
-                          "off (security/curve = 0): anyone who can reach it "
-                          "%s. Bind 127.0.0.1 or an ipc:// path, set "
-                          "security/curve = 1 (see docs/security.md), or set "
-                          "endpoints/insecure = 1 to expose it anyway",
-                          s_ep_keys[i], ep, s_ep_risk[i]);
+            return azo_err_set(
+                err, errlen, AZO_EFORBIDDEN,
+                "%s = %s is not a loopback address, and CURVE is "
+                "off (security/curve = 0): anyone who can reach it "
+                "%s. Bind 127.0.0.1 or an ipc:// path, set "
+                "security/curve = 1 (see docs/security.md), or set "
+                "endpoints/insecure = 1 to expose it anyway",
+                s_ep_keys[i], ep, s_ep_risk[i]);
     }
     bool inproc =
         strncmp(azo_config_str(cfg, "endpoints/cluster"), "inproc://", 9) == 0;
@@ -2288,16 +2276,17 @@ azo_sup_check(const azo_config_t *cfg, char *err, size_t errlen)
         snprintf(key, sizeof key, "actors/%s/mode", zconfig_name(a));
         const char *mode = azo_config_str(cfg, key);
         if (inproc && streq(mode, "process"))
-            return s_fail(err, errlen, AZO_EBADREQ,
-                          "%s = process, but a process cannot reach "
-                          "endpoints/cluster = %s; use ipc:// or tcp://",
-                          key, azo_config_str(cfg, "endpoints/cluster"));
+            return azo_err_set(err, errlen, AZO_EBADREQ,
+                               "%s = process, but a process cannot reach "
+                               "endpoints/cluster = %s; use ipc:// or tcp://",
+                               key, azo_config_str(cfg, "endpoints/cluster"));
         snprintf(key, sizeof key, "actors/%s/standby", zconfig_name(a));
         if (azo_config_bool(cfg, key, false) && !streq(mode, "process"))
-            return s_fail(err, errlen, AZO_EBADREQ,
-                          "%s = 1 needs mode = process (a thread has nothing "
-                          "to pre-start)",
-                          key);
+            return azo_err_set(
+                err, errlen, AZO_EBADREQ,
+                "%s = 1 needs mode = process (a thread has nothing "
+                "to pre-start)",
+                key);
     }
     return 0;
 }
@@ -2317,17 +2306,17 @@ s_setup_node(azo_sup_t *self, char *err, size_t errlen)
                  azo_config_str(self->cfg, s_ep_keys[i]));
     const char *dir = azo_config_str(self->cfg, "node/data_dir");
     if (strlen(dir) + 32 >= sizeof self->data_dir)
-        return s_fail(err, errlen, AZO_EBADREQ, "node/data_dir: too long");
+        return azo_err_set(err, errlen, AZO_EBADREQ, "node/data_dir: too long");
     strcpy(self->data_dir, dir);
     char why[PATH_MAX + 64];
     rc = azo_fs_mkdirs(dir, 0700, why, sizeof why);
     if (rc < 0)
-        return s_fail(err, errlen, rc, "node/data_dir: %s", why);
+        return azo_err_set(err, errlen, rc, "node/data_dir: %s", why);
     // Process actors are this binary, started again.
     ssize_t n = readlink("/proc/self/exe", self->exe, sizeof self->exe - 1);
     if (n <= 0)
-        return s_fail(err, errlen, -errno, "cannot find our own binary: %s",
-                      strerror(errno));
+        return azo_err_set(err, errlen, -errno,
+                           "cannot find our own binary: %s", strerror(errno));
     self->exe[n] = 0;
     return 0;
 }
@@ -2345,8 +2334,8 @@ s_write_effective(azo_sup_t *self, char *err, size_t errlen)
     int rc = zconfig_save(azo_config_section(self->cfg, ""), tmp);
     umask(old);
     if (rc < 0 || rename(tmp, self->effective_cfg) < 0)
-        return s_fail(err, errlen, -EIO, "%s: cannot write",
-                      self->effective_cfg);
+        return azo_err_set(err, errlen, -EIO, "%s: cannot write",
+                           self->effective_cfg);
     return 0;
 }
 
@@ -2403,7 +2392,7 @@ azo_sup_open(azo_sup_t **out, const azo_config_t *cfg,
         calloc((size_t)self->max_restarts + 1, sizeof(int64_t));
     self->reg = azo_registry_new();
     if (rc < 0 || !self->restart_times || !self->reg) {
-        rc = s_fail(err, errlen, -ENOMEM, "out of memory");
+        rc = azo_err_set(err, errlen, -ENOMEM, "out of memory");
         goto fail;
     }
     if ((rc = s_setup_node(self, err, errlen)) < 0 ||
@@ -2443,7 +2432,7 @@ azo_sup_open(azo_sup_t **out, const azo_config_t *cfg,
         s_on_control, self);
     if (!self->bus || !self->ctl_sock || !self->events || !self->xsub ||
         !self->cluster || !self->ctl) {
-        rc = s_fail(err, errlen, -ENOMEM, "out of memory");
+        rc = azo_err_set(err, errlen, -ENOMEM, "out of memory");
         goto fail;
     }
     azo_ctl_set_limits(
@@ -2451,8 +2440,8 @@ azo_sup_open(azo_sup_t **out, const azo_config_t *cfg,
         &(azo_ctl_limits_t){
             .client_pending = (size_t)azo_config_int(
                 cfg, "limits/client_pending", AZO_CTL_CLIENT_PENDING),
-            .pending = (size_t)azo_config_int(cfg, "limits/pending",
-                                              AZO_CTL_PENDING),
+            .pending =
+                (size_t)azo_config_int(cfg, "limits/pending", AZO_CTL_PENDING),
             .pending_bytes = (size_t)azo_config_size(
                 cfg, "limits/pending_bytes", AZO_CTL_PENDING_BYTES)});
     int64_t max_msg = azo_config_size(cfg, "limits/max_msg", 1 << 20);
@@ -2490,8 +2479,8 @@ azo_sup_open(azo_sup_t **out, const azo_config_t *cfg,
         goto fail;
     rc = azo_bus_inbox_open(self->reg, AZO_REG_SUP, 0, self->hwm, &self->inbox);
     if (rc < 0) {
-        s_fail(err, errlen, rc, "cannot bind the supervisor inbox: %s",
-               azo_err_str(rc));
+        azo_err_set(err, errlen, rc, "cannot bind the supervisor inbox: %s",
+                    azo_err_str(rc));
         goto fail;
     }
     azo_registry_set_up(self->reg, AZO_REG_SUP, 0);

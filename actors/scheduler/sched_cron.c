@@ -119,19 +119,6 @@ s_fail(s_ctx_t *ctx, const s_field_t *f, const char *fmt, ...)
     return AZO_EBADREQ;
 }
 
-// Writes a message with no "cron" prefix (zones, intervals).
-static int __attribute__((format(printf, 3, 4)))
-s_fail_plain(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return AZO_EBADREQ;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return AZO_EBADREQ;
-}
-
 static bool
 s_is_blank(char ch)
 {
@@ -378,17 +365,18 @@ s_parse_zone(sched_cron_t *out, const char *zone, char *err, size_t errlen)
     char q[S_QUOTE_EXPR + 4];
     s_quote(q, sizeof q, zone, strnlen(zone, S_QUOTE_EXPR + 1), S_QUOTE_EXPR);
     if (n == 0)
-        return s_fail_plain(err, errlen, "time zone '': empty");
+        return azo_err_set(err, errlen, AZO_EBADREQ, "time zone '': empty");
     if (n >= SCHED_CRON_ZONE_MAX)
-        return s_fail_plain(err, errlen,
-                            "time zone '%s': longer than %d characters", q,
-                            SCHED_CRON_ZONE_MAX - 1);
+        return azo_err_set(err, errlen, AZO_EBADREQ,
+                           "time zone '%s': longer than %d characters", q,
+                           SCHED_CRON_ZONE_MAX - 1);
     // IANA names are ASCII letters, digits and "/_-+"; checking that first
     // keeps anything else away from ICU.
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)zone[i];
         if (!isalnum(ch) && !strchr("/_-+", ch))
-            return s_fail_plain(err, errlen, "time zone '%s': unknown", q);
+            return azo_err_set(err, errlen, AZO_EBADREQ,
+                               "time zone '%s': unknown", q);
     }
     memcpy(out->zone, zone, n + 1);
     if (strcmp(zone, "UTC") == 0) {
@@ -405,7 +393,8 @@ s_parse_zone(sched_cron_t *out, const char *zone, char *err, size_t errlen)
     int32_t len = ucal_getCanonicalTimeZoneID(
         id, -1, canon, SCHED_CRON_ZONE_MAX, &system, &st);
     if (U_FAILURE(st) || !system || len <= 0 || len >= SCHED_CRON_ZONE_MAX)
-        return s_fail_plain(err, errlen, "time zone '%s': unknown", q);
+        return azo_err_set(err, errlen, AZO_EBADREQ, "time zone '%s': unknown",
+                           q);
     char ascii[SCHED_CRON_ZONE_MAX];
     for (int32_t i = 0; i <= len; i++)
         ascii[i] = canon[i] < 0x80 ? (char)canon[i] : '?';
@@ -717,20 +706,22 @@ sched_cron_parse_every(const char *text, int64_t *ms, char *err, size_t errlen)
 {
     assert(ms);
     if (!text)
-        return s_fail_plain(err, errlen, "every: no duration given");
+        return azo_err_set(err, errlen, AZO_EBADREQ,
+                           "every: no duration given");
     char q[S_QUOTE_EXPR + 4];
     s_quote(q, sizeof q, text, strnlen(text, S_QUOTE_EXPR + 1), S_QUOTE_EXPR);
     int64_t v;
     if (azo_config_parse_duration(text, &v) != 0)
-        return s_fail_plain(err, errlen,
-                            "every '%s': expected a duration with a unit "
-                            "(250ms, 5s, 10m, 6h, 7d)",
-                            q);
+        return azo_err_set(err, errlen, AZO_EBADREQ,
+                           "every '%s': expected a duration with a unit "
+                           "(250ms, 5s, 10m, 6h, 7d)",
+                           q);
     if (v < SCHED_CRON_EVERY_MIN_MS)
-        return s_fail_plain(err, errlen, "every '%s': below the minimum 1s", q);
+        return azo_err_set(err, errlen, AZO_EBADREQ,
+                           "every '%s': below the minimum 1s", q);
     if (v > SCHED_CRON_EVERY_MAX_MS)
-        return s_fail_plain(err, errlen, "every '%s': above the maximum 366d",
-                            q);
+        return azo_err_set(err, errlen, AZO_EBADREQ,
+                           "every '%s': above the maximum 366d", q);
     *ms = v;
     return 0;
 }
