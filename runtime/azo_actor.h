@@ -31,6 +31,13 @@ typedef struct {
     size_t ncmds;
     const azo_cfg_key_t *keys; // config keys under actors/<name>/,
     size_t nkeys;              // paths relative ("jobs/*/every")
+    // Checks the actor's settings beyond what the schema's types say
+    // (rules across keys, cron expressions) when the config is loaded:
+    // base is "actors/<name>". Returns 0, or AZO_EBADREQ with the reason in
+    // err (azo_config_fail names file, line and key). May be NULL. Any
+    // thread; no side effects.
+    int (*check)(const azo_config_t *cfg, const char *base, char *err,
+                 size_t errlen);
 } azo_actor_def_t;
 
 // Context. Strings and objects are borrowed for the actor's life.

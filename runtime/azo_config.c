@@ -55,10 +55,7 @@
 #define S_PRINTF(f, a)
 #endif
 
-struct azo_config {
-    zconfig_t *root; // owned: the validated tree
-    char *source;    // owned: the file name, or "embedded"
-};
+struct azo_config;
 
 // Where a key of the file was written.
 typedef struct {
@@ -74,6 +71,15 @@ typedef struct {
     int line;              // file line, or 0
     int set;               // index into sets, or -1 when from the file
 } s_origin_t;
+
+struct azo_config {
+    zconfig_t *root;     // owned: the validated tree
+    char *source;        // owned: the file name, or "embedded"
+    s_origin_t *origins; // owned, sorted by node address (azo_config_fail)
+    size_t norigins;
+    char **sets; // owned copies of the --set arguments
+    size_t nsets;
+};
 
 // State of one azo_config_load call.
 typedef struct {
@@ -155,20 +161,42 @@ s_clip(const char *text, size_t max)
 }
 
 static const s_origin_t *
-s_origin_find(const s_load_t *ld, const zconfig_t *node)
+s_origin_in(const s_origin_t *origins, size_t n, const zconfig_t *node)
 {
-    size_t lo = 0, hi = ld->norigins;
+    size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        uintptr_t at = (uintptr_t)ld->origins[mid].node;
+        uintptr_t at = (uintptr_t)origins[mid].node;
         if (at == (uintptr_t)node)
-            return &ld->origins[mid];
+            return &origins[mid];
         if (at < (uintptr_t)node)
             lo = mid + 1;
         else
             hi = mid;
     }
     return NULL;
+}
+
+static const s_origin_t *
+s_origin_find(const s_load_t *ld, const zconfig_t *node)
+{
+    return s_origin_in(ld->origins, ld->norigins, node);
+}
+
+// Writes the "SOURCE: " of a key with origin o (NULL: a schema default)
+// into err, replacing what was there.
+static void
+s_origin_prefix(char *err, size_t errlen, const char *source,
+                const char *const *sets, const s_origin_t *o)
+{
+    if (!err || !errlen)
+        return;
+    if (o && o->set >= 0)
+        snprintf(err, errlen, "--set %s: ", s_clip(sets[o->set], S_CLIP_MAX).s);
+    else if (o && o->line > 0)
+        snprintf(err, errlen, "%s:%d: ", source, o->line);
+    else
+        snprintf(err, errlen, "%s: schema default: ", source);
 }
 
 // Appends to err after its first used bytes.
@@ -201,15 +229,8 @@ static int
 s_fail_key(s_load_t *ld, const zconfig_t *node, const char *path,
            const char *help, const char *fmt, ...)
 {
-    if (ld->err && ld->errlen)
-        ld->err[0] = '\0';
-    const s_origin_t *o = s_origin_find(ld, node);
-    if (o && o->set >= 0)
-        s_err(ld, "--set %s: ", s_clip(ld->sets[o->set], S_CLIP_MAX).s);
-    else if (o && o->line > 0)
-        s_err(ld, "%s:%d: ", ld->source, o->line);
-    else
-        s_err(ld, "%s: schema default: ", ld->source);
+    s_origin_prefix(ld->err, ld->errlen, ld->source, ld->sets,
+                    s_origin_find(ld, node));
     s_err(ld, "%s: ", path);
     va_list ap;
     va_start(ap, fmt);
@@ -1310,22 +1331,33 @@ azo_config_load(azo_config_t **out, const char *file, const char *const *sets,
         goto fail;
 
     self = calloc(1, sizeof *self);
-    if (!self || !(self->source = strdup(ld.source))) {
+    if (!self || !(self->source = strdup(ld.source)) ||
+        (nsets && !(self->sets = calloc(nsets, sizeof *self->sets)))) {
         rc = -ENOMEM;
         goto fail;
     }
+    for (self->nsets = 0; self->nsets < nsets; self->nsets++)
+        if (!(self->sets[self->nsets] = strdup(sets[self->nsets]))) {
+            rc = -ENOMEM;
+            goto fail;
+        }
     self->root = ld.root;
     ld.root = NULL;
+    self->origins = ld.origins; // sorted: s_check_section added none
+    self->norigins = ld.norigins;
     *out = self;
-    free(ld.origins);
     free(ld.keylines);
     free(owned);
     return 0;
 fail:
     if (rc == -ENOMEM)
         s_fail_line(&ld, 0, "out of memory");
-    if (self)
+    if (self) {
+        while (self->nsets)
+            free(self->sets[--self->nsets]);
+        free(self->sets);
         free(self->source);
+    }
     free(self);
     zconfig_destroy(&ld.root);
     free(ld.origins);
@@ -1343,8 +1375,36 @@ azo_config_destroy(azo_config_t **self_p)
         return;
     zconfig_destroy(&self->root);
     free(self->source);
+    free(self->origins);
+    while (self->nsets)
+        free(self->sets[--self->nsets]);
+    free(self->sets);
     free(self);
     *self_p = NULL;
+}
+
+int
+azo_config_fail(const azo_config_t *self, const char *path, char *err,
+                size_t errlen, const char *fmt, ...)
+{
+    assert(self && path && fmt);
+    if (!err || !errlen)
+        return AZO_EBADREQ;
+    const zconfig_t *node = zconfig_locate(self->root, path);
+    s_origin_prefix(err, errlen, self->source, (const char *const *)self->sets,
+                    node ? s_origin_in(self->origins, self->norigins, node)
+                         : NULL);
+    size_t used = strlen(err);
+    if (used + 1 < errlen)
+        snprintf(err + used, errlen - used, "%s: ", path);
+    used = strlen(err);
+    if (used + 1 < errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        (void)vsnprintf(err + used, errlen - used, fmt, ap); // may cut
+        va_end(ap);
+    }
+    return AZO_EBADREQ;
 }
 
 void

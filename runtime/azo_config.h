@@ -80,6 +80,14 @@ void azo_config_set_default_g(const char *text);
 // until the config is destroyed.
 const char *azo_config_source(const azo_config_t *self);
 
+// Reports a problem with the key at path that only the caller can see
+// (cross-key rules, values a schema type cannot check): writes "SOURCE:
+// PATH: message" into err, SOURCE being "FILE:LINE", "--set PATH=VALUE"
+// or "FILE: schema default" as in azo_config_load. Returns AZO_EBADREQ.
+int azo_config_fail(const azo_config_t *self, const char *path, char *err,
+                    size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
 // Typed getters for validated keys (defaults already applied). A key that
 // is absent with no default returns NULL / dflt. path must be a key of the
 // schema; the value was validated at load, so these cannot fail otherwise

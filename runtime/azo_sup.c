@@ -2245,7 +2245,8 @@ static const char *const s_ep_risk[3] = {"could control this node",
                                          "could join it as a node or an actor"};
 
 int
-azo_sup_check(const azo_config_t *cfg, char *err, size_t errlen)
+azo_sup_check(const azo_config_t *cfg, const azo_actor_def_t *const *defs,
+              size_t ndefs, char *err, size_t errlen)
 {
     char node[65];
     int rc = s_node_name(cfg, node, err, errlen);
@@ -2288,13 +2289,21 @@ azo_sup_check(const azo_config_t *cfg, char *err, size_t errlen)
                 "to pre-start)",
                 key);
     }
+    for (size_t i = 0; i < ndefs; i++) {
+        char base[128];
+        snprintf(base, sizeof base, "actors/%s", defs[i]->name);
+        if (defs[i]->check && azo_config_section(cfg, base) &&
+            (rc = defs[i]->check(cfg, base, err, errlen)) < 0)
+            return rc;
+    }
     return 0;
 }
 
 static int
-s_setup_node(azo_sup_t *self, char *err, size_t errlen)
+s_setup_node(azo_sup_t *self, const azo_actor_def_t *const *defs, size_t ndefs,
+             char *err, size_t errlen)
 {
-    int rc = azo_sup_check(self->cfg, err, errlen);
+    int rc = azo_sup_check(self->cfg, defs, ndefs, err, errlen);
     if (rc < 0 || (rc = s_node_name(self->cfg, self->node, err, errlen)) < 0)
         return rc;
     const char *strategy = azo_config_str(self->cfg, "supervisor/strategy");
@@ -2395,7 +2404,7 @@ azo_sup_open(azo_sup_t **out, const azo_config_t *cfg,
         rc = azo_err_set(err, errlen, -ENOMEM, "out of memory");
         goto fail;
     }
-    if ((rc = s_setup_node(self, err, errlen)) < 0 ||
+    if ((rc = s_setup_node(self, defs, ndefs, err, errlen)) < 0 ||
         (rc = s_setup_children(self, defs, ndefs, err, errlen)) < 0 ||
         (rc = s_lock(self, err, errlen)) < 0 ||
         (rc = s_write_effective(self, err, errlen)) < 0 ||

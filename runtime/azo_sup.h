@@ -35,8 +35,10 @@ azo_cfg_key_t *azo_sup_schema(const azo_actor_def_t *const *defs, size_t ndefs,
 // name, the endpoint policy (non-loopback tcp needs endpoints/insecure until
 // CURVE exists), and settings this build cannot honour yet (strategies
 // other than one_for_one, mode = process). Needs no resources: azod --check
-// runs it. Returns 0, or a negative code with the reason in err.
-int azo_sup_check(const azo_config_t *cfg, char *err, size_t errlen);
+// runs it. Then each running actor's own check (azo_actor_def_t.check) of
+// defs[0..ndefs). Returns 0, or a negative code with the reason in err.
+int azo_sup_check(const azo_config_t *cfg, const azo_actor_def_t *const *defs,
+                  size_t ndefs, char *err, size_t errlen);
 
 // Prepares a node from a validated config: runs azo_sup_check, creates the data
 // directory and takes its lock, opens the store, and binds the control and

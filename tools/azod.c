@@ -223,7 +223,7 @@ main(int argc, char **argv)
         return AZO_EXIT_USAGE;
     }
     if (check) {
-        rc = azo_sup_check(cfg, err, sizeof err);
+        rc = azo_sup_check(cfg, defs, ndefs, err, sizeof err);
         if (rc < 0) {
             fprintf(stderr, "azod: %s\n", err);
             azo_config_destroy(&cfg);

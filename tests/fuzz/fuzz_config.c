@@ -27,6 +27,8 @@ static char s_path[64];         // how the loader opens the temp file
 static int s_fd = -1;           // the temp file, already unlinked
 static azo_cfg_key_t *s_schema; // owned, from azo_sup_schema
 static size_t s_nschema;        //
+static const azo_actor_def_t *const *s_defs; // azo_actors_all
+static size_t s_ndefs;
 
 static void
 s_cleanup(void)
@@ -45,9 +47,8 @@ s_setup(void)
 {
     if (s_fd >= 0)
         return;
-    size_t ndefs;
-    const azo_actor_def_t *const *defs = azo_actors_all(&ndefs);
-    s_schema = azo_sup_schema(defs, ndefs, &s_nschema);
+    s_defs = azo_actors_all(&s_ndefs);
+    s_schema = azo_sup_schema(s_defs, s_ndefs, &s_nschema);
     const char *tmp = getenv("TMPDIR");
     char name[4096];
     snprintf(name, sizeof name, "%s/azo-fuzz-config-XXXXXX",
@@ -156,7 +157,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         AZO_FUZZ_CHECK(strcmp(azo_config_source(cfg), s_path) == 0);
         s_getters(cfg);
         char why[S_ERRLEN] = "";
-        rc = azo_sup_check(cfg, why, sizeof why);
+        rc = azo_sup_check(cfg, s_defs, s_ndefs, why, sizeof why);
         AZO_FUZZ_CHECK(rc <= 0 && (rc == 0 || why[0] != 0));
         azo_config_destroy(&cfg);
         AZO_FUZZ_CHECK(cfg == NULL);

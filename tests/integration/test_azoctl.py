@@ -85,7 +85,12 @@ class AzoctlTest(NodeTest):
         self.assertEqual(out.returncode, 1)
         self.assertEqual(json.loads(out.stdout)["error"]["code"],
                          "unknown_command")
-        for friendly in (["jobs"], ["run", "x"], ["health"], ["report"],
+        out = self.ctl("jobs")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        out = self.ctl("run", "x")
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("not_found", out.stderr)
+        for friendly in (["health"], ["report"],
                          ["pay", "get", "p1"], ["archive", "list"]):
             out = self.ctl(*friendly)
             self.assertEqual(out.returncode, 1, friendly)
