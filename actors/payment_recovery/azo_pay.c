@@ -6,7 +6,7 @@
 static const azo_cmd_entry_t s_cmds[] = {
     {"pay.submit", azo_cmd_unavailable},  {"pay.get", azo_cmd_unavailable},
     {"pay.list", azo_cmd_unavailable},    {"pay.retry", azo_cmd_unavailable},
-    {"pay.requeue", azo_cmd_unavailable},
+    {"pay.requeue", azo_cmd_unavailable}, {"pay.sweep", azo_cmd_unavailable},
 };
 
 const azo_actor_def_t azo_pay_def = {

@@ -325,8 +325,12 @@ s_fire(void *ctx, const sched_job_cfg_t *job, const char *run, uint64_t token,
     int rc = azo_actor_call(self->actor, NULL, job->timeout_ms, s_on_reply,
                             (void *)(uintptr_t)token);
     if (rc < 0)
-        return azo_err_set(err, errlen, rc, "%s: cannot send: %s", job->command,
-                           azo_err_str(rc));
+        return azo_err_set(err, errlen, rc,
+                           rc == AZO_EUNAVAIL
+                               ? "%s: not sent: the actor that owns it is "
+                                 "not running, or its inbox is full"
+                               : "%s: not sent: %s",
+                           job->command, azo_err_str(rc));
     return 0;
 }
 

@@ -13,8 +13,9 @@ import zmq
 
 from azo_it import (AZOD, DEADLINE, NodeTest, pack, recv_event, unpack)
 
-ACTORS = ["scheduler", "health-checker", "mining-optimizer",
-          "payment-recovery", "archiver"]
+# The default config starts the scheduler last: its jobs' targets first.
+ACTORS = ["health-checker", "mining-optimizer", "payment-recovery",
+          "archiver", "scheduler"]
 
 
 class StatusTest(NodeTest):
