@@ -216,7 +216,7 @@ sched_core_check(const sched_job_cfg_t *cfg, char *err, size_t errlen)
                             errlen);
 }
 
-// --- heap
+// --- heap -------------------------------------------------------------------
 // ---------------------------------------------------------------------
 
 static void
@@ -292,7 +292,7 @@ s_heap_place(sched_core_t *self, s_job_t *j)
     s_heap_up(self, (size_t)j->heap_at);
 }
 
-// --- life
+// --- life -------------------------------------------------------------------
 // ---------------------------------------------------------------------
 
 sched_core_t *
@@ -750,7 +750,19 @@ sched_core_result(sched_core_t *self, uint64_t token, int rc, const char *code,
     s_finish(self, j, at, rc, code, message, now);
 }
 
-// --- start
+// Plans a record again from now under spec, after its schedule changed:
+// the backoff goes; an interval job runs within one interval of now.
+static int
+s_replan(const sched_spec_t *spec, sched_plan_t *plan, int64_t now)
+{
+    plan->interval_ms = 0;
+    plan->failures = 0;
+    if (plan->next_ms > now)
+        plan->next_ms = now;
+    return sched_plan_reset(spec, plan, now);
+}
+
+// --- start ------------------------------------------------------------------
 // --------------------------------------------------------------------
 
 // Applies the config to j's record: the override, a changed schedule,
@@ -785,9 +797,7 @@ s_reconcile(sched_core_t *self, s_job_t *j, bool found, int64_t now)
         if (sched_plan_first(&j->eff, now, &rec->plan) < 0)
             zsys_error("scheduler: job %s: cannot plan", j->name);
     } else if (strcmp(rec->sig, sig) != 0) {
-        rec->plan.interval_ms = 0;
-        rec->plan.failures = 0;
-        if (sched_plan_reset(&j->eff, &rec->plan, now) < 0)
+        if (s_replan(&j->eff, &rec->plan, now) < 0)
             zsys_error("scheduler: job %s: cannot plan", j->name);
     }
     snprintf(rec->sig, sizeof rec->sig, "%s", sig);
@@ -909,7 +919,7 @@ sched_core_start(sched_core_t *self, int64_t now, char *err, size_t errlen)
     return 0;
 }
 
-// --- tick
+// --- tick -------------------------------------------------------------------
 // ---------------------------------------------------------------------
 
 int64_t
@@ -970,7 +980,7 @@ sched_core_tick(sched_core_t *self, int64_t now)
     return s_send_all(self, now);
 }
 
-// --- commands
+// --- commands ---------------------------------------------------------------
 // -----------------------------------------------------------------
 
 static s_job_t *
@@ -1078,9 +1088,7 @@ sched_core_set(sched_core_t *self, const char *job, int64_t every_ms,
         s_sig(sig, sizeof sig, ovr->every_ms, ovr->cron, ovr->zone);
     }
     sched_plan_t plan = j->rec.plan;
-    plan.interval_ms = 0;
-    plan.failures = 0;
-    if (sched_plan_reset(&spec, &plan, now) < 0) {
+    if (s_replan(&spec, &plan, now) < 0) {
         free(ovr);
         return azo_err_set(err, errlen, AZO_EINTERNAL,
                            "cannot compute the next run");
@@ -1107,7 +1115,7 @@ sched_core_set(sched_core_t *self, const char *job, int64_t every_ms,
     return 0;
 }
 
-// --- reports
+// --- reports ----------------------------------------------------------------
 // ------------------------------------------------------------------
 
 static void
