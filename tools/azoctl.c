@@ -46,8 +46,9 @@
 #define S_SLICE_MS           200      // longest wait without checking Ctrl-C
 #define S_WARN_EVERY_MS      1000     // sub: at most one warning per second
 #define S_ENDPOINT_MAX       1024
-#define S_CELL_MAX           256 // bytes shown of one table cell
-#define S_TABLE_COLS         8   // the widest table: status
+#define S_CELL_MAX           256   // bytes shown of one table cell
+#define S_JOBS_MAX           10000 // jobs shown by `jobs` (sched.list limit)
+#define S_TABLE_COLS         8     // the widest table: status
 // Request ids stay below 2^53, so any JSON tool reads them exactly.
 #define S_ID_MASK ((UINT64_C(1) << 53) - 1)
 
@@ -204,15 +205,11 @@ s_text(const msgpack_object *obj, char *buf)
     return buf;
 }
 
-// Writes a duration in ms the way people read it: 12s, 3m12s, 5h04m, 2d03h.
-static const char *
-s_human_ms(const msgpack_object *obj, char *buf)
+// Writes ms >= 0 the way people read a duration ("850ms", "42s", "5m03s",
+// "2h10m", "3d04h") into buf (S_CELL_MAX bytes) and returns buf.
+static char *
+s_human_ms_int(int64_t ms, char *buf)
 {
-    int64_t ms;
-    if (azo_mp_int(obj, &ms) < 0 || ms < 0) {
-        snprintf(buf, S_CELL_MAX, "?");
-        return buf;
-    }
     long long s = (long long)(ms / 1000);
     if (ms < 1000)
         snprintf(buf, S_CELL_MAX, "%lldms", (long long)ms);
@@ -225,6 +222,18 @@ s_human_ms(const msgpack_object *obj, char *buf)
     else
         snprintf(buf, S_CELL_MAX, "%lldd%02lldh", s / 86400, s / 3600 % 24);
     return buf;
+}
+
+// The same for a msgpack integer; "?" for anything else.
+static const char *
+s_human_ms(const msgpack_object *obj, char *buf)
+{
+    int64_t ms;
+    if (azo_mp_int(obj, &ms) < 0 || ms < 0) {
+        snprintf(buf, S_CELL_MAX, "?");
+        return buf;
+    }
+    return s_human_ms_int(ms, buf);
 }
 
 // --- tables ----------------------------------------------------------------
@@ -690,6 +699,126 @@ s_cmd_status(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
         fprintf(stderr, "azoctl: out of memory\n");
         return S_EXIT_ERROR;
     }
+    return S_EXIT_OK;
+}
+
+// The STATE cell of a job: paused, backoff (interval), running, or idle.
+static const char *
+s_job_state(const msgpack_object *j, char *buf)
+{
+    const msgpack_object *running = azo_mp_get(j, "running");
+    const msgpack_object *backoff = azo_mp_get(j, "backoff");
+    int64_t n = 0;
+    char d[S_CELL_MAX];
+    if (azo_mp_get(j, "paused") &&
+        azo_mp_get(j, "paused")->type == MSGPACK_OBJECT_BOOLEAN &&
+        azo_mp_get(j, "paused")->via.boolean)
+        snprintf(buf, S_CELL_MAX, "paused");
+    else if (backoff && backoff->type == MSGPACK_OBJECT_BOOLEAN &&
+             backoff->via.boolean)
+        snprintf(buf, S_CELL_MAX, "backoff %s",
+                 s_human_ms(azo_mp_get(j, "interval_ms"), d));
+    else if (azo_mp_int(running, &n) == 0 && n > 0)
+        snprintf(buf, S_CELL_MAX, "running");
+    else
+        snprintf(buf, S_CELL_MAX, "idle");
+    return buf;
+}
+
+// jobs: sched.list as a table, one row per job.
+static int
+s_cmd_jobs(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
+{
+    (void)cmd;
+    (void)argc;
+    (void)argv;
+    msgpack_sbuffer args;
+    msgpack_sbuffer_init(&args);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &args, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 1);
+    azo_pack_kint(&pk, "limit", S_JOBS_MAX);
+    const msgpack_object *res;
+    int rc = s_fetch(c, "sched.list", args.data, args.size, &res);
+    msgpack_sbuffer_destroy(&args);
+    if (!res)
+        return rc;
+    const msgpack_object *jobs = azo_mp_get(res, "jobs");
+    if (!jobs || jobs->type != MSGPACK_OBJECT_ARRAY)
+        return s_malformed("sched.list", "'jobs' must be an array");
+    for (uint32_t i = 0; i < jobs->via.array.size; i++) {
+        const msgpack_object *name =
+            azo_mp_get(&jobs->via.array.ptr[i], "name");
+        if (!name || name->type != MSGPACK_OBJECT_STR)
+            return s_malformed("sched.list", "each job needs a string 'name'");
+    }
+    s_table_t t = {.ncols = 8};
+    static const char *const head[] = {"NAME", "COMMAND", "SCHEDULE",
+                                       "NEXT", "STATE",   "LAST",
+                                       "RUNS", "FAILED"};
+    rc = s_table_add(&t, head);
+    char b[8][S_CELL_MAX];
+    for (uint32_t i = 0; rc == 0 && i < jobs->via.array.size; i++) {
+        const msgpack_object *j = &jobs->via.array.ptr[i];
+        const msgpack_object *last = azo_mp_get(j, "last");
+        int64_t next = 0;
+        bool has_next =
+            azo_mp_int(azo_mp_get(j, "next"), &next) == 0 && next > 0;
+        const char *row[8] = {
+            s_text(azo_mp_get(j, "name"), b[0]),
+            s_text(azo_mp_get(j, "command"), b[1]),
+            s_text(azo_mp_get(j, "schedule"), b[2]),
+            has_next ? s_human_ms(azo_mp_get(j, "next_in_ms"), b[3]) : "-",
+            s_job_state(j, b[4]),
+            last && last->type == MSGPACK_OBJECT_MAP
+                ? s_text(azo_mp_get(last, "result"), b[5])
+                : "-",
+            s_text(azo_mp_get(j, "runs"), b[6]),
+            s_text(azo_mp_get(j, "fails"), b[7]),
+        };
+        rc = s_table_add(&t, row);
+    }
+    if (rc == 0)
+        s_table_print(&t);
+    s_table_fini(&t);
+    if (rc < 0) {
+        fprintf(stderr, "azoctl: out of memory\n");
+        return S_EXIT_ERROR;
+    }
+    const msgpack_object *more = azo_mp_get(res, "more");
+    if (more && more->type == MSGPACK_OBJECT_BOOLEAN && more->via.boolean)
+        printf("(only the first %d jobs of %s: see azoctl call sched.list "
+               "after=NAME)\n",
+               S_JOBS_MAX, s_text(azo_mp_get(res, "count"), b[0]));
+    return S_EXIT_OK;
+}
+
+// run / pause / resume JOB: one line saying what happened.
+static int
+s_cmd_job(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
+{
+    (void)argc;
+    msgpack_sbuffer args;
+    msgpack_sbuffer_init(&args);
+    const msgpack_object *res = NULL;
+    int rc = s_pack_one(&args, cmd->arg, argv[0]);
+    if (rc == 0)
+        rc = s_fetch(c, cmd->wire, args.data, args.size, &res);
+    msgpack_sbuffer_destroy(&args);
+    if (!res)
+        return rc;
+    char b[3][S_CELL_MAX];
+    if (strcmp(cmd->wire, "sched.run") == 0) {
+        printf("%s: run %s sent (azoctl sub sched.job. shows how it ends)\n",
+               s_text(azo_mp_get(res, "job"), b[0]),
+               s_text(azo_mp_get(res, "run"), b[1]));
+        return S_EXIT_OK;
+    }
+    int64_t next = 0;
+    bool has_next = azo_mp_int(azo_mp_get(res, "next"), &next) == 0 && next;
+    printf("%s: %s%s%s\n", s_text(azo_mp_get(res, "name"), b[0]),
+           s_job_state(res, b[1]), has_next ? ", next run in " : "",
+           has_next ? s_human_ms(azo_mp_get(res, "next_in_ms"), b[2]) : "");
     return S_EXIT_OK;
 }
 
@@ -1176,10 +1305,10 @@ static const s_cmd_t s_cmds[] = {
     {NULL, "call", s_cmd_call, NULL, NULL, 1, INT_MAX},
     {NULL, "sub", s_cmd_sub, NULL, NULL, 0, INT_MAX},
     {NULL, "keygen", s_cmd_keygen, NULL, NULL, 1, 1},
-    {NULL, "jobs", s_cmd_thin, "sched.list", NULL, 0, 0},
-    {NULL, "run", s_cmd_thin, "sched.run", "job", 1, 1},
-    {NULL, "pause", s_cmd_thin, "sched.pause", "job", 1, 1},
-    {NULL, "resume", s_cmd_thin, "sched.resume", "job", 1, 1},
+    {NULL, "jobs", s_cmd_jobs, "sched.list", NULL, 0, 0},
+    {NULL, "run", s_cmd_job, "sched.run", "job", 1, 1},
+    {NULL, "pause", s_cmd_job, "sched.pause", "job", 1, 1},
+    {NULL, "resume", s_cmd_job, "sched.resume", "job", 1, 1},
     {NULL, "health", s_cmd_thin, "health.status", NULL, 0, 0},
     {NULL, "report", s_cmd_thin, "mining.report", NULL, 0, 0},
     {"pay", "get", s_cmd_thin, "pay.get", "id", 1, 1},
@@ -1235,10 +1364,17 @@ s_help(FILE *out)
         "\n"
         "Actor commands (shortcuts for call; JOB, ID and STATUS are sent as "
         "strings):\n"
-        "  jobs                     sched.list\n"
-        "  run JOB                  sched.run {\"job\": JOB}\n"
+        "  jobs                     sched.list: one row per scheduler job "
+        "(next run,\n"
+        "                           state, last result, runs, failed)\n"
+        "  run JOB                  sched.run {\"job\": JOB}: run it now, "
+        "outside its\n"
+        "                           schedule (sched.set and the rest: use "
+        "call)\n"
         "  pause JOB                sched.pause {\"job\": JOB}\n"
-        "  resume JOB               sched.resume {\"job\": JOB}\n"
+        "  resume JOB               sched.resume {\"job\": JOB}: next run at "
+        "its next\n"
+        "                           scheduled time, no catch-up\n"
         "  health                   health.status\n"
         "  report                   mining.report\n"
         "  pay get ID               pay.get {\"id\": ID}\n"
