@@ -25,8 +25,8 @@
 #define SEC INT64_C(1000)
 #define MIN (60 * SEC)
 
-#define S_MAX_FIRES  64
-#define S_MAX_EVENTS 256
+#define S_MAX_FIRES  512
+#define S_MAX_EVENTS 1024
 
 typedef struct {
     char run[96];
@@ -209,6 +209,8 @@ s_reply(fixture_t *f, int fire, int rc, int64_t now)
 {
     sched_core_result(f->core, f->fires[fire].token, rc,
                       rc ? azo_err_wire(rc) : NULL, rc ? "no" : NULL, now);
+    // Saved and announced by the next tick.
+    assert_true(sched_core_tick(f->core, now) >= 0);
 }
 
 static void
@@ -220,7 +222,12 @@ test_core_interval_fires_on_time(void **state)
     assert_int_equal(sched_core_next_due(f->core), T0); // new: at once
     assert_int_equal(sched_core_tick(f->core, T0), 1);
     assert_string_equal(f->fires[0].run, "a@1767225600000");
-    s_reply(f, 0, 0, T0 + 5);
+    sched_core_result(f->core, f->fires[0].token, 0, NULL, NULL, T0 + 5);
+    // The answer is saved and announced by the next tick, due at once.
+    assert_int_equal(s_count(f, SCHED_EV_DONE, NULL), 0);
+    assert_int_equal(sched_core_next_due(f->core), 0);
+    assert_int_equal(sched_core_tick(f->core, T0 + 5), 0);
+    assert_int_equal(s_count(f, SCHED_EV_DONE, NULL), 1);
     assert_int_equal(sched_core_next_due(f->core), T0 + MIN);
     assert_int_equal(sched_core_tick(f->core, T0 + MIN - 1), 0);
     // Late by 3 s: the run fires and keeps its scheduled time as its id.
@@ -572,6 +579,34 @@ test_core_send_failure_and_deadline(void **state)
 }
 
 static void
+test_core_sends_in_batches(void **state)
+{
+    fixture_t *f = *state;
+    enum { N = 300 };
+    static char names[N][16];
+    static sched_job_cfg_t jobs[N];
+    for (int i = 0; i < N; i++) {
+        snprintf(names[i], sizeof names[i], "j%03d", i);
+        jobs[i] = s_job(names[i], MIN);
+    }
+    s_start(f, jobs, N, T0);
+    // All new, all due: 256 go out, the rest at the next tick, at once.
+    assert_int_equal(sched_core_tick(f->core, T0), 256);
+    assert_int_equal(sched_core_next_due(f->core), 0);
+    assert_int_equal(sched_core_tick(f->core, T0 + 1), N - 256);
+    assert_int_equal(sched_core_next_due(f->core), T0 + MIN);
+    int njobs, inflight, paused;
+    sched_core_counts(f->core, &njobs, &inflight, &paused);
+    assert_int_equal(njobs, N);
+    assert_int_equal(inflight, N);
+    for (int i = 0; i < N; i++)
+        sched_core_result(f->core, f->fires[i].token, 0, NULL, NULL, T0 + 2);
+    assert_int_equal(s_count(f, SCHED_EV_DONE, NULL), 0);
+    assert_int_equal(sched_core_tick(f->core, T0 + 3), 0);
+    assert_int_equal(s_count(f, SCHED_EV_DONE, NULL), N);
+}
+
+static void
 test_core_check_names_the_field(void **state)
 {
     (void)state;
@@ -683,6 +718,8 @@ main(void)
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_core_send_failure_and_deadline,
                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_core_sends_in_batches, s_setup,
+                                        s_teardown),
         cmocka_unit_test(test_core_check_names_the_field),
         cmocka_unit_test(test_rec_round_trip_and_strict_unpack),
     };

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #define S_HOLD_MS   1000 // after a refused commit, wait this long
+#define S_SEND_MAX  256  // runs sent per tick; the rest go next loop turn
 #define S_KEY_MAX   (2 + SCHED_NAME_MAX + 1)
 #define S_RUNID_MAX (SCHED_NAME_MAX + 32)
 
@@ -43,6 +44,16 @@ typedef struct {
     uint32_t seq;
 } s_send_t;
 
+// An event waiting for the commit of what it announces: a copy of the
+// event and of its strings.
+typedef struct {
+    sched_event_t ev; // strings point into the buffers below
+    char job[SCHED_NAME_MAX + 1];
+    char run[S_RUNID_MAX];
+    char code[AZO_WIRE_MAX_CMD + 1];
+    char *message; // owned, or NULL
+} s_pending_t;
+
 struct sched_core {
     azo_store_t *store; // borrowed
     int db;
@@ -57,6 +68,8 @@ struct sched_core {
     s_job_t *dirty;  // list through next_dirty
     s_send_t *sendq; // runs to send after the next good flush
     size_t nsend, send_cap;
+    s_pending_t *evq; // events to publish after the next good flush
+    size_t nevq, evq_cap;
     int64_t hold_until; // > now: the store refused a commit; wait
     int inflight;       // runs in flight over all jobs
     int paused;         // jobs paused
@@ -342,6 +355,9 @@ sched_core_destroy(sched_core_t **self_p)
     free(self->jobs);
     free(self->heap);
     free(self->sendq);
+    for (size_t i = 0; i < self->nevq; i++)
+        free(self->evq[i].message);
+    free(self->evq);
     msgpack_sbuffer_destroy(&self->sb);
     free(self);
     *self_p = NULL;
@@ -474,13 +490,17 @@ s_put(sched_core_t *self, azo_txn_t *txn, const s_job_t *j)
     return azo_txn_put_mp(txn, self->db, key, (size_t)klen, &self->sb);
 }
 
+static void s_publish(sched_core_t *self);
+
 // Writes every dirty job in one transaction. On failure the jobs stay
 // dirty and the engine holds for S_HOLD_MS.
 static int
 s_flush(sched_core_t *self, int64_t now)
 {
-    if (!self->dirty)
+    if (!self->dirty) {
+        s_publish(self);
         return 0;
+    }
     azo_txn_t *txn = NULL;
     int rc = azo_store_begin(self->store, true, &txn);
     for (s_job_t *j = self->dirty; j && rc == 0; j = j->next_dirty)
@@ -511,6 +531,7 @@ s_flush(sched_core_t *self, int64_t now)
         j->dirty = false;
         j->next_dirty = NULL;
     }
+    s_publish(self);
     return 0;
 }
 
@@ -537,10 +558,49 @@ s_run_remove(sched_core_t *self, s_job_t *j, int at)
     self->inflight--;
 }
 
+// Publishes ev now (FIRED: the run is out), or queues it until the state it
+// announces is committed (s_flush).
 static void
 s_event(sched_core_t *self, const sched_event_t *ev)
 {
-    self->ops->event(self->ctx, ev);
+    if (ev->kind == SCHED_EV_FIRED) {
+        self->ops->event(self->ctx, ev);
+        return;
+    }
+    if (self->nevq == self->evq_cap) {
+        size_t ncap = self->evq_cap ? self->evq_cap * 2 : 64;
+        s_pending_t *n = realloc(self->evq, ncap * sizeof *n);
+        if (!n) {
+            azo_ratelog(&self->log,
+                        "scheduler: out of memory: an event of "
+                        "job %s is lost",
+                        ev->job);
+            return;
+        }
+        self->evq = n;
+        self->evq_cap = ncap;
+    }
+    s_pending_t *q = &self->evq[self->nevq++];
+    q->ev = *ev;
+    snprintf(q->job, sizeof q->job, "%s", ev->job);
+    snprintf(q->run, sizeof q->run, "%s", ev->run ? ev->run : "");
+    snprintf(q->code, sizeof q->code, "%s", ev->code ? ev->code : "");
+    q->message = ev->message ? strdup(ev->message) : NULL;
+    q->ev.job = q->job;
+    q->ev.run = ev->run ? q->run : NULL;
+    q->ev.code = ev->code ? q->code : NULL;
+    q->ev.message = ev->message ? (q->message ? q->message : "") : NULL;
+}
+
+// Publishes the queued events, in order.
+static void
+s_publish(sched_core_t *self)
+{
+    for (size_t i = 0; i < self->nevq; i++) {
+        self->ops->event(self->ctx, &self->evq[i].ev);
+        free(self->evq[i].message);
+    }
+    self->nevq = 0;
 }
 
 // Records scheduled time run_ms of j as not run, for reason r.
@@ -637,8 +697,7 @@ static int
 s_send_all(sched_core_t *self, int64_t now)
 {
     int sent = 0;
-    size_t n = self->nsend;
-    self->nsend = 0;
+    size_t n = self->nsend < S_SEND_MAX ? self->nsend : S_SEND_MAX;
     for (size_t i = 0; i < n; i++) {
         s_job_t *j = self->sendq[i].job;
         int at;
@@ -670,7 +729,10 @@ s_send_all(sched_core_t *self, int64_t now)
             .next_ms = j->rec.paused ? 0 : j->rec.plan.next_ms};
         s_event(self, &ev);
     }
-    (void)s_flush(self, now); // results of runs that could not go out
+    self->nsend -= n;
+    memmove(self->sendq, self->sendq + n, self->nsend * sizeof *self->sendq);
+    if (self->dirty) // runs that could not go out: save and say so now
+        (void)s_flush(self, now);
     return sent;
 }
 
@@ -708,8 +770,7 @@ s_finish(sched_core_t *self, s_job_t *j, int at, int rc, const char *code,
                     j->name);
     if (j->rec.plan.next_ms != before)
         s_heap_place(self, j);
-    s_dirty(self, j);
-    (void)s_flush(self, now);
+    s_dirty(self, j); // saved, and announced, by the next tick
 
     char id[S_RUNID_MAX];
     s_run_id(j, &r, id, sizeof id);
@@ -916,6 +977,7 @@ sched_core_start(sched_core_t *self, int64_t now, char *err, size_t errlen)
     for (size_t i = 0; i < self->njobs; i++)
         s_heap_place(self, self->jobs[i]);
     self->started = true;
+    s_publish(self); // runs interrupted by the last stop
     return 0;
 }
 
@@ -927,8 +989,8 @@ sched_core_next_due(const sched_core_t *self)
 {
     if (self->hold_until)
         return self->hold_until;
-    if (self->nsend)
-        return 0; // runs wait to be sent
+    if (self->nsend || self->dirty || self->nevq)
+        return 0; // runs to send, results to save and announce
     return self->nheap ? self->heap[0]->due : INT64_MAX;
 }
 

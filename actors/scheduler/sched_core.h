@@ -14,9 +14,9 @@
 // to: each is recorded `interrupted` (refire = 1: sent again, same run id).
 // A scheduled time is never fired twice as two runs, and one that came due
 // is never dropped unless a policy says so (overlap, deadline, missed).
-// When the store refuses a commit (map or disk full), nothing is sent: the
-// engine holds for a second and tries again; results are announced and
-// kept in memory until a commit succeeds.
+// When the store refuses a commit (map or disk full), nothing is sent or
+// announced: the engine holds for a second and tries again; results wait in
+// memory until a commit succeeds.
 #ifndef SCHED_CORE_H
 #define SCHED_CORE_H
 
@@ -114,17 +114,23 @@ int sched_core_add(sched_core_t *self, const sched_job_cfg_t *cfg, char *err,
 // commits. Returns 0 or a negative code with err (the store failed).
 int sched_core_start(sched_core_t *self, int64_t now, char *err, size_t errlen);
 
-// Fires every run due at now (one commit, then the sends). Returns the
-// number of runs sent, or a negative code (the commit failed: nothing was
-// sent; the engine holds and tries again from now + 1 s).
+// Fires every run due at now: one commit (with the results received since
+// the last one), then the announcements and the sends, at most 256 of them
+// per tick (the rest at the next, due at once). Returns the number of runs
+// sent, or a negative code (the commit failed: nothing was sent or
+// announced; the engine holds and tries again from now + 1 s).
 int sched_core_tick(sched_core_t *self, int64_t now);
 
-// When the next tick is due (Unix ms): the earliest fire time, or the end
-// of a hold; INT64_MAX when nothing is scheduled.
+// When the next tick is due (Unix ms): the earliest fire time, the end of
+// a hold, or 0 when results wait to be saved or runs to be sent;
+// INT64_MAX when nothing is scheduled.
 int64_t sched_core_next_due(const sched_core_t *self);
 
 // The answer of the run sent with token: rc 0 (ok) or the error with its
-// wire code and message. Unknown tokens (replaced runs) are ignored.
+// wire code and message. Unknown tokens (replaced runs) are ignored. The
+// result is planned at once and saved with the next tick, which then
+// announces it (sched_core_next_due says 0): answers that arrive together
+// share one commit.
 void sched_core_result(sched_core_t *self, uint64_t token, int rc,
                        const char *code, const char *message, int64_t now);
 
