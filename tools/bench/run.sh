@@ -1,26 +1,28 @@
 #!/bin/sh
 # tools/bench/run.sh — builds the release preset (build/release) and runs the
-# benchmarks of issues #2 (messaging) and #3 (restarts, start and stop), then
-# prints one summary table:
+# benchmarks of issues #2 (messaging), #3 (restarts, start and stop) and #5
+# (scheduler fire-time error, idle CPU), then prints one summary table:
 #   metric | azo | baseline | ratio | target | met?
 # ratio is azo / baseline: for rates higher is better, for latencies lower.
 # Every baseline (raw libzmq + msgpack-c; for #3 the fork+exec floor,
-# pthread_create + join) is measured in the same run as the azo figure next
-# to it. Benchmarks measure; they never fail on a target.
+# pthread_create + join; for #5 a raw zloop timer, an azod with no jobs and
+# raw LMDB commits) is measured in the same run as the azo figure next to
+# it. Benchmarks measure; they never fail on a target.
 #
 #   tools/bench/run.sh [--no-build] [--quick]
 #     --no-build  use the binaries already built
-#     --quick     smaller counts (about 15 s; noisier figures)
+#     --quick     smaller counts (about 65 s; noisier figures)
 #   AZO_BENCH_BUILD_DIR=DIR  build and run in DIR (plain cmake, RelWithDebInfo
 #                            with asserts on, as STYLE.md §4 asks of release
 #                            builds) instead of the preset's build/release
-#   AZO_BENCH_ACTOR_ARGS, AZO_BENCH_CTL_ARGS, AZO_BENCH_RESTART_ARGS
-#                            extra options for azo_bench_actor /
-#                            azo_bench_ctl / azo_bench_restart (see --help)
+#   AZO_BENCH_ACTOR_ARGS, AZO_BENCH_CTL_ARGS, AZO_BENCH_RESTART_ARGS,
+#   AZO_BENCH_SCHED_ARGS     extra options for azo_bench_actor /
+#                            azo_bench_ctl / azo_bench_restart /
+#                            azo_bench_sched (see --help)
 #
-# A default run takes about 60 s on two cores. The machine's load and its
-# busiest processes are printed first: on a shared machine, read the
-# figures with them in mind, and prefer the medians.
+# A default run takes about 4 minutes on two cores (#5 alone about 3). The
+# machine's load and its busiest processes are printed first: on a shared
+# machine, read the figures with them in mind, and prefer the medians.
 set -eu
 self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 cd "$(dirname "$0")/../.."
@@ -29,6 +31,7 @@ build=1
 actor_args=${AZO_BENCH_ACTOR_ARGS:-}
 ctl_args=${AZO_BENCH_CTL_ARGS:-}
 restart_args=${AZO_BENCH_RESTART_ARGS:-}
+sched_args=${AZO_BENCH_SCHED_ARGS:-}
 for arg in "$@"; do
     case $arg in
     --no-build) build=0 ;;
@@ -36,6 +39,7 @@ for arg in "$@"; do
         actor_args="-n 100000 --rr1 5000 --rr 50000 -r 3 $actor_args"
         ctl_args="-s 5000 --warmup 500 $ctl_args"
         restart_args="-k 50 -t 300 -s 5 $restart_args"
+        sched_args="--quick $sched_args"
         ;;
     -h | --help)
         sed -n '2,/^set -eu/p' "$self" | sed '$d; s/^# \{0,1\}//'
@@ -49,7 +53,7 @@ for arg in "$@"; do
 done
 
 dir=${AZO_BENCH_BUILD_DIR:-build/release}
-targets="azod azo_bench_actor azo_bench_ctl azo_bench_restart"
+targets="azod azo_bench_actor azo_bench_ctl azo_bench_restart azo_bench_sched"
 if [ "$build" = 1 ]; then
     echo "== build ($dir)"
     # shellcheck disable=SC2086 # $targets are words
@@ -64,7 +68,7 @@ if [ "$build" = 1 ]; then
     fi
 fi
 bin=$dir/tools/bench
-for t in azo_bench_actor azo_bench_ctl azo_bench_restart; do
+for t in azo_bench_actor azo_bench_ctl azo_bench_restart azo_bench_sched; do
     if [ ! -x "$bin/$t" ]; then
         echo "run.sh: $bin/$t is missing (build first)" >&2
         exit 1
@@ -94,6 +98,9 @@ run "$bin/azo_bench_ctl" $ctl_args
 echo "== #3: restarts, cold start, stop (azo_bench_restart $restart_args)"
 # shellcheck disable=SC2086
 run "$bin/azo_bench_restart" $restart_args
+echo "== #5: scheduler fire times, idle CPU (azo_bench_sched $sched_args)"
+# shellcheck disable=SC2086
+run "$bin/azo_bench_sched" $sched_args
 
 echo
 echo "== summary (medians of rounds for rates; percentiles of all samples for"
