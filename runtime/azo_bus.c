@@ -43,7 +43,7 @@ struct azo_bus {
     int self_idx;
     int hwm;
     zsock_t *uplink; // borrowed DEALER, or NULL for a local bus
-    zsock_t *pub;    // owned, local bus only; NULL until first publish
+    zsock_t *pub;    // owned PUSH, local bus only; NULL until first publish
     uint64_t sent, refused;
     s_peer_t peers[AZO_REG_MAX];
 };
@@ -289,10 +289,15 @@ azo_bus_publish(azo_bus_t *self, const char *topic, const void *body,
         return s_send_frame(self, self->uplink, AZO_BUS_EVENT, AZO_REG_SUP, 0,
                             topic, tlen + 1, body, len, 0);
     if (!self->pub) {
-        zsock_t *pub = zsock_new(ZMQ_PUB);
+        // PUSH, not PUB: a PUB drops what it sends before the subscriptions
+        // reach it, and they reach a new socket only some time after its
+        // connect, so an actor's first events were lost. The supervisor's
+        // PULL takes everything; subscribers' filters apply at its XPUB.
+        zsock_t *pub = zsock_new(ZMQ_PUSH);
         if (!pub)
             return -ENOMEM;
         zsock_set_linger(pub, 0);
+        zsock_set_sndhwm(pub, self->hwm);
         char ep[128];
         azo_registry_events_endpoint(self->reg, ep, sizeof ep);
         if (zsock_connect(pub, "%s", ep) < 0) {
@@ -303,10 +308,12 @@ azo_bus_publish(azo_bus_t *self, const char *topic, const void *body,
         self->pub = pub;
     }
     void *raw = zsock_resolve(self->pub);
-    // PUB never blocks; DONTWAIT guards against a future socket type change.
-    if (zmq_send(raw, topic, tlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-        zmq_send(raw, body, len, ZMQ_DONTWAIT) < 0)
+    // Never blocks: with the supervisor's queue full, the event is dropped
+    // (-EAGAIN), as a slow subscriber loses events at the XPUB.
+    if (zmq_send(raw, topic, tlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
         return -errno;
+    if (zmq_send(raw, body, len, ZMQ_DONTWAIT) < 0)
+        return -errno; // cannot happen once the first frame went
     return 0;
 }
 

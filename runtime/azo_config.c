@@ -1383,6 +1383,81 @@ azo_config_destroy(azo_config_t **self_p)
     *self_p = NULL;
 }
 
+// Writes the children of node at depth into f; path[0..plen) is node's.
+static int
+s_save_section(FILE *f, zconfig_t *node, int depth, char *path, size_t plen,
+               char *err, size_t errlen)
+{
+    for (zconfig_t *c = zconfig_child(node); c; c = zconfig_next(c)) {
+        const char *name = zconfig_name(c);
+        size_t n = strlen(name);
+        if (plen + n + 2 > S_PATH_MAX)
+            return azo_err_set(err, errlen, AZO_EBADREQ, "%s: path too long",
+                               path);
+        size_t at = plen;
+        if (plen)
+            path[at++] = '/';
+        memcpy(path + at, name, n + 1);
+        const char *v = zconfig_value(c);
+        fprintf(f, "%*s%s", depth * 4, "", name);
+        if (v && *v) {
+            bool dq = strchr(v, '"') != NULL, sq = strchr(v, '\'') != NULL;
+            for (const char *p = v; *p; p++)
+                if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                    dq = sq = true;
+            if (dq && sq)
+                return azo_err_set(err, errlen, AZO_EBADREQ,
+                                   "%s: the value holds both \" and ' (or a "
+                                   "control character): it cannot be "
+                                   "written as ZPL for process actors",
+                                   path);
+            fprintf(f, " = %c%s%c", dq ? '\'' : '"', v, dq ? '\'' : '"');
+        }
+        fputc('\n', f);
+        int rc = s_save_section(f, c, depth + 1, path, at + n, err, errlen);
+        if (rc < 0)
+            return rc;
+        path[plen] = 0;
+    }
+    return 0;
+}
+
+int
+azo_config_save(const azo_config_t *self, const char *path, char *err,
+                size_t errlen)
+{
+    assert(self && path);
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return azo_err_set(err, errlen, -ENAMETOOLONG, "%s: path too long",
+                           path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        int rc = -errno;
+        if (fd >= 0)
+            close(fd);
+        return azo_err_set(err, errlen, rc, "%s: cannot write: %s", tmp,
+                           strerror(-rc));
+    }
+    char key[S_PATH_MAX] = "";
+    fprintf(f, "#   azod: the configuration in effect (written at start; "
+               "do not edit)\n");
+    int rc = s_save_section(f, self->root, 0, key, 0, err, errlen);
+    if (rc == 0 && (fflush(f) != 0 || fsync(fileno(f)) != 0))
+        rc = azo_err_set(err, errlen, -errno, "%s: cannot write: %s", tmp,
+                         strerror(errno));
+    if (fclose(f) != 0 && rc == 0)
+        rc = azo_err_set(err, errlen, -errno, "%s: cannot write: %s", tmp,
+                         strerror(errno));
+    if (rc == 0 && rename(tmp, path) < 0)
+        rc = azo_err_set(err, errlen, -errno, "%s: cannot rename: %s", path,
+                         strerror(errno));
+    if (rc < 0)
+        (void)unlink(tmp);
+    return rc;
+}
+
 int
 azo_config_fail(const azo_config_t *self, const char *path, char *err,
                 size_t errlen, const char *fmt, ...)

@@ -76,6 +76,15 @@ void azo_config_destroy(azo_config_t **self_p);
 // any thread starts; text is borrowed for the life of the process (static).
 void azo_config_set_default_g(const char *text);
 
+// Writes the configuration (defaults and overrides applied) to file path
+// (mode 0600, replaced whole through a temp file) so that azo_config_load
+// reads it back the same: four spaces per level, each value quoted with "
+// or, when it holds a ", with '. Returns 0, or a negative code with err
+// naming the path or the key (AZO_EBADREQ: a value holding both quote
+// characters or a control character, which ZPL cannot hold).
+int azo_config_save(const azo_config_t *self, const char *path, char *err,
+                    size_t errlen);
+
 // Returns "embedded" or the file name given to azo_config_load. Borrowed
 // until the config is destroyed.
 const char *azo_config_source(const azo_config_t *self);

@@ -62,7 +62,7 @@ void azo_registry_endpoint(const azo_registry_t *self, int idx, uint32_t gen,
                            char *buf, size_t len);
 
 // Writes the inproc endpoint where publishers connect (the supervisor binds
-// an XSUB there and forwards to the events endpoint).
+// a PULL there and forwards to the events endpoint).
 void azo_registry_events_endpoint(const azo_registry_t *self, char *buf,
                                   size_t len);
 

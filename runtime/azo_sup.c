@@ -11,9 +11,9 @@
 // through here: the inbox and the cluster ROUTER forward by receiver.
 // Control requests (azo_ctl) go to the owner of their command's prefix.
 //
-// Events: thread actors publish to an inproc XSUB here, process actors
-// send E frames; both reach the outward XPUB, where a slow subscriber
-// loses events and never stalls anyone.
+// Events: thread actors push to an inproc PULL here, process actors send
+// E frames; both reach the outward XPUB, which filters by subscription and
+// where a slow subscriber loses events and never stalls anyone.
 //
 // Stopping is asynchronous, inside the loop: actors are stopped one at a
 // time in reverse start order, each within its `shutdown` time (then
@@ -178,7 +178,7 @@ struct azo_sup {
     azo_sec_t *sec;      // owned: CURVE, or NULL when it is off
     zsock_t *ctl_sock;   // owned: control ROUTER
     zsock_t *events;     // owned: outward XPUB
-    zsock_t *xsub;       // owned: thread actors publish here
+    zsock_t *evin;       // owned PULL: thread actors push events here
     zsock_t *inbox;      // owned: frames from thread actors
     zsock_t *cluster;    // owned: cluster ROUTER, process actors
     zloop_t *loop;       // owned, during run
@@ -2048,7 +2048,7 @@ s_move(void *from, void *to)
 }
 
 static int
-s_on_xsub(zloop_t *loop, zsock_t *reader, void *arg)
+s_on_evin(zloop_t *loop, zsock_t *reader, void *arg)
 {
     (void)loop;
     azo_sup_t *self = arg;
@@ -2056,12 +2056,19 @@ s_on_xsub(zloop_t *loop, zsock_t *reader, void *arg)
     return 0;
 }
 
+// Subscriptions arriving at the XPUB: it filters by them itself; nothing
+// upstream needs them (thread actors push every event).
 static int
 s_on_xpub(zloop_t *loop, zsock_t *reader, void *arg)
 {
     (void)loop;
-    azo_sup_t *self = arg;
-    s_move(zsock_resolve(reader), zsock_resolve(self->xsub));
+    (void)arg;
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    for (int i = 0; i < 1024; i++)
+        if (zmq_msg_recv(&msg, zsock_resolve(reader), ZMQ_DONTWAIT) < 0)
+            break;
+    zmq_msg_close(&msg);
     return 0;
 }
 
@@ -2337,15 +2344,7 @@ s_write_effective(azo_sup_t *self, char *err, size_t errlen)
 {
     snprintf(self->effective_cfg, sizeof self->effective_cfg,
              "%s/azod.effective.cfg", self->data_dir);
-    char tmp[sizeof self->effective_cfg + 8];
-    snprintf(tmp, sizeof tmp, "%s.tmp", self->effective_cfg);
-    mode_t old = umask(077);
-    int rc = zconfig_save(azo_config_section(self->cfg, ""), tmp);
-    umask(old);
-    if (rc < 0 || rename(tmp, self->effective_cfg) < 0)
-        return azo_err_set(err, errlen, -EIO, "%s: cannot write",
-                           self->effective_cfg);
-    return 0;
+    return azo_config_save(self->cfg, self->effective_cfg, err, errlen);
 }
 
 // What process actors connect to: the cluster endpoint as bound, with a
@@ -2434,12 +2433,12 @@ azo_sup_open(azo_sup_t **out, const azo_config_t *cfg,
     self->bus = azo_bus_new(self->reg, AZO_REG_SUP, self->hwm);
     self->ctl_sock = zsock_new(ZMQ_ROUTER);
     self->events = zsock_new(ZMQ_XPUB);
-    self->xsub = zsock_new(ZMQ_XSUB);
+    self->evin = zsock_new(ZMQ_PULL);
     self->cluster = zsock_new(ZMQ_ROUTER);
     self->ctl = azo_ctl_new(
         self->ctl_sock, azo_config_ms(cfg, "supervisor/request_timeout", 10000),
         s_on_control, self);
-    if (!self->bus || !self->ctl_sock || !self->events || !self->xsub ||
+    if (!self->bus || !self->ctl_sock || !self->events || !self->evin ||
         !self->cluster || !self->ctl) {
         rc = azo_err_set(err, errlen, -ENOMEM, "out of memory");
         goto fail;
@@ -2458,7 +2457,8 @@ azo_sup_open(azo_sup_t **out, const azo_config_t *cfg,
     zsock_set_linger(self->ctl_sock, S_LINGER_MS);
     zsock_set_maxmsgsize(self->events, S_EVENTS_MAXMSG);
     zsock_set_linger(self->events, S_LINGER_MS);
-    zsock_set_linger(self->xsub, 0);
+    zsock_set_linger(self->evin, 0);
+    zsock_set_rcvhwm(self->evin, self->hwm);
     // Frames to process actors carry control requests plus a header.
     zsock_set_maxmsgsize(self->cluster, max_msg + 4096);
     zsock_set_linger(self->cluster, S_LINGER_MS);
@@ -2483,7 +2483,7 @@ azo_sup_open(azo_sup_t **out, const azo_config_t *cfg,
     s_cluster_connect(self);
     char inproc[128];
     azo_registry_events_endpoint(self->reg, inproc, sizeof inproc);
-    rc = s_bind(self->xsub, "events (inproc)", inproc, err, errlen);
+    rc = s_bind(self->evin, "events (inproc)", inproc, err, errlen);
     if (rc < 0)
         goto fail;
     rc = azo_bus_inbox_open(self->reg, AZO_REG_SUP, 0, self->hwm, &self->inbox);
@@ -2627,7 +2627,7 @@ azo_sup_run(azo_sup_t *self)
     if (azo_ctl_attach(self->ctl, self->loop) < 0 ||
         zloop_reader(self->loop, self->inbox, s_on_inbox, self) < 0 ||
         zloop_reader(self->loop, self->cluster, s_on_cluster, self) < 0 ||
-        zloop_reader(self->loop, self->xsub, s_on_xsub, self) < 0 ||
+        zloop_reader(self->loop, self->evin, s_on_evin, self) < 0 ||
         zloop_reader(self->loop, self->events, s_on_xpub, self) < 0 ||
         zloop_timer(self->loop, (size_t)check, 0, s_on_monitor, self) < 0 ||
         (self->sec && azo_sec_attach(self->sec, self->loop) < 0)) {
@@ -2699,7 +2699,7 @@ azo_sup_close(azo_sup_t **self_p)
     azo_sec_destroy(&self->sec); // and its poller
     zloop_destroy(&self->loop);
     zsock_destroy(&self->inbox);
-    zsock_destroy(&self->xsub);
+    zsock_destroy(&self->evin);
     zsock_destroy(&self->events);
     zsock_destroy(&self->ctl_sock);
     zsock_destroy(&self->cluster);

@@ -1038,11 +1038,60 @@ test_config_random_input_never_crashes(void **state)
     assert_true(ok > 0 && ok < 2000);
 }
 
+// azo_config_save writes what azo_config_load reads back the same (the
+// effective config of process actors), quotes included; azo_config_fail
+// names the key's line.
+static void
+test_config_save_round_trip_and_fail(void **state)
+{
+    fixture_t *f = *state;
+    static const char text[] = "node\n"
+                               "    name = 'say \"hi\"'\n"
+                               "    data_dir = \"it's here\"\n"
+                               "actors\n"
+                               "    a\n"
+                               "        jobs\n"
+                               "            j\n"
+                               "                every = 5s # comment\n";
+    const char *sets[] = {"node/load_factor=0.5"};
+    assert_int_equal(s_load(f, text, 0, sets, 1), 0);
+    char err[256], saved[PATH_MAX + 16];
+    assert_int_equal(azo_config_fail(f->cfg, "actors/a/jobs/j/every", err,
+                                     sizeof err, "no %s", "good"),
+                     AZO_EBADREQ);
+    assert_string_equal(err + strlen(f->file),
+                        ":8: actors/a/jobs/j/every: no good");
+    azo_config_fail(f->cfg, "node/load_factor", err, sizeof err, "x");
+    assert_string_equal(err, "--set node/load_factor=0.5: node/load_factor: x");
+    snprintf(saved, sizeof saved, "%s/saved.cfg", f->dir);
+    assert_int_equal(azo_config_save(f->cfg, saved, err, sizeof err), 0);
+    azo_config_t *first = f->cfg;
+    f->cfg = NULL;
+    assert_int_equal(s_load_path(f, saved, NULL, 0), 0);
+    static const char *const keys[] = {
+        "node/name",     "node/data_dir",         "node/load_factor",
+        "actors/a/mode", "actors/a/jobs/j/every", "endpoints/control"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        assert_string_equal(azo_config_str(f->cfg, keys[i]),
+                            azo_config_str(first, keys[i]));
+    assert_string_equal(azo_config_str(f->cfg, "node/name"), "say \"hi\"");
+    azo_config_destroy(&first);
+    // A value with both quote characters cannot be written: said, not
+    // written half.
+    const char *both[] = {"node/name=it's \"x\""};
+    assert_int_equal(s_load(f, text, 0, both, 1), 0);
+    assert_int_equal(azo_config_save(f->cfg, saved, err, sizeof err),
+                     AZO_EBADREQ);
+    assert_non_null(strstr(err, "node/name"));
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_config_valid_file_round_trip,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_save_round_trip_and_fail,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_config_getters_return_dflt_when_absent, setup, teardown),
