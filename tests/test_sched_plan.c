@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -227,10 +228,55 @@ test_plan_cron_catch_up_and_backoff(void **state)
     assert_int_equal(p.next_ms, T0 + 20 * MIN);
 }
 
+// A run fired late past the next scheduled time, whose own jittered fire
+// time has not come yet, is not a catch-up: the next run stays due on its
+// own (it was swallowed as "missed 2" before).
+static void
+test_plan_late_jittered_run_does_not_swallow_the_next(void **state)
+{
+    (void)state;
+    sched_spec_t s = s_every(2 * SEC);
+    s.jitter_ms = 2 * SEC - 1;
+    sched_cron_t c;
+    assert_int_equal(sched_cron_parse(&c, "* * * * *", NULL, NULL, 0), 0);
+    sched_spec_t sc = s_every(0);
+    sc.cron = c;
+    sc.jitter_ms = MIN - 1;
+    const sched_spec_t *specs[] = {&s, &sc};
+    for (int k = 0; k < 2; k++) {
+        const sched_spec_t *sp = specs[k];
+        int64_t gap = sp->every_ms ? sp->every_ms : MIN;
+        // A name whose first run's jitter is near the whole gap.
+        char name[16];
+        int i = 0;
+        do
+            snprintf(name, sizeof name, "j%d", i++);
+        while (sched_plan_fire_at(sp, name, T0) - T0 < gap * 97 / 100 ||
+               sched_plan_fire_at(sp, name, T0 + gap) - (T0 + gap) < gap / 2);
+        sched_plan_t p = {.next_ms = T0};
+        int64_t now = sched_plan_fire_at(sp, name, T0) + gap / 20;
+        assert_true(now > T0 + gap); // past the next scheduled time
+        int64_t run, missed, at;
+        assert_int_equal(sched_plan_due(sp, &p, name, now, &run, &missed, &at),
+                         SCHED_FIRE);
+        assert_int_equal(run, T0);
+        assert_int_equal(missed, 1);
+        assert_int_equal(p.next_ms, T0 + gap);
+        assert_int_equal(sched_plan_due(sp, &p, name, now, &run, &missed, &at),
+                         SCHED_WAIT);
+        assert_int_equal(at, sched_plan_fire_at(sp, name, T0 + gap));
+        assert_int_equal(sched_plan_due(sp, &p, name, at, &run, &missed, &at),
+                         SCHED_FIRE);
+        assert_int_equal(run, T0 + gap);
+        assert_int_equal(missed, 1);
+    }
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_plan_late_jittered_run_does_not_swallow_the_next),
         cmocka_unit_test(test_plan_interval_fires_on_time_without_drift),
         cmocka_unit_test(test_plan_jitter_is_stable_and_bounded),
         cmocka_unit_test(test_plan_downtime_gives_one_catch_up),

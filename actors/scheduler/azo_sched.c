@@ -77,8 +77,10 @@ static const azo_cfg_key_t s_keys[] = {
      "how much each failure past the limit grows the interval"},
     {"jobs/*/max_interval", AZO_CFG_DURATION, "240m", 1000, 366 * 86400000LL,
      NULL, "the longest interval under backoff"},
-    {"jobs/*/refire", AZO_CFG_BOOL, "0", 0, 0, NULL,
-     "1: send a run interrupted by a crash again, with the same run id"},
+    {"jobs/*/refire", AZO_CFG_BOOL, "1", 0, 0, NULL,
+     "1: a run in flight when the scheduler stopped is sent again at start, "
+     "with the same run id (at least once); 0: it is recorded interrupted "
+     "(at most once)"},
 };
 
 // A job's config as read, with the storage its strings and args need.
@@ -195,7 +197,7 @@ s_job_read(const azo_config_t *cfg, const char *base, const char *name,
     snprintf(path, sizeof path, "%s/backoff_multiplier", jc->path);
     c->spec.backoff_mult = azo_config_real(cfg, path, 2.0);
     snprintf(path, sizeof path, "%s/refire", jc->path);
-    c->refire = azo_config_bool(cfg, path, false);
+    c->refire = azo_config_bool(cfg, path, true);
     char why[300];
     if (sched_core_check(c, why, sizeof why) < 0)
         return s_job_fail(cfg, jc, why, err, errlen);

@@ -224,6 +224,10 @@ sched_core_check(const sched_job_cfg_t *cfg, char *err, size_t errlen)
         return azo_err_set(err, errlen, AZO_EBADREQ,
                            "jitter, start_deadline, max_consecutive_failures, "
                            "backoff_multiplier, max_interval: out of range");
+    if (cfg->every_ms > 0 && s->jitter_ms >= cfg->every_ms)
+        return azo_err_set(err, errlen, AZO_EBADREQ,
+                           "jitter: must be shorter than every (runs would "
+                           "overtake each other)");
     sched_spec_t spec = *s;
     return s_parse_schedule(&spec, cfg->every_ms, cfg->cron, cfg->zone, err,
                             errlen);
@@ -868,6 +872,10 @@ s_reconcile(sched_core_t *self, s_job_t *j, bool found, int64_t now)
     memcpy(runs, rec->inflight, (size_t)n * sizeof runs[0]);
     rec->ninflight = 0;
     for (int i = 0; i < n; i++) {
+        // A run saved as in flight may or may not have gone out (a crash
+        // between the commit and the send, or before its answer was saved):
+        // refire sends it again with the same id, so a target that keeps
+        // run ids (run_arg) drops a repeat. Otherwise it is `interrupted`.
         if (j->cfg.refire && s_sendq_push(self, j, ++j->seq) == 0) {
             runs[i].seq = j->seq;
             runs[i].fired_ms = 0;
@@ -1140,6 +1148,11 @@ sched_core_set(sched_core_t *self, const char *job, int64_t every_ms,
         int rc = s_parse_schedule(&spec, every_ms, cron, zone, err, errlen);
         if (rc < 0)
             return rc;
+        if (every_ms > 0 && spec.jitter_ms >= every_ms)
+            return azo_err_set(err, errlen, AZO_EBADREQ,
+                               "every: must be longer than the job's jitter "
+                               "(%" PRId64 " ms)",
+                               spec.jitter_ms);
         if (!(ovr = calloc(1, sizeof *ovr)))
             return azo_err_set(err, errlen, -ENOMEM, "out of memory");
         ovr->every_ms = every_ms > 0 ? every_ms : 0;

@@ -10,10 +10,13 @@
 // Durability: every decision is committed before it is acted on. A due run
 // is committed as in flight, with the job's next run moved past it, before
 // it is sent; its result is committed before done/failed/backoff are
-// published. After a crash, runs found in flight did go out or were about
-// to: each is recorded `interrupted` (refire = 1: sent again, same run id).
-// A scheduled time is never fired twice as two runs, and one that came due
-// is never dropped unless a policy says so (overlap, deadline, missed).
+// published. After a crash, runs found in flight may have gone out or not
+// (the crash came between the commit and the send, or before the answer
+// was saved): with refire (the config's default) each is sent again with
+// the same run id, at least once, and a target that keeps run ids drops the
+// repeat; without, each is recorded `interrupted`, at most once. A
+// scheduled time is never fired as two runs, and one that came due is
+// never dropped unless a policy says so (overlap, deadline, missed).
 // When the store refuses a commit (map or disk full), nothing is sent or
 // announced: the engine holds for a second and tries again; results wait in
 // memory until a commit succeeds.
@@ -51,7 +54,7 @@ typedef struct {
     sched_spec_t spec;   // the rest: jitter, deadline, missed, backoff
     int64_t timeout_ms;  // how long a run may wait for its answer
     sched_overlap_t overlap;
-    bool refire; // re-send runs interrupted by a crash
+    bool refire; // re-send runs found in flight at start (same run id)
 } sched_job_cfg_t;
 
 // What happened, for the caller to publish (sched.job.<kind>).

@@ -58,23 +58,54 @@ sched_plan_fire_at(const sched_spec_t *s, const char *name, int64_t run_ms)
     return run_ms + (int64_t)(h % (uint64_t)s->jitter_ms);
 }
 
-// The latest scheduled time <= now, given that p->next_ms <= now; *many:
-// whether more than one scheduled time has passed.
+// Sets *prev to the last cron time of s before c, at least t (t < c, t a
+// cron time), searching back in growing windows.
 static int
-s_latest(const sched_spec_t *s, const sched_plan_t *p, int64_t now,
-         int64_t *latest, bool *many)
+s_cron_before(const sched_spec_t *s, int64_t t, int64_t c, int64_t *prev)
+{
+    static const int64_t windows[] = {3600000, 86400000, 32 * 86400000LL,
+                                      INT64_MAX};
+    for (size_t i = 0; i < sizeof windows / sizeof windows[0]; i++) {
+        int64_t from = c - t > windows[i] ? c - windows[i] : t;
+        int64_t x = from, n;
+        int rc;
+        if (from != t && ((rc = sched_cron_next(&s->cron, from - 1, &x)) < 0))
+            return rc;
+        if (x >= c)
+            continue; // none in this window: a wider one
+        while ((rc = sched_cron_next(&s->cron, x, &n)) == 0 && n < c)
+            x = n;
+        if (rc < 0)
+            return rc;
+        *prev = x;
+        return 0;
+    }
+    *prev = t; // unreachable: the last window starts at t
+    return 0;
+}
+
+// The latest scheduled time whose fire time (with jitter) is <= now, given
+// that p->next_ms's is; *many: whether more than one has passed. A
+// scheduled time <= now whose jittered fire time is still ahead has not
+// passed: it runs on its own later, not folded into this one.
+static int
+s_latest(const sched_spec_t *s, const sched_plan_t *p, const char *name,
+         int64_t now, int64_t *latest, bool *many)
 {
     if (s->every_ms > 0) {
         int64_t step = s_step(s, p);
-        *latest = p->next_ms + (now - p->next_ms) / step * step;
-        *many = *latest > p->next_ms;
+        int64_t t = p->next_ms + (now - p->next_ms) / step * step;
+        while (t > p->next_ms && sched_plan_fire_at(s, name, t) > now)
+            t -= step;
+        *latest = t;
+        *many = t > p->next_ms;
         return 0;
     }
     int64_t t;
     int rc = sched_cron_next(&s->cron, p->next_ms, &t);
     if (rc < 0)
         return rc;
-    *many = t <= now;
+    *many = sched_plan_fire_at(s, name, t) <= now;
     if (!*many) {
         *latest = p->next_ms;
         return 0;
@@ -91,10 +122,15 @@ s_latest(const sched_spec_t *s, const sched_plan_t *p, int64_t now,
         if (c > now)
             continue; // none in this window: a wider one
         int64_t n;
-        while ((rc = sched_cron_next(&s->cron, c, &n)) == 0 && n <= now)
+        while ((rc = sched_cron_next(&s->cron, c, &n)) == 0 && n <= now &&
+               sched_plan_fire_at(s, name, n) <= now)
             c = n;
         if (rc < 0)
             return rc;
+        // c itself may not have passed yet (its jitter): then the one before.
+        while (c > t && sched_plan_fire_at(s, name, c) > now)
+            if ((rc = s_cron_before(s, t, c, &c)) < 0)
+                return rc;
         *latest = c;
         return 0;
     }
@@ -113,15 +149,17 @@ sched_plan_due(const sched_spec_t *s, sched_plan_t *p, const char *name,
     }
     int64_t latest;
     bool many;
-    int rc = s_latest(s, p, now, &latest, &many);
+    int rc = s_latest(s, p, name, now, &latest, &many);
     if (rc < 0)
         return rc;
     int64_t run = many ? latest : p->next_ms;
     bool in_time =
         s->start_deadline_ms <= 0 || now - run <= s->start_deadline_ms;
     bool fire_it = in_time && (!many || s->missed == SCHED_MISSED_ONCE);
+    // The next is the first scheduled time after this one: a later one
+    // already <= now but not yet at its fire time stays due.
     int64_t next;
-    if ((rc = s_after(s, p, now, &next)) < 0)
+    if ((rc = s_after(s, p, latest, &next)) < 0)
         return rc;
     if (s->every_ms > 0)
         *missed = (latest - p->next_ms) / s_step(s, p) + 1;
