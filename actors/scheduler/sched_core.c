@@ -1025,7 +1025,8 @@ s_due(sched_core_t *self, s_job_t *j, int64_t now)
     }
     if (d == SCHED_SKIP) {
         bool late = j->eff.start_deadline_ms > 0 &&
-                    now - run_ms > j->eff.start_deadline_ms;
+                    now - sched_plan_fire_at(&j->eff, j->name, run_ms) >
+                        j->eff.start_deadline_ms;
         s_skip(self, j, run_ms, missed, false, 0,
                late ? SCHED_R_DEADLINE : SCHED_R_MISSED, now);
     } else if (s_overlap(self, j, now) < 0)

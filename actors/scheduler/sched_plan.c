@@ -153,8 +153,10 @@ sched_plan_due(const sched_spec_t *s, sched_plan_t *p, const char *name,
     if (rc < 0)
         return rc;
     int64_t run = many ? latest : p->next_ms;
+    // Lateness counts from the run's fire time, jitter included.
     bool in_time =
-        s->start_deadline_ms <= 0 || now - run <= s->start_deadline_ms;
+        s->start_deadline_ms <= 0 ||
+        now - sched_plan_fire_at(s, name, run) <= s->start_deadline_ms;
     bool fire_it = in_time && (!many || s->missed == SCHED_MISSED_ONCE);
     // The next is the first scheduled time after this one: a later one
     // already <= now but not yet at its fire time stays due.

@@ -13,7 +13,8 @@
 //   same after a restart, so the run keeps its id (the scheduled time).
 // - Late runs. When the scheduler looks at a job after its fire time:
 //   - one scheduled time has passed: that run fires (however late), unless
-//     a start deadline is set and has passed: then it is skipped;
+//     a start deadline is set and has passed (counted from the run's fire
+//     time, jitter included): then it is skipped;
 //   - several have passed (downtime): `missed = once` fires one run, the
 //     latest scheduled time (if within the start deadline, when one is
 //     set), `missed = skip` fires none. Never a burst.
