@@ -37,17 +37,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define S_FILE_MAX  (1024 * 1024) // larger files are refused unread
-#define S_LINE_MAX  1024          // zconfig truncates longer lines silently
-#define S_PATH_MAX  512           // longest key path, NUL included
-#define S_CLIP_MAX  200           // longest user text quoted in a message
-#define S_VALUE_MAX 60            // longest value quoted in a message
+#define S_FILE_MAX  (16 * 1024 * 1024) // larger files are refused unread
+#define S_LINE_MAX  1024 // zconfig truncates longer lines silently
+#define S_PATH_MAX  512  // longest key path, NUL included
+#define S_CLIP_MAX  200  // longest user text quoted in a message
+#define S_VALUE_MAX 60   // longest value quoted in a message
 // zconfig appends a key by walking its section's children, so parsing costs
 // keys x siblings: 1 MiB of one-letter keys would take hours. These caps
 // keep the worst case well under a second and are far above real configs.
-#define S_KEYS_MAX    16384 // keys in the whole text
-#define S_SECTION_MAX 4096  // keys directly in one section
-#define S_IPC_MAX     106   // sun_path is 108 bytes with its NUL
+#define S_KEYS_MAX    262144 // keys in the whole text
+#define S_SECTION_MAX 16384  // keys directly in one section
+#define S_IPC_MAX     106    // sun_path is 108 bytes with its NUL
 
 #if defined(__GNUC__)
 #define S_PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -79,6 +79,8 @@ struct azo_config {
     size_t norigins;
     char **sets; // owned copies of the --set arguments
     size_t nsets;
+    zhashx_t *index; // owned: full key path -> node (borrowed), so that a
+                     // lookup costs the same with 10,000 jobs as with 1
 };
 
 // State of one azo_config_load call.
@@ -88,6 +90,7 @@ typedef struct {
     size_t nsets;                //
     const azo_cfg_key_t *schema; // borrowed
     size_t nschema;              //
+    size_t *depths;              // owned: s_depth of each schema path
     zconfig_t *root;             // owned until handed to the config
     s_keyline_t *keylines;       // owned, in file order
     size_t nkeylines, keylines_cap;
@@ -374,7 +377,8 @@ s_schema_find(const s_load_t *ld, const char *path)
     size_t best_wild = SIZE_MAX;
     for (size_t i = 0; i < ld->nschema; i++) {
         const azo_cfg_key_t *k = &ld->schema[i];
-        if (s_depth(k->path) != depth || !s_match_segs(k->path, path, depth))
+        size_t kd = ld->depths ? ld->depths[i] : s_depth(k->path);
+        if (kd != depth || !s_match_segs(k->path, path, depth))
             continue;
         size_t wild = s_wildcards(k->path);
         if (wild < best_wild)
@@ -1260,6 +1264,29 @@ s_check_section(s_load_t *ld, zconfig_t *section, char *path, size_t plen)
 // ---------------------------------------------------------------------------
 // Public API
 
+// Adds every key below node (path[0..plen)) to index. Returns 0 or -ENOMEM.
+static int
+s_index(zhashx_t *index, zconfig_t *node, char *path, size_t plen)
+{
+    for (zconfig_t *c = zconfig_child(node); c; c = zconfig_next(c)) {
+        const char *name = zconfig_name(c) ? zconfig_name(c) : "";
+        size_t n = strlen(name);
+        if (plen + n + 2 > S_PATH_MAX)
+            continue; // refused by s_check_section already
+        size_t at = plen;
+        if (plen)
+            path[at++] = '/';
+        memcpy(path + at, name, n + 1);
+        if (zhashx_insert(index, path, c) == -1 && !zhashx_lookup(index, path))
+            return -ENOMEM;
+        int rc = s_index(index, c, path, at + n);
+        if (rc < 0)
+            return rc;
+        path[plen] = 0;
+    }
+    return 0;
+}
+
 int
 azo_config_load(azo_config_t **out, const char *file, const char *const *sets,
                 size_t nsets, const azo_cfg_key_t *schema, size_t nschema,
@@ -1303,6 +1330,9 @@ azo_config_load(azo_config_t **out, const char *file, const char *const *sets,
                          S_FILE_MAX);
         goto fail;
     }
+    if (nschema && (ld.depths = malloc(nschema * sizeof *ld.depths)))
+        for (size_t i = 0; i < nschema; i++)
+            ld.depths[i] = s_depth(schema[i].path);
     rc = s_scan(&ld, text, size);
     if (rc)
         goto fail;
@@ -1341,11 +1371,17 @@ azo_config_load(azo_config_t **out, const char *file, const char *const *sets,
             rc = -ENOMEM;
             goto fail;
         }
+    if (!(self->index = zhashx_new()) ||
+        s_index(self->index, ld.root, path, 0) < 0) {
+        rc = -ENOMEM;
+        goto fail;
+    }
     self->root = ld.root;
     ld.root = NULL;
     self->origins = ld.origins; // sorted: s_check_section added none
     self->norigins = ld.norigins;
     *out = self;
+    free(ld.depths);
     free(ld.keylines);
     free(owned);
     return 0;
@@ -1357,13 +1393,22 @@ fail:
             free(self->sets[--self->nsets]);
         free(self->sets);
         free(self->source);
+        zhashx_destroy(&self->index);
     }
     free(self);
     zconfig_destroy(&ld.root);
+    free(ld.depths);
     free(ld.origins);
     free(ld.keylines);
     free(owned);
     return rc;
+}
+
+// The node at path, or NULL.
+static zconfig_t *
+s_locate(const azo_config_t *self, const char *path)
+{
+    return zhashx_lookup(self->index, path);
 }
 
 void
@@ -1374,6 +1419,7 @@ azo_config_destroy(azo_config_t **self_p)
     if (!self)
         return;
     zconfig_destroy(&self->root);
+    zhashx_destroy(&self->index);
     free(self->source);
     free(self->origins);
     while (self->nsets)
@@ -1465,7 +1511,7 @@ azo_config_fail(const azo_config_t *self, const char *path, char *err,
     assert(self && path && fmt);
     if (!err || !errlen)
         return AZO_EBADREQ;
-    const zconfig_t *node = zconfig_locate(self->root, path);
+    const zconfig_t *node = s_locate(self, path);
     s_origin_prefix(err, errlen, self->source, (const char *const *)self->sets,
                     node ? s_origin_in(self->origins, self->norigins, node)
                          : NULL);
@@ -1500,7 +1546,7 @@ static const char *
 s_value(const azo_config_t *self, const char *path)
 {
     assert(self && path);
-    zconfig_t *node = zconfig_locate(self->root, path);
+    zconfig_t *node = s_locate(self, path);
     return node ? zconfig_value(node) : NULL;
 }
 
@@ -1556,7 +1602,7 @@ azo_config_section(const azo_config_t *self, const char *path)
     assert(self);
     if (!path || !*path)
         return self->root;
-    return zconfig_locate(self->root, path);
+    return s_locate(self, path);
 }
 
 int

@@ -724,14 +724,14 @@ static void
 test_config_size_limit(void **state)
 {
     fixture_t *f = *state;
-    size_t big = S_MIB + S_MIB / 2;
+    size_t big = 16 * S_MIB + S_MIB / 2;
     char *buf = malloc(big);
     assert_non_null(buf);
     s_fill_comments(buf, big);
     assert_int_equal(s_load(f, buf, big, NULL, 0), -EFBIG);
     assert_non_null(strstr(f->err, ": cannot read: file too large"));
-    // Exactly 1 MiB is still accepted.
-    assert_int_equal(s_load(f, buf, S_MIB, NULL, 0), 0);
+    // Exactly 16 MiB is still accepted.
+    assert_int_equal(s_load(f, buf, 16 * S_MIB, NULL, 0), 0);
     free(buf);
 }
 
@@ -773,25 +773,26 @@ static void
 test_config_key_count_limits(void **state)
 {
     fixture_t *f = *state;
-    char *buf = malloc(S_MIB);
+    char *buf = malloc(4 * S_MIB);
     assert_non_null(buf);
     size_t used = (size_t)sprintf(buf, "actors\n");
-    s_add_actors(buf, &used, 0, 4096);
+    s_add_actors(buf, &used, 0, 16384);
     assert_int_equal(s_load(f, buf, used, NULL, 0), 0);
-    assert_string_equal(azo_config_str(f->cfg, "actors/a4095/mode"), "thread");
+    assert_string_equal(azo_config_str(f->cfg, "actors/a16383/mode"), "thread");
 
-    s_add_actors(buf, &used, 4096, 1);
+    s_add_actors(buf, &used, 16384, 1);
     assert_int_equal(s_load(f, buf, used, NULL, 0), AZO_EBADREQ);
-    assert_non_null(strstr(f->err, ":4098: too many keys in one section"));
+    assert_non_null(strstr(f->err, ":16386: too many keys in one section"));
 
-    // 8 sections of 2048 keys, plus the section names, pass 16384 keys.
+    // 16 sections of 16384 keys, plus the section names, pass 262144 keys
+    // (refused by the scan, before anything is built).
     used = 0;
-    for (int s = 0; s < 8; s++) {
+    for (int s = 0; s < 16; s++) {
         used += (size_t)sprintf(buf + used, "s%d\n", s);
-        s_add_actors(buf, &used, 0, 2048);
+        s_add_actors(buf, &used, 0, 16384);
     }
     assert_int_equal(s_load(f, buf, used, NULL, 0), AZO_EBADREQ);
-    assert_non_null(strstr(f->err, ": too many keys (max 16384)"));
+    assert_non_null(strstr(f->err, ": too many keys (max 262144)"));
     free(buf);
 }
 

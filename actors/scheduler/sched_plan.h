@@ -18,7 +18,7 @@
 //   - several have passed (downtime): `missed = once` fires one run, the
 //     latest scheduled time (if within the start deadline, when one is
 //     set), `missed = skip` fires none. Never a burst.
-//   Either way the plan moves to the first scheduled time after now.
+//   Either way the plan moves to the first scheduled time not yet passed.
 // - Backoff. A failed run counts; from max_failures failures in a row, each
 //   failure multiplies the job's interval by backoff_mult, up to
 //   max_interval (for a cron job the interval is the gap from the failed
