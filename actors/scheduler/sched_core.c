@@ -19,8 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_HOLD_MS   1000 // after a refused commit, wait this long
-#define S_SEND_MAX  256  // runs sent per tick; the rest go next loop turn
+#define S_HOLD_MS  1000 // after a refused commit, wait this long
+#define S_SEND_MAX 256  // runs sent per tick; the rest go next loop turn
+#define S_SAVE_WAIT                                                            \
+    20 // results wait this long (ms) for other results, or
+       // for a due run, to share its commit
 #define S_KEY_MAX   (2 + SCHED_NAME_MAX + 1)
 #define S_RUNID_MAX (SCHED_NAME_MAX + 32)
 
@@ -65,12 +68,14 @@ struct sched_core {
     size_t njobs, jobs_cap;
     s_job_t **heap; // borrowed entries of jobs
     size_t nheap;
-    s_job_t *dirty;  // list through next_dirty
-    s_send_t *sendq; // runs to send after the next good flush
+    s_job_t *dirty;      // list through next_dirty
+    int64_t dirty_since; // when the first of them got dirty
+    s_send_t *sendq;     // runs to send after the next good flush
     size_t nsend, send_cap;
     s_pending_t *evq; // events to publish after the next good flush
     size_t nevq, evq_cap;
     int64_t hold_until; // > now: the store refused a commit; wait
+    int64_t now;        // the time given to the call in progress
     int inflight;       // runs in flight over all jobs
     int paused;         // jobs paused
     msgpack_sbuffer sb; // record encoding
@@ -473,6 +478,8 @@ s_dirty(sched_core_t *self, s_job_t *j)
 {
     if (j->dirty)
         return;
+    if (!self->dirty)
+        self->dirty_since = self->now;
     j->dirty = true;
     j->next_dirty = self->dirty;
     self->dirty = j;
@@ -808,6 +815,7 @@ sched_core_result(sched_core_t *self, uint64_t token, int rc, const char *code,
     uint32_t idx = (uint32_t)(token >> 32);
     if (idx >= self->njobs)
         return;
+    self->now = now;
     s_job_t *j = self->jobs[idx];
     int at;
     if (!s_run_find(j, (uint32_t)token, &at))
@@ -926,6 +934,7 @@ s_scan_gone(const void *key, size_t klen, const void *val, size_t vlen,
 int
 sched_core_start(sched_core_t *self, int64_t now, char *err, size_t errlen)
 {
+    self->now = now;
     assert(!self->started);
     for (size_t i = 0; i < self->njobs; i++)
         self->jobs[i]->idx = (int)i;
@@ -997,9 +1006,17 @@ sched_core_next_due(const sched_core_t *self)
 {
     if (self->hold_until)
         return self->hold_until;
-    if (self->nsend || self->dirty || self->nevq)
-        return 0; // runs to send, results to save and announce
-    return self->nheap ? self->heap[0]->due : INT64_MAX;
+    if (self->nsend)
+        return 0; // runs to send
+    int64_t due = self->nheap ? self->heap[0]->due : INT64_MAX;
+    if (self->dirty || self->nevq) {
+        // Results to save and announce: with the next due run's commit, or
+        // at most S_SAVE_WAIT ms later.
+        int64_t save = self->dirty_since + S_SAVE_WAIT;
+        if (save < due)
+            due = save;
+    }
+    return due;
 }
 
 // Decides what to do with j, due at now.
@@ -1041,6 +1058,7 @@ int
 sched_core_tick(sched_core_t *self, int64_t now)
 {
     assert(self->started);
+    self->now = now;
     if (self->hold_until && now < self->hold_until)
         return 0;
     while (self->nheap && self->heap[0]->due <= now)
@@ -1068,6 +1086,7 @@ int
 sched_core_run(sched_core_t *self, const char *job, int64_t now, char *run,
                size_t runlen, char *err, size_t errlen)
 {
+    self->now = now;
     s_job_t *j = s_job_or_fail(self, job, err, errlen);
     if (!j)
         return AZO_ENOTFOUND;
@@ -1104,6 +1123,7 @@ int
 sched_core_pause(sched_core_t *self, const char *job, bool paused, int64_t now,
                  char *err, size_t errlen)
 {
+    self->now = now;
     s_job_t *j = s_job_or_fail(self, job, err, errlen);
     if (!j)
         return AZO_ENOTFOUND;
@@ -1134,6 +1154,7 @@ sched_core_set(sched_core_t *self, const char *job, int64_t every_ms,
                const char *cron, const char *zone, bool reset, int64_t now,
                char *err, size_t errlen)
 {
+    self->now = now;
     s_job_t *j = s_job_or_fail(self, job, err, errlen);
     if (!j)
         return AZO_ENOTFOUND;

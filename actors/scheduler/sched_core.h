@@ -125,15 +125,16 @@ int sched_core_start(sched_core_t *self, int64_t now, char *err, size_t errlen);
 int sched_core_tick(sched_core_t *self, int64_t now);
 
 // When the next tick is due (Unix ms): the earliest fire time, the end of
-// a hold, or 0 when results wait to be saved or runs to be sent;
-// INT64_MAX when nothing is scheduled.
+// a hold, when results waiting to be saved are due, or 0 when runs wait to
+// be sent; INT64_MAX when nothing is scheduled.
 int64_t sched_core_next_due(const sched_core_t *self);
 
 // The answer of the run sent with token: rc 0 (ok) or the error with its
 // wire code and message. Unknown tokens (replaced runs) are ignored. The
-// result is planned at once and saved with the next tick, which then
-// announces it (sched_core_next_due says 0): answers that arrive together
-// share one commit.
+// result is planned at once and saved by a tick at most 20 ms later (or
+// with the commit of the next due run, when sooner), which then announces
+// it: answers that arrive close together share one commit, and a due run
+// does not wait for theirs.
 void sched_core_result(sched_core_t *self, uint64_t token, int rc,
                        const char *code, const char *message, int64_t now);
 
