@@ -88,7 +88,7 @@ s_expect_next(const char *zone, const char *expr, int64_t after, int64_t want)
     int64_t got = -1;
     rc = sched_cron_next(&c, after, &got);
     if (rc != 0 || got != want) {
-        char a[40], w[40], g[40];
+        char a[80], w[80], g[80];
         fail_msg("'%s' in %s after %s: want %s, got %s (rc %d)", expr,
                  zone ? zone : "UTC", s_fmt(after, a, sizeof a),
                  s_fmt(want, w, sizeof w), s_fmt(got, g, sizeof g), rc);
@@ -964,7 +964,7 @@ test_sched_cron_random_matches_brute_force_in_zones(void **state)
             int64_t got = -1, want = s_ref_next_zoned(&ref, cal, after);
             int rc = sched_cron_next(&c, after, &got);
             if (rc != 0 || got != want || got <= after) {
-                char a[40], w[40], g[40];
+                char a[80], w[80], g[80];
                 fail_msg("'%s' in %s after %s: want %s, got %s (rc %d)",
                          ref.expr, s_zones[z], s_fmt(after, a, sizeof a),
                          s_fmt(want, w, sizeof w), s_fmt(got, g, sizeof g), rc);
@@ -1052,7 +1052,7 @@ test_sched_cron_random_day_rules_match_brute_force(void **state)
         int64_t got = -1, want = s_ref_next_utc(&ref, after);
         rc = sched_cron_next(&c, after, &got);
         if (rc != 0 || got != want) {
-            char a[40], w[40], g[40];
+            char a[80], w[80], g[80];
             fail_msg("'%s' after %s: want %s, got %s (rc %d)", ref.expr,
                      s_fmt(after, a, sizeof a), s_fmt(want, w, sizeof w),
                      s_fmt(got, g, sizeof g), rc);

@@ -12,9 +12,11 @@
 //     jNNNN
 //         command = ping          (answered by the supervisor)
 //         every = E               (interval)
-//         jitter = E              (runs spread evenly over the interval)
-// The number of jobs: -n (10,000), unless the config loader refuses that
-// many (it caps a file's size and its keys); then the largest count it
+//         jitter = E - 1ms        (runs spread evenly over the interval;
+//                                  the config wants jitter < every)
+// The number of jobs: -n (10,000; the loader takes it since it allows
+// 16384 keys per section), unless the config loader refuses that many;
+// then the largest count it
 // takes in every config of the run (found with `azod --check`, which names
 // the line or the size where the file went over) is used, and `every` is
 // shortened in proportion, so that the run rate stays that of the
@@ -38,10 +40,9 @@
 //    fire late in one batch at the first tick: they fall before the window
 //    (settle, 3 s by default) and are reported apart. Runs with missed > 1
 //    (catch-ups) are counted apart, the first one's fields printed: none
-//    are expected in steady state, yet a run whose jitter puts its fire
-//    time just before the next scheduled time and that fires a little late
-//    is taken by the engine for one (it was seen: missed 2, negative
-//    late_ms).
+//    are expected in steady state (a run fired a little late just before
+//    the next scheduled time was once taken for one: missed 2, negative
+//    late_ms; fixed in sched_plan since).
 //    Also measured over the window: azod's CPU (/proc/PID/stat utime +
 //    stime, all threads, as % of one core), its context switches per
 //    second (all tasks) and the LMDB transactions it committed (the
@@ -1200,9 +1201,9 @@ s_fit(const s_opts_t *o, const char *dir, int *njobs, char *why, size_t len)
         s_jobs_t v[3];
         int nv = 0;
         if (o->busy) {
-            v[nv++] = (s_jobs_t){n, every_ms, NULL, every_ms};
+            v[nv++] = (s_jobs_t){n, every_ms, NULL, every_ms - 1};
             if (heavy_ms > 0)
-                v[nv++] = (s_jobs_t){n, heavy_ms, NULL, heavy_ms};
+                v[nv++] = (s_jobs_t){n, heavy_ms, NULL, heavy_ms - 1};
         }
         if (o->idle)
             v[nv++] = (s_jobs_t){n, 0, S_IDLE_CRON, 0};
@@ -1715,7 +1716,7 @@ s_busy(const s_opts_t *o, const char *dir, const char *tag, int njobs,
     memset(&probe, 0, sizeof probe);
     b->rate = (double)njobs * 1000 / (double)b->every_ms;
     b->expected = b->rate * window_s;
-    s_jobs_t jobs = {njobs, b->every_ms, NULL, b->every_ms};
+    s_jobs_t jobs = {njobs, b->every_ms, NULL, b->every_ms - 1};
     int code = -1, rc;
     if ((rc = s_azod_write_cfg(&a, &jobs)) < 0) {
         s_err("cannot write %s: %s\n", a.cfg, strerror(-rc));
