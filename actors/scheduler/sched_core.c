@@ -50,11 +50,13 @@ typedef struct {
 // An event waiting for the commit of what it announces: a copy of the
 // event and of its strings.
 typedef struct {
-    sched_event_t ev; // strings point into the buffers below
+    sched_event_t ev; // its strings are set to the buffers below when
+                      // published
     char job[SCHED_NAME_MAX + 1];
     char run[S_RUNID_MAX];
     char code[AZO_WIRE_MAX_CMD + 1];
     char *message; // owned, or NULL
+    bool has_run, has_code, has_message;
 } s_pending_t;
 
 struct sched_core {
@@ -597,10 +599,10 @@ s_event(sched_core_t *self, const sched_event_t *ev)
     snprintf(q->run, sizeof q->run, "%s", ev->run ? ev->run : "");
     snprintf(q->code, sizeof q->code, "%s", ev->code ? ev->code : "");
     q->message = ev->message ? strdup(ev->message) : NULL;
-    q->ev.job = q->job;
-    q->ev.run = ev->run ? q->run : NULL;
-    q->ev.code = ev->code ? q->code : NULL;
-    q->ev.message = ev->message ? (q->message ? q->message : "") : NULL;
+    // The strings are pointed at when published: the queue may move.
+    q->has_run = ev->run != NULL;
+    q->has_code = ev->code != NULL;
+    q->has_message = ev->message != NULL;
 }
 
 // Publishes the queued events, in order.
@@ -608,8 +610,13 @@ static void
 s_publish(sched_core_t *self)
 {
     for (size_t i = 0; i < self->nevq; i++) {
-        self->ops->event(self->ctx, &self->evq[i].ev);
-        free(self->evq[i].message);
+        s_pending_t *q = &self->evq[i];
+        q->ev.job = q->job;
+        q->ev.run = q->has_run ? q->run : NULL;
+        q->ev.code = q->has_code ? q->code : NULL;
+        q->ev.message = q->has_message ? (q->message ? q->message : "") : NULL;
+        self->ops->event(self->ctx, &q->ev);
+        free(q->message);
     }
     self->nevq = 0;
 }
