@@ -7,10 +7,13 @@
 // decodes (azo_rep_decode) and carries the request's id when the envelope
 // decoded; a one-way request must end in none.
 //
-// Handlers get self == NULL: today every actor command is
-// azo_cmd_unavailable, which touches no state. When an actor's handlers
-// start using their state (#5-#9), give them a fixture in s_state() built
-// the way the actor's init builds it, or skip them here and say why.
+// Handlers get self == NULL, which suits azo_cmd_unavailable (no state).
+// An actor with an init has handlers that use its state and its running
+// actor (timers, deferred replies): the scheduler (#5). Its handlers are
+// skipped here, only its unknown-command path runs; their argument checks
+// are tested from the outside (tests/integration/test_sched.py sends each
+// command missing, mistyped and unknown arguments). Fuzzing them needs a
+// running actor: left for a fuzz target that starts one.
 // "<prefix>ping" is answered by the runtime (azo_actor.c), not by the
 // tables, and needs a running actor: not fuzzed here. The supervisor's own
 // commands live in a static table in azo_sup.c: not fuzzed here either.
@@ -97,7 +100,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const azo_actor_def_t *const *defs = azo_actors_all(&ndefs);
     for (size_t d = 0; d < ndefs; d++) {
         const azo_actor_def_t *def = defs[d];
-        for (size_t i = 0; i < def->ncmds; i++) {
+        bool stateful = def->init != NULL; // see the file comment
+        for (size_t i = 0; i < def->ncmds && !stateful; i++) {
             const char *cmd = def->cmds[i].name;
             AZO_FUZZ_CHECK(strncmp(cmd, def->prefix, strlen(def->prefix)) == 0);
             (void)s_one(&r, def, cmd, false, data, size);
@@ -107,7 +111,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char unknown[AZO_WIRE_MAX_CMD + 1];
         snprintf(unknown, sizeof unknown, "%szz-fuzz", def->prefix);
         AZO_FUZZ_CHECK(s_one(&r, def, unknown, false, data, size) == 0);
-        if (def->ncmds > 0)
+        if (def->ncmds > 0 && !stateful)
             AZO_FUZZ_CHECK(
                 s_one(&r, def, def->cmds[0].name, true, data, size) == -1);
     }
