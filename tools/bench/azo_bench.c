@@ -6,11 +6,20 @@
 
 #include "azo_bench.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -252,4 +261,148 @@ azo_bench_print_machine(void)
            "start\n",
            sysconf(_SC_NPROCESSORS_ONLN), load[0], load[1], load[2]);
     fflush(stdout);
+}
+
+// --- child processes ----------------------------------------------------
+
+void
+azo_bench_child_init(azo_bench_child_t *c)
+{
+    c->pid = 0;
+    c->pidfd = -1;
+}
+
+int
+azo_bench_child_spawn(azo_bench_child_t *c, const char *path,
+                      char *const argv[], const char *log, int deathsig)
+{
+    azo_bench_child_init(c);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -errno;
+    if (pid == 0) {
+        // Only async-signal-safe calls until exec.
+        (void)prctl(PR_SET_PDEATHSIG, deathsig);
+        (void)signal(SIGPIPE, SIG_DFL); // ignored here, not by default
+        if (log) {
+            int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+            if (fd >= 0) {
+                (void)dup2(fd, STDOUT_FILENO);
+                (void)dup2(fd, STDERR_FILENO);
+                (void)close(fd);
+            }
+        }
+        execv(path, argv);
+        _exit(127);
+    }
+    int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (fd < 0) {
+        int rc = -errno;
+        (void)kill(pid, SIGKILL);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        return rc;
+    }
+    c->pid = pid;
+    c->pidfd = fd;
+    return 0;
+}
+
+int
+azo_bench_child_signal(azo_bench_child_t *c, int sig)
+{
+    if (c->pidfd < 0)
+        return -ESRCH;
+    return syscall(SYS_pidfd_send_signal, c->pidfd, sig, NULL, 0) < 0 ? -errno
+                                                                      : 0;
+}
+
+bool
+azo_bench_child_alive(const azo_bench_child_t *c)
+{
+    struct pollfd p = {c->pidfd, POLLIN, 0};
+    return c->pidfd >= 0 && poll(&p, 1, 0) == 0;
+}
+
+int
+azo_bench_child_wait(azo_bench_child_t *c, int wait_ms, int *status)
+{
+    if (c->pid <= 0)
+        return 0;
+    int64_t deadline = azo_bench_now_ns() + (int64_t)wait_ms * 1000000;
+    while (true) {
+        int st = 0;
+        pid_t r = waitpid(c->pid, &st, WNOHANG);
+        if (r == c->pid || (r < 0 && errno == ECHILD)) {
+            if (status)
+                *status = r == c->pid ? st : -1; // -1: reaped elsewhere
+            close(c->pidfd);
+            azo_bench_child_init(c);
+            return 0;
+        }
+        int64_t left = (deadline - azo_bench_now_ns()) / 1000000;
+        if (left <= 0)
+            return -ETIMEDOUT;
+        struct pollfd p = {c->pidfd, POLLIN, 0};
+        (void)poll(&p, 1, (int)(left > 1000 ? 1000 : left + 1));
+    }
+}
+
+int
+azo_bench_kill_mentioning(const char *text)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        return 0;
+    int n = 0;
+    size_t tlen = strlen(text);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (*end || pid <= 0 || pid == (long)getpid())
+            continue;
+        char path[64], buf[4096];
+        snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t len = read(fd, buf, sizeof buf);
+        close(fd);
+        bool hit = false;
+        for (ssize_t i = 0; len > 0 && i + (ssize_t)tlen <= len && !hit; i++)
+            hit = memcmp(buf + i, text, tlen) == 0;
+        if (hit && kill((pid_t)pid, SIGKILL) == 0)
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+void
+azo_bench_print_log(const char *path, int last)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    // Two passes: count, then print the last lines.
+    char line[1024];
+    int total = 0, at = 0;
+    while (fgets(line, sizeof line, f))
+        total++;
+    rewind(f);
+    fprintf(stderr, "--- %s (last %d lines) ---\n", path, last);
+    while (fgets(line, sizeof line, f))
+        if (at++ >= total - last)
+            fputs(line, stderr);
+    fclose(f);
+}
+
+const char *
+azo_bench_default_azod(const char *self, char *buf, size_t len)
+{
+    char copy[PATH_MAX];
+    snprintf(copy, sizeof copy, "%s", self);
+    snprintf(buf, len, "%s/../azod", dirname(copy));
+    return buf;
 }

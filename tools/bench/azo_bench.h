@@ -1,8 +1,9 @@
 // azo_bench — what the benchmarks share: a monotonic clock, statistics,
 // the raw msgpack-c envelopes of the baselines (no azo code, so that a
 // baseline measures libzmq + msgpack-c and nothing of ours), temporary
-// directories and the summary lines that tools/bench/run.sh collects.
-// Stateless; any thread. Benchmarks are not tests: nothing here asserts a
+// directories, the summary lines that tools/bench/run.sh collects, and the
+// child processes of the benchmarks that start azod (spawn, signal, wait,
+// logs). Stateless; any thread. Benchmarks are not tests: nothing here asserts a
 // target, it only measures and prints.
 #ifndef AZO_BENCH_H
 #define AZO_BENCH_H
@@ -11,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 // Nanoseconds on CLOCK_MONOTONIC.
 int64_t azo_bench_now_ns(void);
@@ -80,5 +82,44 @@ void azo_bench_print_machine(void);
 void azo_bench_summary(const char *metric, const char *azo,
                        const char *baseline, double ratio, const char *target,
                        const char *met);
+
+// --- child processes (benchmarks that start azod) -------------------------
+
+typedef struct {
+    pid_t pid; // 0 when none
+    int pidfd; // -1 when none: readable once the process has ended
+} azo_bench_child_t;
+
+// Sets c to "no process".
+void azo_bench_child_init(azo_bench_child_t *c);
+
+// Starts path with argv; its stdout and stderr go to log (appended; NULL:
+// inherited). The child gets deathsig if we die. Nothing here flushes
+// stdio: it may run inside a timed window. Returns 0 or -errno.
+int azo_bench_child_spawn(azo_bench_child_t *c, const char *path,
+                          char *const argv[], const char *log, int deathsig);
+
+// Sends sig to c (through its pidfd: never to a reused pid). Returns 0 or
+// -errno (-ESRCH when none).
+int azo_bench_child_signal(azo_bench_child_t *c, int sig);
+
+// True while c runs.
+bool azo_bench_child_alive(const azo_bench_child_t *c);
+
+// Waits up to wait_ms for c to end and reaps it (its wait status in
+// *status, -1 when it was reaped elsewhere). Returns 0, or -ETIMEDOUT. Not
+// cut short by SIGINT: cleanup paths rely on it.
+int azo_bench_child_wait(azo_bench_child_t *c, int wait_ms, int *status);
+
+// Last resort: SIGKILLs every process but us whose command line mentions
+// text. Returns how many there were.
+int azo_bench_kill_mentioning(const char *text);
+
+// Prints the last `last` lines of the file at path on stderr.
+void azo_bench_print_log(const char *path, int last);
+
+// Writes "<dir of self>/../azod" (azod next to a benchmark built in
+// tools/bench) into buf and returns buf.
+const char *azo_bench_default_azod(const char *self, char *buf, size_t len);
 
 #endif

@@ -227,64 +227,13 @@ s_sleep_us(int64_t us)
 
 // --- child processes ---------------------------------------------------------
 
-typedef struct {
-    pid_t pid; // 0 when none
-    int pidfd; // -1 when none: readable once the process has ended
-} s_child_t;
-
-static void
-s_child_init(s_child_t *c)
-{
-    c->pid = 0;
-    c->pidfd = -1;
-}
-
-// Starts path with argv; its stdout and stderr go to log (appended; NULL:
-// inherited). The child gets deathsig if we die. Nothing here flushes
-// stdio: it may run inside a timed window. Returns 0 or -errno.
+// Like azo_bench_child_spawn with posix_spawn, which glibc runs as
+// clone(CLONE_VM | CLONE_VFORK): the parent's page tables are not copied. No
+// death signal: the floor child ends by itself. Returns 0 or -errno.
 static int
-s_child_spawn(s_child_t *c, const char *path, char *const argv[],
-              const char *log, int deathsig)
+s_child_posix_spawn(azo_bench_child_t *c, const char *path, char *const argv[])
 {
-    s_child_init(c);
-    pid_t pid = fork();
-    if (pid < 0)
-        return -errno;
-    if (pid == 0) {
-        // Only async-signal-safe calls until exec.
-        (void)prctl(PR_SET_PDEATHSIG, deathsig);
-        (void)signal(SIGPIPE, SIG_DFL); // ignored here, not by default
-        if (log) {
-            int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-            if (fd >= 0) {
-                (void)dup2(fd, STDOUT_FILENO);
-                (void)dup2(fd, STDERR_FILENO);
-                (void)close(fd);
-            }
-        }
-        execv(path, argv);
-        _exit(127);
-    }
-    int fd = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (fd < 0) {
-        int rc = -errno;
-        (void)kill(pid, SIGKILL);
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-            ;
-        return rc;
-    }
-    c->pid = pid;
-    c->pidfd = fd;
-    return 0;
-}
-
-// Like s_child_spawn with posix_spawn, which glibc runs as clone(CLONE_VM |
-// CLONE_VFORK): the parent's page tables are not copied. No death signal:
-// the floor child ends by itself. Returns 0 or -errno.
-static int
-s_child_posix_spawn(s_child_t *c, const char *path, char *const argv[])
-{
-    s_child_init(c);
+    azo_bench_child_init(c);
     pid_t pid;
     int rc = posix_spawn(&pid, path, NULL, NULL, argv, environ);
     if (rc != 0)
@@ -302,113 +251,23 @@ s_child_posix_spawn(s_child_t *c, const char *path, char *const argv[])
     return 0;
 }
 
-// Waits up to wait_ms for c to end and reaps it (its wait status in
-// *status). Returns 0, or AZO_ETIMEOUT. Not cut short by SIGINT: cleanup
-// paths rely on it.
-static int
-s_child_wait(s_child_t *c, int wait_ms, int *status)
-{
-    if (c->pid <= 0)
-        return 0;
-    int64_t deadline = azo_bench_now_ns() + (int64_t)wait_ms * 1000000;
-    while (true) {
-        int st = 0;
-        pid_t r = waitpid(c->pid, &st, WNOHANG);
-        if (r == c->pid || (r < 0 && errno == ECHILD)) {
-            if (status)
-                *status = r == c->pid ? st : -1; // -1: reaped elsewhere
-            close(c->pidfd);
-            s_child_init(c);
-            return 0;
-        }
-        int64_t left = (deadline - azo_bench_now_ns()) / 1000000;
-        if (left <= 0)
-            return AZO_ETIMEOUT;
-        struct pollfd p = {c->pidfd, POLLIN, 0};
-        (void)poll(&p, 1, (int)(left > 1000 ? 1000 : left + 1));
-    }
-}
-
-// Sends sig to c (through its pidfd: never a recycled pid).
-static int
-s_child_signal(s_child_t *c, int sig)
-{
-    if (c->pidfd < 0)
-        return -ESRCH;
-    return syscall(SYS_pidfd_send_signal, c->pidfd, sig, NULL, 0) < 0 ? -errno
-                                                                      : 0;
-}
-
 // Sends sig and waits up to wait_ms, then SIGKILL. Returns the wait status
 // (or -1 when there was no process).
 static int
-s_child_stop(s_child_t *c, int sig, int wait_ms)
+s_child_stop(azo_bench_child_t *c, int sig, int wait_ms)
 {
     if (c->pid <= 0)
         return -1;
     int status = -1;
-    (void)s_child_signal(c, sig);
-    if (s_child_wait(c, wait_ms, &status) == 0)
+    (void)azo_bench_child_signal(c, sig);
+    if (azo_bench_child_wait(c, wait_ms, &status) == 0)
         return status;
     s_err("pid %d did not end within %d ms of signal %d; killing "
           "it\n",
           (int)c->pid, wait_ms, sig);
-    (void)s_child_signal(c, SIGKILL);
-    (void)s_child_wait(c, 60000, &status);
+    (void)azo_bench_child_signal(c, SIGKILL);
+    (void)azo_bench_child_wait(c, 60000, &status);
     return status;
-}
-
-// Last resort: SIGKILLs every process but us whose command line mentions
-// text (process actors run in process groups of their own, so nothing
-// else reaches them). Returns how many there were.
-static int
-s_kill_mentioning(const char *text)
-{
-    DIR *d = opendir("/proc");
-    if (!d)
-        return 0;
-    int n = 0;
-    size_t tlen = strlen(text);
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        char *end;
-        long pid = strtol(e->d_name, &end, 10);
-        if (*end || pid <= 0 || pid == (long)getpid())
-            continue;
-        char path[64], buf[4096];
-        snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            continue;
-        ssize_t len = read(fd, buf, sizeof buf);
-        close(fd);
-        bool hit = false;
-        for (ssize_t i = 0; len > 0 && i + (ssize_t)tlen <= len && !hit; i++)
-            hit = memcmp(buf + i, text, tlen) == 0;
-        if (hit && kill((pid_t)pid, SIGKILL) == 0)
-            n++;
-    }
-    closedir(d);
-    return n;
-}
-
-static void
-s_print_log(const char *path, int last)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return;
-    // Two passes: count, then print the last lines.
-    char line[1024];
-    int total = 0, at = 0;
-    while (fgets(line, sizeof line, f))
-        total++;
-    rewind(f);
-    fprintf(stderr, "--- %s (last %d lines) ---\n", path, last);
-    while (fgets(line, sizeof line, f))
-        if (at++ >= total - last)
-            fputs(line, stderr);
-    fclose(f);
 }
 
 // --- control client and event subscriber ------------------------------------
@@ -705,7 +564,8 @@ typedef enum {
 // message. With S_FLOOR_WAIT the child is left running in *child (stop it
 // with SIGTERM); otherwise it is reaped here. Returns 0 or a negative code.
 static int
-s_floor_start(s_floor_t *f, s_floor_how_t how, s_child_t *child, int64_t *ns)
+s_floor_start(s_floor_t *f, s_floor_how_t how, azo_bench_child_t *child,
+              int64_t *ns)
 {
     bool wait = how == S_FLOOR_WAIT;
     char *argv[] = {(char *)f->self, "--floor-child", f->ep,
@@ -713,7 +573,7 @@ s_floor_start(s_floor_t *f, s_floor_how_t how, s_child_t *child, int64_t *ns)
     int64_t t0 = azo_bench_now_ns();
     int rc = how == S_FLOOR_SPAWN
                  ? s_child_posix_spawn(child, f->self, argv)
-                 : s_child_spawn(child, f->self, argv, NULL, SIGKILL);
+                 : azo_bench_child_spawn(child, f->self, argv, NULL, SIGKILL);
     if (rc < 0)
         return rc;
     int64_t deadline = t0 + (int64_t)S_WAIT_MS * 1000000;
@@ -746,7 +606,7 @@ s_floor_start(s_floor_t *f, s_floor_how_t how, s_child_t *child, int64_t *ns)
     if (wait)
         return 0;
     int status = 0;
-    if (s_child_wait(child, S_WAIT_MS, &status) < 0 || status != 0) {
+    if (azo_bench_child_wait(child, S_WAIT_MS, &status) < 0 || status != 0) {
         (void)s_child_stop(child, SIGKILL, 1000);
         return AZO_EINTERNAL;
     }
@@ -786,13 +646,13 @@ static int
 s_version_sample(const char *azod, int64_t *ns)
 {
     char *argv[] = {(char *)azod, "--version", NULL};
-    s_child_t c;
+    azo_bench_child_t c;
     int64_t t0 = azo_bench_now_ns();
-    int rc = s_child_spawn(&c, azod, argv, "/dev/null", SIGKILL);
+    int rc = azo_bench_child_spawn(&c, azod, argv, "/dev/null", SIGKILL);
     if (rc < 0)
         return rc;
     int status = 0;
-    rc = s_child_wait(&c, S_WAIT_MS, &status);
+    rc = azo_bench_child_wait(&c, S_WAIT_MS, &status);
     *ns = azo_bench_now_ns() - t0;
     if (rc < 0)
         (void)s_child_stop(&c, SIGKILL, 1000);
@@ -804,7 +664,7 @@ s_version_sample(const char *azod, int64_t *ns)
 typedef struct {
     char data[192], log[192], ctl_ep[192], ev_ep[192], cl_ep[192];
     char sets[4][224]; // --set values for the paths above
-    s_child_t proc;
+    azo_bench_child_t proc;
     s_ctl_t ctl;
 } s_azod_t;
 
@@ -813,7 +673,7 @@ static void
 s_azod_paths(s_azod_t *a, const char *dir, const char *tag)
 {
     memset(a, 0, sizeof *a);
-    s_child_init(&a->proc);
+    azo_bench_child_init(&a->proc);
     snprintf(a->data, sizeof a->data, "%s/%s-data", dir, tag);
     snprintf(a->log, sizeof a->log, "%s/%s.log", dir, tag);
     snprintf(a->ctl_ep, sizeof a->ctl_ep, "ipc://%s/%s-ctl", dir, tag);
@@ -841,7 +701,7 @@ s_azod_spawn(s_azod_t *a, const char *azod, const char *const *extra,
         argv[n++] = i < 4 ? a->sets[i] : (char *)extra[i - 4];
     }
     argv[n] = NULL;
-    return s_child_spawn(&a->proc, azod, argv, a->log, SIGTERM);
+    return azo_bench_child_spawn(&a->proc, azod, argv, a->log, SIGTERM);
 }
 
 // Stops azod with SIGTERM (it stops its actors itself) and reaps it.
@@ -890,7 +750,7 @@ s_azod_ready(s_azod_t *a, const char *const *pings, size_t n)
         else
             s_err("azod and its actors did not answer within %d ms\n",
                   S_WAIT_MS);
-        s_print_log(a->log, 40);
+        azo_bench_print_log(a->log, 40);
     }
     return -1;
 }
@@ -1282,7 +1142,7 @@ s_bench_process(const s_opts_t *o, const char *dir, s_floor_t *fl)
     for (size_t i = 0; i < S_WARMUP + n && !zsys_interrupted; i++) {
         bool count = i >= S_WARMUP;
         int64_t ns;
-        s_child_t fc;
+        azo_bench_child_t fc;
         if ((rc = s_floor_start(fl, S_FLOOR_FORK, &fc, &ns)) < 0) {
             s_err("fork+exec floor: %s\n", azo_err_str(rc));
             goto failed;
@@ -1328,25 +1188,25 @@ s_bench_process(const s_opts_t *o, const char *dir, s_floor_t *fl)
     goto done;
 failed:
     if (!zsys_interrupted)
-        s_print_log(a.log, 40);
+        azo_bench_print_log(a.log, 40);
 done:
     s_sub_close(&sub);
     if (a.proc.pid > 0) {
         int status = s_azod_stop(&a);
         if (code == 0 && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
             s_err("azod ended with status %d\n", status);
-            s_print_log(a.log, 40);
+            azo_bench_print_log(a.log, 40);
             code = -1;
         }
     }
     s_ctl_close(&a.ctl);
-    int left = s_kill_mentioning(a.data);
+    int left = azo_bench_kill_mentioning(a.data);
     if (left > 0) {
         s_err("%d process(es) of %s outlived azod; killed\n", left, a.data);
         code = -1;
     }
     if (o->verbose)
-        s_print_log(a.log, 1000000);
+        azo_bench_print_log(a.log, 1000000);
     s_ser_fini(&floor);
     s_ser_fini(&spawns);
     s_ser_fini(&forks);
@@ -1893,7 +1753,7 @@ s_bench_thread(const s_opts_t *o, const char *dir)
 failed:
     if (!zsys_interrupted && node.log) {
         fflush(node.log);
-        s_print_log(node.log_path, 40);
+        azo_bench_print_log(node.log_path, 40);
     }
 done:
     s_sub_close(&sub);
@@ -1906,7 +1766,7 @@ done:
     if (s_inproc_stop(&node, &ctl) < 0)
         code = -1;
     if (o->verbose)
-        s_print_log(node.log_path, 1000000);
+        azo_bench_print_log(node.log_path, 1000000);
     s_ser_fini(&bus);
     s_ser_fini(&ev);
     s_ser_fini(&ctl_total);
@@ -2016,26 +1876,26 @@ s_cold_once(const s_opts_t *o, s_cold_t *c, bool count)
                 if (!up[i])
                     s_err(" %s", s_actors[i]);
             s_err(")\n");
-            s_print_log(a->log, 40);
+            azo_bench_print_log(a->log, 40);
         }
         return -1;
     }
     int64_t t2 = azo_bench_now_ns();
-    (void)s_child_signal(&a->proc, SIGTERM);
+    (void)azo_bench_child_signal(&a->proc, SIGTERM);
     int status = -1;
-    rc = s_child_wait(&a->proc, S_STOP_MS, &status);
+    rc = azo_bench_child_wait(&a->proc, S_STOP_MS, &status);
     int64_t t3 = azo_bench_now_ns();
     if (rc < 0) {
         s_err("%s: azod did not stop within %d ms\n", c->label, S_STOP_MS);
-        s_print_log(a->log, 40);
+        azo_bench_print_log(a->log, 40);
         return -1;
     }
     s_ctl_close(&a->ctl);
-    int left = s_kill_mentioning(a->data);
+    int left = azo_bench_kill_mentioning(a->data);
     c->leftovers += left;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         s_err("%s: azod's stop ended with status %d\n", c->label, status);
-        s_print_log(a->log, 40);
+        azo_bench_print_log(a->log, 40);
         return -1;
     }
     if (count) {
@@ -2057,8 +1917,8 @@ s_bench_cold(const s_opts_t *o, const char *dir, s_floor_t *fl)
     s_azod_paths(&cs[0].a, dir, "ct");
     s_azod_paths(&cs[1].a, dir, "cp");
     s_ser_t fstart = {0}, fstop = {0};
-    s_child_t fc;
-    s_child_init(&fc);
+    azo_bench_child_t fc;
+    azo_bench_child_init(&fc);
     int code = -1;
     if (s_ser_init(&fstart, n) < 0 || s_ser_init(&fstop, n) < 0)
         goto done;
@@ -2077,9 +1937,9 @@ s_bench_cold(const s_opts_t *o, const char *dir, s_floor_t *fl)
         if (count)
             s_ser_add(&fstart, ns);
         int64_t t0 = azo_bench_now_ns();
-        (void)s_child_signal(&fc, SIGTERM);
+        (void)azo_bench_child_signal(&fc, SIGTERM);
         int status = -1;
-        rc = s_child_wait(&fc, S_WAIT_MS, &status);
+        rc = azo_bench_child_wait(&fc, S_WAIT_MS, &status);
         if (count)
             s_ser_add(&fstop, azo_bench_now_ns() - t0);
         if (rc < 0 || status != 0) {
@@ -2137,10 +1997,10 @@ done:
     (void)s_child_stop(&fc, SIGKILL, 1000);
     for (int k = 0; k < 2; k++) {
         (void)s_azod_stop(&cs[k].a);
-        if (s_kill_mentioning(cs[k].a.data) > 0)
+        if (azo_bench_kill_mentioning(cs[k].a.data) > 0)
             code = -1;
         if (o->verbose)
-            s_print_log(cs[k].a.log, 1000000);
+            azo_bench_print_log(cs[k].a.log, 1000000);
         s_ser_fini(&cs[k].start);
         s_ser_fini(&cs[k].sup);
         s_ser_fini(&cs[k].stop);
@@ -2151,16 +2011,6 @@ done:
 }
 
 // --- main ----------------------------------------------------------------
-
-// Finds ../azod next to this binary into buf. Returns buf or NULL.
-static const char *
-s_default_azod(const char *self, char *buf, size_t len)
-{
-    char copy[PATH_MAX];
-    snprintf(copy, sizeof copy, "%s", self);
-    snprintf(buf, len, "%s/../azod", dirname(copy));
-    return buf;
-}
 
 int
 main(int argc, char **argv)
@@ -2182,7 +2032,7 @@ main(int argc, char **argv)
     self[n] = 0;
     o.self = self;
     if (!o.azod)
-        o.azod = s_default_azod(self, azod_buf, sizeof azod_buf);
+        o.azod = azo_bench_default_azod(self, azod_buf, sizeof azod_buf);
     if (access(o.azod, X_OK) != 0) {
         s_err("azo_bench_restart: no azod at %s (use --azod PATH)\n", o.azod);
         return 2;
@@ -2228,7 +2078,7 @@ main(int argc, char **argv)
 done:
     s_floor_close(&fl);
     // Whatever happened: nothing started here outlives the benchmark.
-    int left = s_kill_mentioning(dir);
+    int left = azo_bench_kill_mentioning(dir);
     if (left > 0) {
         s_err("azo_bench_restart: %d leftover process(es) "
               "mentioning %s killed\n",

@@ -278,148 +278,18 @@ s_fmt_duration(char *buf, size_t len, int64_t ms)
 
 // --- child processes -------------------------------------------------------
 
-typedef struct {
-    pid_t pid; // 0 when none
-    int pidfd; // -1 when none: readable once the process has ended
-} s_child_t;
-
-static void
-s_child_init(s_child_t *c)
-{
-    c->pid = 0;
-    c->pidfd = -1;
-}
-
-// Starts path with argv; stdout and stderr go to log (truncated). The
-// child gets SIGTERM if we die. Returns 0 or -errno.
+// Starts path with argv, its stdout and stderr in log (emptied first),
+// after flushing our stdio. The child gets SIGTERM if we die. Returns 0 or
+// -errno.
 static int
-s_child_spawn(s_child_t *c, const char *path, char *const argv[],
-              const char *log)
+s_spawn_logged(azo_bench_child_t *c, const char *path, char *const argv[],
+               const char *log)
 {
-    s_child_init(c);
     fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0)
-        return -errno;
-    if (pid == 0) {
-        // Only async-signal-safe calls until exec.
-        (void)prctl(PR_SET_PDEATHSIG, SIGTERM);
-        (void)signal(SIGPIPE, SIG_DFL); // ignored here, not by default
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fd >= 0) {
-            (void)dup2(fd, STDOUT_FILENO);
-            (void)dup2(fd, STDERR_FILENO);
-            (void)close(fd);
-        }
-        execv(path, argv);
-        _exit(127);
-    }
-    int fd = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (fd < 0) {
-        int rc = -errno;
-        (void)kill(pid, SIGKILL);
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-            ;
-        return rc;
-    }
-    c->pid = pid;
-    c->pidfd = fd;
-    return 0;
-}
-
-// Waits up to wait_ms for c to end and reaps it (wait status in *status).
-// Returns 0 or AZO_ETIMEOUT. Not cut short by SIGINT: cleanup relies on it.
-static int
-s_child_wait(s_child_t *c, int wait_ms, int *status)
-{
-    if (c->pid <= 0)
-        return 0;
-    int64_t deadline = azo_bench_now_ns() + (int64_t)wait_ms * 1000000;
-    while (true) {
-        int st = 0;
-        pid_t r = waitpid(c->pid, &st, WNOHANG);
-        if (r == c->pid || (r < 0 && errno == ECHILD)) {
-            if (status)
-                *status = r == c->pid ? st : -1;
-            close(c->pidfd);
-            s_child_init(c);
-            return 0;
-        }
-        int64_t left = (deadline - azo_bench_now_ns()) / 1000000;
-        if (left <= 0)
-            return AZO_ETIMEOUT;
-        struct pollfd p = {c->pidfd, POLLIN, 0};
-        (void)poll(&p, 1, (int)(left > 1000 ? 1000 : left + 1));
-    }
-}
-
-static int
-s_child_signal(s_child_t *c, int sig)
-{
-    if (c->pidfd < 0)
-        return -ESRCH;
-    return syscall(SYS_pidfd_send_signal, c->pidfd, sig, NULL, 0) < 0 ? -errno
-                                                                      : 0;
-}
-
-// True while c runs.
-static bool
-s_child_alive(const s_child_t *c)
-{
-    struct pollfd p = {c->pidfd, POLLIN, 0};
-    return c->pidfd >= 0 && poll(&p, 1, 0) == 0;
-}
-
-// Last resort: SIGKILLs every process but us whose command line mentions
-// text. Returns how many there were.
-static int
-s_kill_mentioning(const char *text)
-{
-    DIR *d = opendir("/proc");
-    if (!d)
-        return 0;
-    int n = 0;
-    size_t tlen = strlen(text);
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        char *end;
-        long pid = strtol(e->d_name, &end, 10);
-        if (*end || pid <= 0 || pid == (long)getpid())
-            continue;
-        char path[64], buf[4096];
-        snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            continue;
-        ssize_t len = read(fd, buf, sizeof buf);
+    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd >= 0)
         close(fd);
-        bool hit = false;
-        for (ssize_t i = 0; len > 0 && i + (ssize_t)tlen <= len && !hit; i++)
-            hit = memcmp(buf + i, text, tlen) == 0;
-        if (hit && kill((pid_t)pid, SIGKILL) == 0)
-            n++;
-    }
-    closedir(d);
-    return n;
-}
-
-// Prints the last `last` lines of a log on stderr.
-static void
-s_print_log(const char *path, int last)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return;
-    char line[1024];
-    int total = 0, at = 0;
-    while (fgets(line, sizeof line, f))
-        total++;
-    rewind(f);
-    fprintf(stderr, "--- %s (last %d lines) ---\n", path, last);
-    while (fgets(line, sizeof line, f))
-        if (at++ >= total - last)
-            fputs(line, stderr);
-    fclose(f);
+    return azo_bench_child_spawn(c, path, argv, log, SIGTERM);
 }
 
 // --- what /proc says about a process -----------------------------------
@@ -628,7 +498,7 @@ s_ctl_open(s_ctl_t *c, const char *ep)
 // child ended) or AZO_EBADREQ (a reply that does not decode).
 static int
 s_ctl_call(s_ctl_t *c, const char *cmd, const char *key, int64_t val,
-           const s_child_t *child, int wait_ms)
+           const azo_bench_child_t *child, int wait_ms)
 {
     uint64_t id = c->next_id++;
     msgpack_sbuffer_clear(&c->sb);
@@ -957,7 +827,7 @@ typedef struct {
     char tag[16];
     char cfg[192], log[192], data[192], lmdb[208];
     char ctl_ep[192], ev_ep[192], cl_ep[192];
-    s_child_t proc;
+    azo_bench_child_t proc;
     s_ctl_t ctl;
     double start_s; // from fork to the scheduler's ready
 } s_azod_t;
@@ -966,7 +836,7 @@ static void
 s_azod_paths(s_azod_t *a, const char *dir, const char *tag)
 {
     memset(a, 0, sizeof *a);
-    s_child_init(&a->proc);
+    azo_bench_child_init(&a->proc);
     snprintf(a->tag, sizeof a->tag, "%s", tag);
     snprintf(a->cfg, sizeof a->cfg, "%s/%s.cfg", dir, tag);
     snprintf(a->log, sizeof a->log, "%s/%s.log", dir, tag);
@@ -1041,7 +911,7 @@ static int
 s_azod_spawn(s_azod_t *a, const char *azod)
 {
     char *argv[] = {(char *)azod, "-c", a->cfg, NULL};
-    int rc = s_child_spawn(&a->proc, azod, argv, a->log);
+    int rc = s_spawn_logged(&a->proc, azod, argv, a->log);
     if (rc == 0)
         rc = s_ctl_open(&a->ctl, a->ctl_ep);
     return rc;
@@ -1082,7 +952,7 @@ s_azod_ready(s_azod_t *a, int njobs, int64_t spawned_ns, s_sub_t *sub,
                                  : "the scheduler did not answer",
               S_START_MS / 1000);
     if (!zsys_interrupted)
-        s_print_log(a->log, 30);
+        azo_bench_print_log(a->log, 30);
     return -1;
 }
 
@@ -1099,18 +969,18 @@ s_azod_stop(s_azod_t *a)
     bool asked = a->ctl.open && s_ctl_call(&a->ctl, "shutdown", NULL, 0,
                                            &a->proc, S_CALL_MS) == 0;
     s_ctl_close(&a->ctl);
-    if (!asked || s_child_wait(&a->proc, S_STOP_MS, &status) < 0) {
-        (void)s_child_signal(&a->proc, SIGTERM);
-        if (s_child_wait(&a->proc, S_STOP_MS, &status) < 0) {
+    if (!asked || azo_bench_child_wait(&a->proc, S_STOP_MS, &status) < 0) {
+        (void)azo_bench_child_signal(&a->proc, SIGTERM);
+        if (azo_bench_child_wait(&a->proc, S_STOP_MS, &status) < 0) {
             s_err("azod %s did not stop; killing it\n", a->tag);
-            (void)s_child_signal(&a->proc, SIGKILL);
-            (void)s_child_wait(&a->proc, 60000, &status);
+            (void)azo_bench_child_signal(&a->proc, SIGKILL);
+            (void)azo_bench_child_wait(&a->proc, 60000, &status);
         }
     }
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return 0;
     s_err("azod %s ended with wait status %d\n", a->tag, status);
-    s_print_log(a->log, 30);
+    azo_bench_print_log(a->log, 30);
     return -1;
 }
 
@@ -1131,11 +1001,11 @@ s_check(const char *azod, const char *dir, const s_jobs_t *j, int *fit,
     }
     char *argv[] = {(char *)azod, "-c", a.cfg, "--check", NULL};
     int status = -1;
-    if ((rc = s_child_spawn(&a.proc, azod, argv, a.log)) < 0 ||
-        s_child_wait(&a.proc, S_START_MS, &status) < 0) {
+    if ((rc = s_spawn_logged(&a.proc, azod, argv, a.log)) < 0 ||
+        azo_bench_child_wait(&a.proc, S_START_MS, &status) < 0) {
         s_err("azod --check did not run or end\n");
-        (void)s_child_signal(&a.proc, SIGKILL);
-        (void)s_child_wait(&a.proc, 60000, NULL);
+        (void)azo_bench_child_signal(&a.proc, SIGKILL);
+        (void)azo_bench_child_wait(&a.proc, 60000, NULL);
         return -1;
     }
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
@@ -1168,7 +1038,7 @@ s_check(const char *azod, const char *dir, const s_jobs_t *j, int *fit,
         return 1;
     s_err("azod refuses the config of %d jobs: %s\n", j->njobs,
           msg[0] ? msg : "(no message)");
-    s_print_log(a.log, 10);
+    azo_bench_print_log(a.log, 10);
     return -1;
 }
 
@@ -1784,7 +1654,7 @@ s_busy(const s_opts_t *o, const char *dir, const char *tag, int njobs,
                          (long)(next - now > 0 ? next - now : 0));
         if (n > 0 && (items[1].revents & ZMQ_POLLIN)) {
             s_err("azod %s ended during the window\n", a.tag);
-            s_print_log(a.log, 30);
+            azo_bench_print_log(a.log, 30);
             goto done;
         }
         s_busy_take(b, &sub, t0, t1);
@@ -1813,7 +1683,7 @@ done:
     if (s_azod_stop(&a) < 0)
         code = -1;
     if (o->verbose)
-        s_print_log(a.log, 1000000);
+        azo_bench_print_log(a.log, 1000000);
     return code;
 }
 
@@ -1888,7 +1758,7 @@ s_idle(const s_opts_t *o, const char *dir, s_idle_t *r)
     if (zsys_interrupted)
         goto done;
     for (int k = 0; k < 2; k++)
-        if (!s_child_alive(&a[k].proc)) {
+        if (!azo_bench_child_alive(&a[k].proc)) {
             s_err("azod %s ended during the window\n", a[k].tag);
             goto done;
         }
@@ -1902,7 +1772,7 @@ done:
         if (s_azod_stop(&a[k]) < 0)
             code = -1;
         if (o->verbose)
-            s_print_log(a[k].log, 1000000);
+            azo_bench_print_log(a[k].log, 1000000);
     }
     return code;
 }
@@ -1989,15 +1859,6 @@ s_summary_busy(s_busy_t *b, s_floor_t *f, int njobs, bool main_rate)
 }
 
 // --- main ----------------------------------------------------------------
-
-static const char *
-s_default_azod(const char *self, char *buf, size_t len)
-{
-    char copy[PATH_MAX];
-    snprintf(copy, sizeof copy, "%s", self);
-    snprintf(buf, len, "%s/../azod", dirname(copy));
-    return buf;
-}
 
 typedef struct {
     s_busy_t busy, heavy;
@@ -2213,7 +2074,7 @@ main(int argc, char **argv)
     }
     self[n] = 0;
     if (!o.azod)
-        o.azod = s_default_azod(self, azod_buf, sizeof azod_buf);
+        o.azod = azo_bench_default_azod(self, azod_buf, sizeof azod_buf);
     if (access(o.azod, X_OK) != 0) {
         s_err("azo_bench_sched: no azod at %s (use --azod PATH)\n", o.azod);
         return 2;
@@ -2261,7 +2122,7 @@ main(int argc, char **argv)
     s_vec_free(&res.lmdb1);
     s_vec_free(&res.lmdbn);
     // Whatever happened: nothing started here outlives the benchmark.
-    int left = s_kill_mentioning(dir);
+    int left = azo_bench_kill_mentioning(dir);
     if (left > 0) {
         s_err("azo_bench_sched: %d leftover process(es) mentioning %s "
               "killed\n",
