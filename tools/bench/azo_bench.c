@@ -295,6 +295,13 @@ azo_bench_child_spawn(azo_bench_child_t *c, const char *path,
         execv(path, argv);
         _exit(127);
     }
+    return azo_bench_child_adopt(c, pid);
+}
+
+int
+azo_bench_child_adopt(azo_bench_child_t *c, pid_t pid)
+{
+    azo_bench_child_init(c);
     int fd = (int)syscall(SYS_pidfd_open, pid, 0);
     if (fd < 0) {
         int rc = -errno;

@@ -3,8 +3,8 @@
 // baseline measures libzmq + msgpack-c and nothing of ours), temporary
 // directories, the summary lines that tools/bench/run.sh collects, and the
 // child processes of the benchmarks that start azod (spawn, signal, wait,
-// logs). Stateless; any thread. Benchmarks are not tests: nothing here asserts a
-// target, it only measures and prints.
+// logs). Stateless; any thread. Benchmarks are not tests: nothing here asserts
+// a target, it only measures and prints.
 #ifndef AZO_BENCH_H
 #define AZO_BENCH_H
 
@@ -98,6 +98,10 @@ void azo_bench_child_init(azo_bench_child_t *c);
 // stdio: it may run inside a timed window. Returns 0 or -errno.
 int azo_bench_child_spawn(azo_bench_child_t *c, const char *path,
                           char *const argv[], const char *log, int deathsig);
+
+// Makes c the child pid just started (its pidfd); when that fails, kills
+// and reaps pid. Returns 0 or -errno.
+int azo_bench_child_adopt(azo_bench_child_t *c, pid_t pid);
 
 // Sends sig to c (through its pidfd: never to a reused pid). Returns 0 or
 // -errno (-ESRCH when none).

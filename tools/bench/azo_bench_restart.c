@@ -238,17 +238,7 @@ s_child_posix_spawn(azo_bench_child_t *c, const char *path, char *const argv[])
     int rc = posix_spawn(&pid, path, NULL, NULL, argv, environ);
     if (rc != 0)
         return -rc;
-    int fd = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (fd < 0) {
-        rc = -errno;
-        (void)kill(pid, SIGKILL);
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-            ;
-        return rc;
-    }
-    c->pid = pid;
-    c->pidfd = fd;
-    return 0;
+    return azo_bench_child_adopt(c, pid);
 }
 
 // Sends sig and waits up to wait_ms, then SIGKILL. Returns the wait status
