@@ -25,7 +25,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include <dlfcn.h>
+#include <pthread.h>
 #include <unicode/ucal.h>
+#include <unicode/uvernum.h>
 
 #define S_MIN_MS  60000LL
 #define S_HOUR_MS 3600000LL
@@ -38,6 +41,58 @@
 // Longest text quoted in a message before it is cut with "...".
 #define S_QUOTE_EXPR  64
 #define S_QUOTE_TOKEN 32
+
+// ICU, loaded on first use of a named zone (dlopen): UTC schedules never
+// need it, and linking it into azod cost every exec of the binary (each
+// process actor) about 3 ms of relocations. The fields keep ICU's own
+// names, renamed with its version suffix by its headers ("ucal_open_72"),
+// so that S_STR(name) is the symbol to look up.
+#define S_STR_(x) #x
+#define S_STR(x)  S_STR_(x)
+#define S_ICU_LIB "libicui18n.so." S_STR(U_ICU_VERSION_MAJOR_NUM)
+static struct {
+    __typeof__(&ucal_open) ucal_open;
+    __typeof__(&ucal_close) ucal_close;
+    __typeof__(&ucal_get) ucal_get;
+    __typeof__(&ucal_clear) ucal_clear;
+    __typeof__(&ucal_setMillis) ucal_setMillis;
+    __typeof__(&ucal_getMillis) ucal_getMillis;
+    __typeof__(&ucal_setDateTime) ucal_setDateTime;
+    __typeof__(&ucal_setAttribute) ucal_setAttribute;
+    __typeof__(&ucal_getCanonicalTimeZoneID) ucal_getCanonicalTimeZoneID;
+    __typeof__(&ucal_getTimeZoneTransitionDate) ucal_getTimeZoneTransitionDate;
+} s_icu;
+static bool s_icu_ok;
+static pthread_once_t s_icu_once = PTHREAD_ONCE_INIT;
+
+#define S_ICU_SYM(h, f)                                                        \
+    (ok = ok && (*(void **)&s_icu.f = dlsym(h, S_STR(f))) != NULL)
+
+static void
+s_icu_load(void)
+{
+    void *h = dlopen(S_ICU_LIB, RTLD_NOW | RTLD_LOCAL);
+    bool ok = h != NULL;
+    S_ICU_SYM(h, ucal_open);
+    S_ICU_SYM(h, ucal_close);
+    S_ICU_SYM(h, ucal_get);
+    S_ICU_SYM(h, ucal_clear);
+    S_ICU_SYM(h, ucal_setMillis);
+    S_ICU_SYM(h, ucal_getMillis);
+    S_ICU_SYM(h, ucal_setDateTime);
+    S_ICU_SYM(h, ucal_setAttribute);
+    S_ICU_SYM(h, ucal_getCanonicalTimeZoneID);
+    S_ICU_SYM(h, ucal_getTimeZoneTransitionDate);
+    s_icu_ok = ok; // h stays open for the process's life
+}
+
+// True when ICU is loaded (loading it on first call). Any thread.
+static bool
+s_icu_ready(void)
+{
+    (void)pthread_once(&s_icu_once, s_icu_load);
+    return s_icu_ok;
+}
 
 typedef struct {
     const char *name;         // in messages
@@ -386,11 +441,17 @@ s_parse_zone(sched_cron_t *out, const char *zone, char *err, size_t errlen)
     // ICU opens unknown ids as GMT without complaint; the canonical id lookup
     // fails for them, and isSystemID is false for custom ids ("GMT+5") and
     // "Etc/Unknown".
+    if (!s_icu_ready())
+        return azo_err_set(err, errlen, AZO_EBADREQ,
+                           "time zone '%s': time zones need ICU (" S_ICU_LIB
+                           ", Debian package libicu72), which cannot be "
+                           "loaded",
+                           q);
     UChar id[SCHED_CRON_ZONE_MAX], canon[SCHED_CRON_ZONE_MAX];
     s_uzone(id, zone);
     UErrorCode st = U_ZERO_ERROR;
     UBool system = 0;
-    int32_t len = ucal_getCanonicalTimeZoneID(
+    int32_t len = s_icu.ucal_getCanonicalTimeZoneID(
         id, -1, canon, SCHED_CRON_ZONE_MAX, &system, &st);
     if (U_FAILURE(st) || !system || len <= 0 || len >= SCHED_CRON_ZONE_MAX)
         return azo_err_set(err, errlen, AZO_EBADREQ, "time zone '%s': unknown",
@@ -579,9 +640,9 @@ static int
 s_offset(UCalendar *cal, int64_t t, int64_t *off)
 {
     UErrorCode st = U_ZERO_ERROR;
-    ucal_setMillis(cal, (UDate)t, &st);
-    int32_t zone = ucal_get(cal, UCAL_ZONE_OFFSET, &st);
-    int32_t dst = ucal_get(cal, UCAL_DST_OFFSET, &st);
+    s_icu.ucal_setMillis(cal, (UDate)t, &st);
+    int32_t zone = s_icu.ucal_get(cal, UCAL_ZONE_OFFSET, &st);
+    int32_t dst = s_icu.ucal_get(cal, UCAL_DST_OFFSET, &st);
     if (U_FAILURE(st))
         return AZO_EINTERNAL;
     *off = (int64_t)zone + dst;
@@ -599,11 +660,11 @@ s_wall_to_utc(UCalendar *cal, int64_t wall, int64_t *t)
     int month, mday;
     s_civil_from_days(days, &year, &month, &mday);
     UErrorCode st = U_ZERO_ERROR;
-    ucal_clear(cal);
-    ucal_setDateTime(cal, (int32_t)year, month - 1, mday,
-                     (int32_t)(rem / S_HOUR_MS),
-                     (int32_t)(rem % S_HOUR_MS / S_MIN_MS), 0, &st);
-    UDate ms = ucal_getMillis(cal, &st);
+    s_icu.ucal_clear(cal);
+    s_icu.ucal_setDateTime(cal, (int32_t)year, month - 1, mday,
+                           (int32_t)(rem / S_HOUR_MS),
+                           (int32_t)(rem % S_HOUR_MS / S_MIN_MS), 0, &st);
+    UDate ms = s_icu.ucal_getMillis(cal, &st);
     if (U_FAILURE(st))
         return AZO_EINTERNAL;
     *t = (int64_t)ms;
@@ -618,9 +679,9 @@ s_max_wall(UCalendar *cal, int64_t after, int64_t off_after, int64_t *wall)
 {
     *wall = after + off_after;
     UErrorCode st = U_ZERO_ERROR;
-    ucal_setMillis(cal, (UDate)after, &st);
+    s_icu.ucal_setMillis(cal, (UDate)after, &st);
     UDate tr = 0;
-    UBool has = ucal_getTimeZoneTransitionDate(
+    UBool has = s_icu.ucal_getTimeZoneTransitionDate(
         cal, UCAL_TZ_TRANSITION_PREVIOUS_INCLUSIVE, &tr, &st);
     if (U_FAILURE(st))
         return AZO_EINTERNAL;
@@ -638,17 +699,21 @@ s_max_wall(UCalendar *cal, int64_t after, int64_t off_after, int64_t *wall)
 static int
 s_next_zoned(const sched_cron_t *c, int64_t after, int64_t *next)
 {
+    if (!s_icu_ready())
+        return AZO_EINTERNAL;
     UChar id[SCHED_CRON_ZONE_MAX];
     s_uzone(id, c->zone);
     UErrorCode st = U_ZERO_ERROR;
-    UCalendar *cal = ucal_open(id, -1, "en_US_POSIX", UCAL_GREGORIAN, &st);
+    UCalendar *cal =
+        s_icu.ucal_open(id, -1, "en_US_POSIX", UCAL_GREGORIAN, &st);
     if (U_FAILURE(st)) {
         if (cal)
-            ucal_close(cal);
+            s_icu.ucal_close(cal);
         return AZO_EINTERNAL;
     }
-    ucal_setAttribute(cal, UCAL_SKIPPED_WALL_TIME, UCAL_WALLTIME_NEXT_VALID);
-    ucal_setAttribute(cal, UCAL_REPEATED_WALL_TIME, UCAL_WALLTIME_FIRST);
+    s_icu.ucal_setAttribute(cal, UCAL_SKIPPED_WALL_TIME,
+                            UCAL_WALLTIME_NEXT_VALID);
+    s_icu.ucal_setAttribute(cal, UCAL_REPEATED_WALL_TIME, UCAL_WALLTIME_FIRST);
 
     int64_t off;
     int rc = s_offset(cal, after, &off);
@@ -683,7 +748,7 @@ s_next_zoned(const sched_cron_t *c, int64_t after, int64_t *next)
     }
     rc = AZO_EINTERNAL;
 done:
-    ucal_close(cal);
+    s_icu.ucal_close(cal);
     return rc;
 }
 

@@ -45,7 +45,8 @@
 //     not again at 02:30 CET. This holds for wildcard-hour jobs too (unlike
 //     cronie): "0 * * * *" fires at 02:00 CEST and next at 03:00 CET, so the
 //     repeated hour does not run twice.
-// Time zone data is ICU's (ucal_getTZDataVersion()).
+// Time zone data is ICU's (ucal_getTZDataVersion()). ICU is loaded with
+// dlopen at the first named zone: UTC schedules never load it.
 #ifndef SCHED_CRON_H
 #define SCHED_CRON_H
 
