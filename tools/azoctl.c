@@ -599,6 +599,22 @@ s_fetch(s_client_t *c, const char *wire, const char *args, size_t alen,
     return rc;
 }
 
+// s_fetch for the forms that take one argument: cmd->wire with
+// {cmd->arg: value}.
+static int
+s_fetch_arg(s_client_t *c, const s_cmd_t *cmd, const char *value,
+            const msgpack_object **res)
+{
+    msgpack_sbuffer args;
+    msgpack_sbuffer_init(&args);
+    *res = NULL;
+    int rc = s_pack_one(&args, cmd->arg, value);
+    if (rc == 0)
+        rc = s_fetch(c, cmd->wire, args.data, args.size, res);
+    msgpack_sbuffer_destroy(&args);
+    return rc;
+}
+
 static int
 s_cmd_ping(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
 {
@@ -798,13 +814,8 @@ static int
 s_cmd_job(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
 {
     (void)argc;
-    msgpack_sbuffer args;
-    msgpack_sbuffer_init(&args);
-    const msgpack_object *res = NULL;
-    int rc = s_pack_one(&args, cmd->arg, argv[0]);
-    if (rc == 0)
-        rc = s_fetch(c, cmd->wire, args.data, args.size, &res);
-    msgpack_sbuffer_destroy(&args);
+    const msgpack_object *res;
+    int rc = s_fetch_arg(c, cmd, argv[0], &res);
     if (!res)
         return rc;
     char b[3][S_CELL_MAX];
@@ -827,13 +838,8 @@ static int
 s_cmd_actor(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
 {
     (void)argc;
-    msgpack_sbuffer args;
-    msgpack_sbuffer_init(&args);
-    const msgpack_object *res = NULL;
-    int rc = s_pack_one(&args, cmd->arg, argv[0]);
-    if (rc == 0)
-        rc = s_fetch(c, cmd->wire, args.data, args.size, &res);
-    msgpack_sbuffer_destroy(&args);
+    const msgpack_object *res;
+    int rc = s_fetch_arg(c, cmd, argv[0], &res);
     if (!res)
         return rc;
     const msgpack_object *name = azo_mp_get(res, "name");
