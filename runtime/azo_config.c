@@ -279,8 +279,8 @@ s_fail_set(s_load_t *ld, size_t i, const char *fmt, ...)
 }
 
 // Formats ms the way azo_config_parse_duration reads it ("1h30m").
-static void
-s_fmt_ms(char *buf, size_t len, int64_t ms)
+void
+azo_config_fmt_duration(char *buf, size_t len, int64_t ms)
 {
     if (ms <= 0) {
         snprintf(buf, len, "%" PRId64 "ms", ms);
@@ -1092,8 +1092,8 @@ s_check_value(s_load_t *ld, const zconfig_t *node, const azo_cfg_key_t *k,
                               "10m, 6h, 7d), got '%s'",
                               got);
         if (bounded && (ms < k->min || ms > k->max)) {
-            s_fmt_ms(lo, sizeof lo, k->min);
-            s_fmt_ms(hi, sizeof hi, k->max);
+            azo_config_fmt_duration(lo, sizeof lo, k->min);
+            azo_config_fmt_duration(hi, sizeof hi, k->max);
             return s_fail_key(ld, node, path, k->help,
                               "expected a duration between %s and %s, got "
                               "'%s'",

@@ -122,6 +122,10 @@ zconfig_t *azo_config_section(const azo_config_t *self, const char *path);
 // (no unit, unknown unit, sign, blank, overflow of int64 ms, empty).
 int azo_config_parse_duration(const char *text, int64_t *ms);
 
+// Writes ms the way azo_config_parse_duration reads it ("1h30m", "250ms";
+// "0ms" for 0 or less) into buf (len > 0; cut to fit).
+void azo_config_fmt_duration(char *buf, size_t len, int64_t ms);
+
 // Parses a size: <integer> with optional unit B, K/KB/KiB, M/MB/MiB,
 // G/GB/GiB, T/TB/TiB (all powers of 1024, any case). Returns 0 and sets
 // *bytes, or AZO_EBADREQ (sign, blank, unknown unit, overflow of int64).

@@ -7,6 +7,7 @@
 // succeeded; while the store refuses commits, the queue waits.
 #include "sched_core.h"
 
+#include "azo_config.h"
 #include "azo_err.h"
 #include "azo_log.h"
 #include "azo_mp.h"
@@ -100,31 +101,6 @@ s_name_ok(const char *name)
     return true;
 }
 
-// Formats ms as the config writes durations: "1h30m", "500ms".
-static void
-s_fmt_ms(char *buf, size_t len, int64_t ms)
-{
-    static const struct {
-        const char *unit;
-        int64_t ms;
-    } units[] = {
-        {"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1}};
-    size_t used = 0;
-    buf[0] = 0;
-    for (size_t i = 0; i < sizeof units / sizeof units[0] && ms > 0; i++) {
-        if (ms < units[i].ms)
-            continue;
-        int n = snprintf(buf + used, len - used, "%" PRId64 "%s",
-                         ms / units[i].ms, units[i].unit);
-        if (n < 0 || (size_t)n >= len - used)
-            return;
-        used += (size_t)n;
-        ms %= units[i].ms;
-    }
-    if (!used)
-        snprintf(buf, len, "0");
-}
-
 // The signature of a schedule: equal signatures plan alike.
 static void
 s_sig(char *buf, size_t len, int64_t every_ms, const char *cron,
@@ -143,7 +119,7 @@ s_schedule_text(const s_job_t *j, char *buf, size_t len)
 {
     if (j->eff.every_ms > 0) {
         char d[48];
-        s_fmt_ms(d, sizeof d, j->eff.every_ms);
+        azo_config_fmt_duration(d, sizeof d, j->eff.every_ms);
         snprintf(buf, len, "every %s", d);
         return;
     }
