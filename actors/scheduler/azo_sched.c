@@ -88,36 +88,30 @@ typedef struct {
     sched_job_cfg_t cfg;
     msgpack_sbuffer args; // packed args map
     char path[160];       // "<base>/jobs/<name>"
+    char key[224];        // the last s_job_key
 } s_jobcfg_t;
 
-// Reads key of the job section into *v; NULL when absent.
+// The config path of key ("%.*s", n of it) of the job: "<path>/<key>", in
+// jc->key until the next call.
 static const char *
-s_job_str(const azo_config_t *cfg, const s_jobcfg_t *jc, const char *key)
+s_job_key(s_jobcfg_t *jc, const char *key, int n)
 {
-    char path[200];
-    snprintf(path, sizeof path, "%s/%s", jc->path, key);
-    return azo_config_str(cfg, path);
+    snprintf(jc->key, sizeof jc->key, "%s/%.*s", jc->path, n, key);
+    return jc->key;
 }
 
-static int64_t
-s_job_ms(const azo_config_t *cfg, const s_jobcfg_t *jc, const char *key)
-{
-    char path[200];
-    snprintf(path, sizeof path, "%s/%s", jc->path, key);
-    return azo_config_ms(cfg, path, 0);
-}
+#define S_KEY(jc, k) s_job_key(jc, k, (int)sizeof k - 1)
 
 // Reports the problem msg ("field: text" from sched_core_check) at the
 // key it names, or at the job's section.
 static int
-s_job_fail(const azo_config_t *cfg, const s_jobcfg_t *jc, const char *msg,
-           char *err, size_t errlen)
+s_job_fail(const azo_config_t *cfg, s_jobcfg_t *jc, const char *msg, char *err,
+           size_t errlen)
 {
     const char *colon = strstr(msg, ": ");
     size_t n = colon ? (size_t)(colon - msg) : 0;
     if (n && n < 40 && !memchr(msg, ',', n) && !memchr(msg, ' ', n)) {
-        char path[220];
-        snprintf(path, sizeof path, "%s/%.*s", jc->path, (int)n, msg);
+        const char *path = s_job_key(jc, msg, (int)n);
         if (azo_config_str(cfg, path))
             return azo_config_fail(cfg, path, err, errlen, "%s", colon + 2);
     }
@@ -135,17 +129,17 @@ s_job_read(const azo_config_t *cfg, const char *base, const char *name,
     sched_job_cfg_t *c = &jc->cfg;
     memset(c, 0, sizeof *c);
     c->name = name;
-    c->command = s_job_str(cfg, jc, "command");
+    c->command = azo_config_str(cfg, S_KEY(jc, "command"));
     if (!c->command)
         return azo_config_fail(cfg, jc->path, err, errlen,
                                "command: missing (the control command a run "
                                "sends)");
-    const char *args = s_job_str(cfg, jc, "args");
+    c->run_arg = azo_config_str(cfg, S_KEY(jc, "run_arg"));
+    const char *args = azo_config_str(cfg, S_KEY(jc, "args"));
     if (args) {
         json_error_t jerr;
         json_t *json = json_loads(args, JSON_REJECT_DUPLICATES, &jerr);
-        char path[220];
-        snprintf(path, sizeof path, "%s/args", jc->path);
+        const char *path = jc->key; // .../args
         if (!json || !json_is_object(json)) {
             json_decref(json);
             return azo_config_fail(
@@ -157,7 +151,7 @@ s_job_read(const azo_config_t *cfg, const char *base, const char *name,
         msgpack_packer pk;
         msgpack_packer_init(&pk, &jc->args, msgpack_sbuffer_write);
         int rc = azo_json_to_mp(json, &pk);
-        const char *ra = s_job_str(cfg, jc, "run_arg");
+        const char *ra = c->run_arg;
         bool clash = ra && json_object_get(json, ra);
         json_decref(json);
         if (rc < 0)
@@ -168,36 +162,31 @@ s_job_read(const azo_config_t *cfg, const char *base, const char *name,
         c->args = jc->args.data;
         c->args_len = jc->args.size;
     }
-    c->run_arg = s_job_str(cfg, jc, "run_arg");
-    const char *every = s_job_str(cfg, jc, "every");
+    const char *every = azo_config_str(cfg, S_KEY(jc, "every"));
     if (every) {
         char why[200];
-        if (sched_cron_parse_every(every, &c->every_ms, why, sizeof why) < 0) {
-            char path[220];
-            snprintf(path, sizeof path, "%s/every", jc->path);
-            return azo_config_fail(cfg, path, err, errlen, "%s", why);
-        }
+        if (sched_cron_parse_every(every, &c->every_ms, why, sizeof why) < 0)
+            return azo_config_fail(cfg, jc->key, err, errlen, "%s", why);
     }
-    c->cron = s_job_str(cfg, jc, "cron");
-    c->zone = s_job_str(cfg, jc, "zone");
-    const char *overlap = s_job_str(cfg, jc, "overlap");
+    c->cron = azo_config_str(cfg, S_KEY(jc, "cron"));
+    c->zone = azo_config_str(cfg, S_KEY(jc, "zone"));
+    const char *overlap = azo_config_str(cfg, S_KEY(jc, "overlap"));
     c->overlap = !overlap || streq(overlap, "forbid") ? SCHED_OVERLAP_FORBID
                  : streq(overlap, "allow")            ? SCHED_OVERLAP_ALLOW
                                                       : SCHED_OVERLAP_REPLACE;
-    const char *missed = s_job_str(cfg, jc, "missed");
+    const char *missed = azo_config_str(cfg, S_KEY(jc, "missed"));
     c->spec.missed =
         missed && streq(missed, "skip") ? SCHED_MISSED_SKIP : SCHED_MISSED_ONCE;
-    c->spec.jitter_ms = s_job_ms(cfg, jc, "jitter");
-    c->spec.start_deadline_ms = s_job_ms(cfg, jc, "start_deadline");
-    c->spec.max_interval_ms = s_job_ms(cfg, jc, "max_interval");
-    c->timeout_ms = s_job_ms(cfg, jc, "timeout");
-    char path[220];
-    snprintf(path, sizeof path, "%s/max_consecutive_failures", jc->path);
-    c->spec.max_failures = (int)azo_config_int(cfg, path, 3);
-    snprintf(path, sizeof path, "%s/backoff_multiplier", jc->path);
-    c->spec.backoff_mult = azo_config_real(cfg, path, 2.0);
-    snprintf(path, sizeof path, "%s/refire", jc->path);
-    c->refire = azo_config_bool(cfg, path, true);
+    c->spec.jitter_ms = azo_config_ms(cfg, S_KEY(jc, "jitter"), 0);
+    c->spec.start_deadline_ms =
+        azo_config_ms(cfg, S_KEY(jc, "start_deadline"), 0);
+    c->spec.max_interval_ms = azo_config_ms(cfg, S_KEY(jc, "max_interval"), 0);
+    c->timeout_ms = azo_config_ms(cfg, S_KEY(jc, "timeout"), 0);
+    c->spec.max_failures =
+        (int)azo_config_int(cfg, S_KEY(jc, "max_consecutive_failures"), 3);
+    c->spec.backoff_mult =
+        azo_config_real(cfg, S_KEY(jc, "backoff_multiplier"), 2.0);
+    c->refire = azo_config_bool(cfg, S_KEY(jc, "refire"), true);
     char why[300];
     if (sched_core_check(c, why, sizeof why) < 0)
         return s_job_fail(cfg, jc, why, err, errlen);
