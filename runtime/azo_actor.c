@@ -32,6 +32,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define S_DRAIN_MAX 256 // inbox frames handled per wakeup
@@ -66,6 +67,7 @@ struct azo_actor {
     azo_bus_t *bus;          // owned
     int64_t started;         // zclock_mono() at READY
     int64_t last_sup;        // process: last frame from the supervisor
+    int64_t tid;             // kernel id of the thread running the actor
     msgpack_sbuffer life_sb; // lifecycle frame being built
     char ping_cmd[AZO_REG_MAX_NAME + 8]; // "<prefix>ping", built in
     zloop_t *loop;                       // owned
@@ -420,7 +422,8 @@ s_life(azo_actor_t *self, azo_life_ev_t ev)
     azo_life_t life = {.ev = ev,
                        .gen = self->env.gen,
                        .pid = (int64_t)getpid(),
-                       .standby = self->standby};
+                       .standby = self->standby,
+                       .tid = self->tid};
     return s_life_send(self, &life);
 }
 
@@ -719,6 +722,11 @@ s_create(azo_actor_t **out, const azo_actor_env_t *env, zsock_t *dealer,
     self->next_token = 1;
     self->ticket_ms = -1;
     self->started = self->last_sup = zclock_mono();
+    // Reported in READY and heartbeats, for per-thread CPU accounting. s_create
+    // runs in the actor's own thread (a process actor: its main thread, whose
+    // id is the pid); quick restarts keep the thread.
+    self->tid =
+        self->process ? (int64_t)getpid() : (int64_t)syscall(SYS_gettid);
     if (self->env.heartbeat_ms <= 0)
         self->env.heartbeat_ms = 1000; // the schema's default
     if (self->env.orphan_grace_ms <= 0)

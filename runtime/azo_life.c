@@ -15,7 +15,7 @@ azo_life_pack(msgpack_sbuffer *sb, const azo_life_t *life)
     msgpack_packer pk;
     msgpack_sbuffer_clear(sb);
     msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, life->next ? 7 : 6);
+    msgpack_pack_map(&pk, 6 + (life->next != 0) + (life->tid != 0));
     azo_pack_kstr(&pk, "ev", s_names[life->ev]);
     azo_pack_kuint(&pk, "gen", life->gen);
     azo_pack_kint(&pk, "pid", life->pid);
@@ -24,6 +24,8 @@ azo_life_pack(msgpack_sbuffer *sb, const azo_life_t *life)
     azo_pack_kstr(&pk, "reason", life->reason);
     if (life->next)
         azo_pack_kuint(&pk, "next", life->next);
+    if (life->tid)
+        azo_pack_kint(&pk, "tid", life->tid);
     return 0;
 }
 
@@ -41,7 +43,7 @@ azo_life_decode(const void *body, size_t len, azo_life_t *out)
     msgpack_object root = {.type = MSGPACK_OBJECT_NIL};
     int rc = azo_mp_unpack(body, len, &zone, &root);
     const msgpack_object *ev = azo_mp_get(&root, "ev");
-    int64_t gen = -1, pid = -1, next = 0;
+    int64_t gen = -1, pid = -1, next = 0, tid = 0;
     rc = rc < 0 || !ev ? AZO_EBADREQ : 0;
     if (rc == 0) {
         rc = AZO_EBADREQ;
@@ -62,6 +64,10 @@ azo_life_decode(const void *body, size_t len, azo_life_t *out)
     if (rc == 0 && nx &&
         (azo_mp_int(nx, &next) < 0 || next <= 0 || next > UINT32_MAX))
         rc = AZO_EBADREQ;
+    // Optional (older senders leave it out), but never negative.
+    const msgpack_object *tid_o = azo_mp_get(&root, "tid");
+    if (rc == 0 && tid_o && (azo_mp_int(tid_o, &tid) < 0 || tid < 0))
+        rc = AZO_EBADREQ;
     if (rc == 0 && (!standby || standby->type != MSGPACK_OBJECT_BOOLEAN ||
                     !failed || failed->type != MSGPACK_OBJECT_BOOLEAN ||
                     (reason && reason->type != MSGPACK_OBJECT_STR &&
@@ -73,6 +79,7 @@ azo_life_decode(const void *body, size_t len, azo_life_t *out)
         out->standby = standby->via.boolean;
         out->failed = failed->via.boolean;
         out->next = (uint32_t)next;
+        out->tid = tid;
         if (reason && reason->type == MSGPACK_OBJECT_STR)
             azo_mp_clean_text(out->reason, sizeof out->reason,
                               reason->via.str.ptr, reason->via.str.size);

@@ -28,13 +28,16 @@ typedef struct {
     uint32_t next;    // exit: the generation that follows at once in the
                       // same thread and inbox (a quick restart), or 0
     char reason[128]; // exit: what happened, one line
+    int64_t tid;      // hb, ready: the sender's kernel thread id (a
+                      // process actor's main thread: its pid), or 0
 } azo_life_t;
 
-// Clears sb and packs life into it. Returns 0.
+// Clears sb and packs life into it; next and tid only when not 0. Returns
+// 0.
 int azo_life_pack(msgpack_sbuffer *sb, const azo_life_t *life);
 
 // Decodes body into *out. Returns 0 or AZO_EBADREQ (malformed, unknown
-// event, wrong types).
+// event, wrong types, a negative tid). Absent next and tid decode as 0.
 int azo_life_decode(const void *body, size_t len, azo_life_t *out);
 
 #endif

@@ -111,6 +111,8 @@ typedef struct {
     uint32_t gen;         // generation of the current instance
     int64_t started_mono; // when the current instance was started
     int64_t last_hb;      // last lifecycle frame from it
+    int64_t tid;          // the instance's thread id (its READY and
+                          // heartbeats), 0 when unknown or none
     int64_t sent_hb;      // process: our last heartbeat to it
     uint64_t restarts;
     int crashes;        // failures in a row without a stable run
@@ -642,8 +644,12 @@ s_unpark(s_child_t *c)
 static void
 s_child_info(s_child_t *c, msgpack_packer *pk)
 {
-    int64_t up = c->state == S_RUNNING ? s_now() - c->started_mono : 0;
-    msgpack_pack_map(pk, 11);
+    int64_t now = s_now();
+    int64_t up = c->state == S_RUNNING ? now - c->started_mono : 0;
+    // The health-checker judges heartbeat freshness by hb_age_ms against
+    // heartbeat_ms x liveness; without an instance there is no age.
+    bool alive = c->state == S_STARTING || c->state == S_RUNNING;
+    msgpack_pack_map(pk, 15);
     azo_pack_kstr(pk, "name", c->def->name);
     azo_pack_kstr(pk, "mode", s_mode(c));
     azo_pack_kstr(pk, "state", s_state_names[c->state]);
@@ -655,6 +661,10 @@ s_child_info(s_child_t *c, msgpack_packer *pk)
     azo_pack_kint(pk, "backoff_ms", c->backoff_ms);
     azo_pack_kint(pk, "standby", c->sb_ready ? c->standby.pid : 0);
     azo_pack_kbool(pk, "adopted", c->adopted);
+    azo_pack_kint(pk, "tid", c->tid);
+    azo_pack_kint(pk, "hb_age_ms", alive ? now - c->last_hb : -1);
+    azo_pack_kint(pk, "heartbeat_ms", c->heartbeat_ms);
+    azo_pack_kint(pk, "liveness", c->liveness);
 }
 
 // Answers the lifecycle requests waiting on c whose wish is now met, or,
@@ -810,6 +820,7 @@ s_child_ended(s_child_t *c, int64_t pid, const char *detail, const char *how,
     c->stop_requested = false;
     c->hung = false;
     c->adopted = false;
+    c->tid = 0;
 
     // Decide before announcing, so that the event can say when it restarts.
     bool restart = false, escalate = false;
@@ -1082,6 +1093,7 @@ s_child_spawn(s_child_t *c, bool restart)
         c->restarts++; // counted when it happens, not when planned
     c->state = S_STARTING;
     c->started_mono = c->last_hb = s_now();
+    c->tid = 0;
     c->stop_requested = c->hung = c->adopted = false;
     c->exit_reported = c->exit_failed = false;
     c->exit_detail[0] = 0;
@@ -1542,6 +1554,8 @@ s_thread_life(s_child_t *c, const azo_life_t *life)
     if (!c->has_thread || c->parked || life->gen != c->gen)
         return; // from an abandoned or ended instance
     c->last_hb = s_now();
+    if (life->tid)
+        c->tid = life->tid;
     if (life->ev == AZO_LIFE_READY && c->state == S_STARTING)
         s_child_ready(c);
     else if (life->ev == AZO_LIFE_EXIT && life->next == c->gen + 1)
@@ -1565,6 +1579,8 @@ s_process_life(s_child_t *c, const char *ident, const azo_life_t *life)
             c->connected = true;
         }
         c->last_hb = s_now();
+        if (life->tid)
+            c->tid = life->tid;
         if (life->ev == AZO_LIFE_READY && c->state == S_STARTING &&
             life->gen == c->gen)
             s_child_ready(c);

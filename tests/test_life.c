@@ -34,6 +34,7 @@ test_life_round_trips(void **state)
         assert_int_equal(out.failed, in.failed);
         assert_string_equal(out.reason, in.reason);
         assert_int_equal(out.next, in.next);
+        assert_int_equal(out.tid, 0);
     }
     msgpack_sbuffer_destroy(&sb);
 }
@@ -147,6 +148,89 @@ test_life_next(void **state)
     msgpack_sbuffer_destroy(&sb);
 }
 
+// "tid" (the sender's thread) is packed only when set, and frames without
+// it (older senders) decode with tid 0.
+static void
+test_life_tid(void **state)
+{
+    (void)state;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    azo_life_t in = {.ev = AZO_LIFE_HB, .gen = 3, .pid = 100, .tid = 4242};
+    assert_int_equal(azo_life_pack(&sb, &in), 0);
+    azo_life_t out;
+    assert_int_equal(azo_life_decode(sb.data, sb.size, &out), 0);
+    assert_int_equal(out.tid, 4242);
+    assert_int_equal(out.pid, 100);
+    assert_int_equal(out.gen, 3);
+    in.ev = AZO_LIFE_READY;
+    in.tid = INT64_MAX;
+    assert_int_equal(azo_life_pack(&sb, &in), 0);
+    assert_int_equal(azo_life_decode(sb.data, sb.size, &out), 0);
+    assert_int_equal(out.ev, AZO_LIFE_READY);
+    assert_true(out.tid == INT64_MAX);
+    // tid 0 is left out: the frame has the six pairs of old senders.
+    in.tid = 0;
+    assert_int_equal(azo_life_pack(&sb, &in), 0);
+    assert_int_equal((unsigned char)sb.data[0], 0x86); // six pairs
+    out.tid = 7;
+    assert_int_equal(azo_life_decode(sb.data, sb.size, &out), 0);
+    assert_int_equal(out.tid, 0);
+    // With next as well: both optional keys.
+    in = (azo_life_t){
+        .ev = AZO_LIFE_EXIT, .gen = 1, .pid = 1, .next = 2, .tid = 9};
+    assert_int_equal(azo_life_pack(&sb, &in), 0);
+    assert_int_equal((unsigned char)sb.data[0], 0x88);
+    assert_int_equal(azo_life_decode(sb.data, sb.size, &out), 0);
+    assert_int_equal(out.next, 2);
+    assert_int_equal(out.tid, 9);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+// A present tid must be a non-negative integer.
+static void
+test_life_bad_tid(void **state)
+{
+    (void)state;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    azo_life_t out;
+    for (int i = 0; i < 6; i++) {
+        s_pack(&sb, "hb", 1, 1, 0, "x", false);
+        // One more pair: patch the map header (fixmap 6 -> 7).
+        assert_int_equal((unsigned char)sb.data[0], 0x86);
+        sb.data[0] = (char)0x87;
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        azo_pack_str(&pk, "tid");
+        int want = AZO_EBADREQ;
+        switch (i) {
+        case 0:
+            msgpack_pack_int64(&pk, -1);
+            break;
+        case 1:
+            azo_pack_str(&pk, "42");
+            break;
+        case 2:
+            msgpack_pack_double(&pk, 42.0);
+            break;
+        case 3:
+            msgpack_pack_true(&pk);
+            break;
+        case 4:
+            msgpack_pack_uint64(&pk, UINT64_MAX); // past int64
+            break;
+        case 5:
+            msgpack_pack_uint64(&pk, 0); // present and 0: absent
+            want = 0;
+            break;
+        }
+        assert_int_equal(azo_life_decode(sb.data, sb.size, &out), want);
+    }
+    assert_int_equal(out.tid, 0);
+    msgpack_sbuffer_destroy(&sb);
+}
+
 int
 main(void)
 {
@@ -154,6 +238,8 @@ main(void)
         cmocka_unit_test(test_life_round_trips),
         cmocka_unit_test(test_life_malformed_table),
         cmocka_unit_test(test_life_next),
+        cmocka_unit_test(test_life_tid),
+        cmocka_unit_test(test_life_bad_tid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

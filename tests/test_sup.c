@@ -405,8 +405,18 @@ test_sup_status_and_ping(void **state)
     assert_true(s_state_is(a, "running"));
     assert_int_equal(s_int(a, "restarts"), 0);
     assert_int_equal(s_int(a, "gen"), 1);
+    // Heartbeat freshness and the actor's own kernel thread, for the
+    // health-checker (READY carried the tid before the state said running).
+    int64_t tid1 = s_int(a, "tid");
+    assert_true(tid1 > 0);
+    assert_true(tid1 != (int64_t)getpid());
+    assert_true(s_int(a, "hb_age_ms") >= 0);
+    assert_int_equal(s_int(a, "heartbeat_ms"), 1000); // the defaults
+    assert_int_equal(s_int(a, "liveness"), 3);
     a = s_actor_status(f, "t2");
     assert_true(s_state_is(a, "running"));
+    assert_true(s_int(a, "tid") > 0);
+    assert_true(s_int(a, "tid") != tid1);
 }
 
 static void
@@ -567,6 +577,8 @@ test_sup_lifecycle_commands(void **state)
     s_call(f, "actor.stop", "name", "t1");
     assert_true(f->rep.ok);
     assert_true(s_state_is(f->rep.result, "stopped"));
+    assert_int_equal(s_int(f->rep.result, "tid"), 0); // no instance
+    assert_int_equal(s_int(f->rep.result, "hb_age_ms"), -1);
     s_call(f, "t1.echo", NULL, NULL);
     assert_int_equal(f->rep.rc, AZO_EUNAVAIL);
     s_call(f, "actor.stop", "name", "t1");

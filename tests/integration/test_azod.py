@@ -35,6 +35,33 @@ class StatusTest(NodeTest):
             self.assertGreaterEqual(a["uptime_ms"], 0)
         self.assertEqual(res["endpoints"]["events"], n.events)
 
+    def test_status_shows_threads_and_heartbeat_age(self):
+        # What the health-checker reads: each actor's own kernel thread (a
+        # process actor's main thread is its pid) and its heartbeat age.
+        n = self.node(sets=["actors/archiver/mode=process",
+                            "actors/scheduler/heartbeat=250ms"])
+        res = n.call("status")["result"]
+        by = {a["name"]: a for a in res["actors"]}
+        tids = set()
+        for a in res["actors"]:
+            self.assertGreaterEqual(a["hb_age_ms"], 0, a)
+            self.assertGreater(a["liveness"], 0, a)
+            self.assertGreater(a["tid"], 0, a)
+            tids.add(a["tid"])
+            if a["mode"] == "thread":
+                self.assertNotEqual(a["tid"], n.proc.pid, a)
+                self.assertTrue(os.path.exists("/proc/%d/task/%d/stat"
+                                               % (n.proc.pid, a["tid"])), a)
+        self.assertEqual(len(tids), len(ACTORS))
+        self.assertEqual(by["archiver"]["mode"], "process")
+        self.assertEqual(by["archiver"]["tid"], by["archiver"]["pid"])
+        self.assertEqual(by["scheduler"]["heartbeat_ms"], 250)
+        self.assertEqual(by["archiver"]["heartbeat_ms"], 1000)
+        rep = n.call("actor.stop", {"name": "archiver"})
+        self.assertEqual(rep["result"]["state"], "stopped", rep)
+        self.assertEqual(rep["result"]["tid"], 0, rep)
+        self.assertEqual(rep["result"]["hb_age_ms"], -1, rep)
+
     def test_only_configured_actors_run(self):
         cfg = os.path.join(self.tmp, "two.cfg")
         with open(cfg, "w") as f:
@@ -166,7 +193,6 @@ class BadInputTest(NodeTest):
         for cmd, code in [("bogus", "unknown_command"),
                           ("actor.bogus", "unknown_command"),
                           ("sched.bogus", "unknown_command"),
-                          ("health.status", "unavailable"),
                           ("mining.report", "unavailable"),
                           ("pay.get", "unavailable"),
                           ("archive.list", "unavailable"),
