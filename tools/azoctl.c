@@ -313,6 +313,21 @@ s_table_print(const s_table_t *t)
     }
 }
 
+// Prints t unless filling it failed (rc < 0: out of memory, said so on
+// stderr) and frees it. Returns S_EXIT_OK or S_EXIT_ERROR.
+static int
+s_table_end(s_table_t *t, int rc)
+{
+    if (rc == 0)
+        s_table_print(t);
+    s_table_fini(t);
+    if (rc < 0) {
+        fprintf(stderr, "azoctl: out of memory\n");
+        return S_EXIT_ERROR;
+    }
+    return S_EXIT_OK;
+}
+
 // --- JSON output -----------------------------------------------------------
 
 // Prints j (consumed) on stdout with json_dumpf flags and a newline.
@@ -708,13 +723,8 @@ s_cmd_status(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
         };
         rc = s_table_add(&t, row);
     }
-    if (rc == 0)
-        s_table_print(&t);
-    s_table_fini(&t);
-    if (rc < 0) {
-        fprintf(stderr, "azoctl: out of memory\n");
+    if (s_table_end(&t, rc) != S_EXIT_OK)
         return S_EXIT_ERROR;
-    }
     return S_EXIT_OK;
 }
 
@@ -794,18 +804,130 @@ s_cmd_jobs(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
         };
         rc = s_table_add(&t, row);
     }
-    if (rc == 0)
-        s_table_print(&t);
-    s_table_fini(&t);
-    if (rc < 0) {
-        fprintf(stderr, "azoctl: out of memory\n");
+    if (s_table_end(&t, rc) != S_EXIT_OK)
         return S_EXIT_ERROR;
-    }
     const msgpack_object *more = azo_mp_get(res, "more");
     if (more && more->type == MSGPACK_OBJECT_BOOLEAN && more->via.boolean)
         printf("(only the first %d jobs of %s: see azoctl call sched.list "
                "after=NAME)\n",
                S_JOBS_MAX, s_text(azo_mp_get(res, "count"), b[0]));
+    return S_EXIT_OK;
+}
+
+// One row of the health table: an actor or a target.
+static int
+s_health_row(s_table_t *t, const char *kind, const msgpack_object *e,
+             int64_t now)
+{
+    char b[8][S_CELL_MAX];
+    int64_t since = 0, n = 0;
+    bool has_since =
+        azo_mp_int(azo_mp_get(e, "since"), &since) == 0 && since > 0;
+    bool target = strcmp(kind, "target") == 0;
+    bool has_last =
+        target && azo_mp_int(azo_mp_get(e, "last_ts"), &n) == 0 && n > 0;
+    const char *row[8] = {
+        kind,
+        s_text(azo_mp_get(e, "name"), b[0]),
+        s_text(azo_mp_get(e, "state"), b[1]),
+        has_since ? s_human_ms_int(now > since ? now - since : 0, b[2]) : "-",
+        has_last ? s_human_ms(azo_mp_get(e, "last_ms"), b[3]) : "-",
+        target ? s_text(azo_mp_get(e, "probes"), b[4]) : "-",
+        target ? s_text(azo_mp_get(e, "failures"), b[5]) : "-",
+        s_text(azo_mp_get(e, "reason"), b[6]),
+    };
+    return s_table_add(t, row);
+}
+
+// health: health.status as a line about the node and a table of actors
+// and targets. health check [TARGET]: health.check, one line per result.
+static int
+s_cmd_health(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
+{
+    (void)cmd;
+    const msgpack_object *res;
+    char b[8][S_CELL_MAX];
+    if (argc > 0) {
+        if (strcmp(argv[0], "check") != 0 || argc > 2)
+            return s_usage_error("health: expected nothing, or check "
+                                 "[TARGET]");
+        int rc;
+        if (argc == 2) {
+            const s_cmd_t one = {NULL,     "check", NULL, "health.check",
+                                 "target", 1,       1};
+            rc = s_fetch_arg(c, &one, argv[1], &res);
+        } else
+            rc = s_fetch(c, "health.check", NULL, 0, &res);
+        if (!res)
+            return rc;
+        const msgpack_object *list = azo_mp_get(res, "results");
+        if (!list || list->type != MSGPACK_OBJECT_ARRAY)
+            return s_malformed("health.check", "'results' must be an array");
+        for (uint32_t i = 0; i < list->via.array.size; i++) {
+            const msgpack_object *r = &list->via.array.ptr[i];
+            const msgpack_object *ok = azo_mp_get(r, "ok");
+            bool good =
+                ok && ok->type == MSGPACK_OBJECT_BOOLEAN && ok->via.boolean;
+            printf("%s: %s in %s: %s\n", s_text(azo_mp_get(r, "target"), b[0]),
+                   good ? "ok" : "FAILED",
+                   s_human_ms(azo_mp_get(r, "ms"), b[1]),
+                   s_text(azo_mp_get(r, "detail"), b[2]));
+        }
+        printf("checked %s: %s ok, %s failed, in %s\n",
+               s_text(azo_mp_get(res, "checked"), b[0]),
+               s_text(azo_mp_get(res, "ok"), b[1]),
+               s_text(azo_mp_get(res, "failed"), b[2]),
+               s_human_ms(azo_mp_get(res, "ms"), b[3]));
+        return S_EXIT_OK;
+    }
+    int rc = s_fetch(c, "health.status", NULL, 0, &res);
+    if (!res)
+        return rc;
+    const msgpack_object *node = azo_mp_get(res, "node");
+    const msgpack_object *actors = azo_mp_get(res, "actors");
+    const msgpack_object *targets = azo_mp_get(res, "targets");
+    if (!node || node->type != MSGPACK_OBJECT_MAP)
+        return s_malformed("health.status", "'node' must be a map");
+    if (!actors || actors->type != MSGPACK_OBJECT_ARRAY || !targets ||
+        targets->type != MSGPACK_OBJECT_ARRAY)
+        return s_malformed("health.status",
+                           "'actors' and 'targets' must be arrays");
+    int64_t now = 0, total = 0, avail = 0, free_b = 0;
+    (void)azo_mp_int(azo_mp_get(res, "ts"), &now);
+    (void)azo_mp_int(azo_mp_get(node, "mem_total"), &total);
+    (void)azo_mp_int(azo_mp_get(node, "mem_available"), &avail);
+    (void)azo_mp_int(azo_mp_get(node, "disk_free"), &free_b);
+    const msgpack_object *load = azo_mp_get(node, "load");
+    printf("node %s: %s (%s), overall %s\n",
+           s_text(azo_mp_get(node, "name"), b[0]),
+           s_text(azo_mp_get(node, "state"), b[1]),
+           s_text(azo_mp_get(node, "reason"), b[2]),
+           s_text(azo_mp_get(res, "state"), b[3]));
+    const msgpack_object *cpu = azo_mp_get(node, "cpu_pct");
+    if (cpu && (cpu->type == MSGPACK_OBJECT_FLOAT64 ||
+                cpu->type == MSGPACK_OBJECT_FLOAT32))
+        snprintf(b[4], S_CELL_MAX, "%.0f%%", cpu->via.f64);
+    else
+        snprintf(b[4], S_CELL_MAX, "- (measured from the second sample)");
+    printf("cpu %s  memory %.0f%% used of %.1f GiB  load %s  disk free "
+           "%.1f GiB\n\n",
+           b[4],
+           total > 0 ? 100.0 * (double)(total - avail) / (double)total : 0.0,
+           (double)total / (1 << 30),
+           load && load->type == MSGPACK_OBJECT_ARRAY && load->via.array.size
+               ? s_text(&load->via.array.ptr[0], b[5])
+               : "-",
+           (double)free_b / (1 << 30));
+    s_table_t t = {.ncols = 8};
+    static const char *const head[] = {"KIND", "NAME",   "STATE", "SINCE",
+                                       "LAST", "PROBES", "FAILS", "REASON"};
+    rc = s_table_add(&t, head);
+    for (uint32_t i = 0; rc == 0 && i < actors->via.array.size; i++)
+        rc = s_health_row(&t, "actor", &actors->via.array.ptr[i], now);
+    for (uint32_t i = 0; rc == 0 && i < targets->via.array.size; i++)
+        rc = s_health_row(&t, "target", &targets->via.array.ptr[i], now);
+    if (s_table_end(&t, rc) != S_EXIT_OK)
+        return S_EXIT_ERROR;
     return S_EXIT_OK;
 }
 
@@ -924,13 +1046,8 @@ s_cmd_nodes(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
                               s_text(azo_mp_get(n, "state"), b[2]), list};
         rc = s_table_add(&t, row);
     }
-    if (rc == 0)
-        s_table_print(&t);
-    s_table_fini(&t);
-    if (rc < 0) {
-        fprintf(stderr, "azoctl: out of memory\n");
+    if (s_table_end(&t, rc) != S_EXIT_OK)
         return S_EXIT_ERROR;
-    }
     return S_EXIT_OK;
 }
 
@@ -1315,7 +1432,7 @@ static const s_cmd_t s_cmds[] = {
     {NULL, "run", s_cmd_job, "sched.run", "job", 1, 1},
     {NULL, "pause", s_cmd_job, "sched.pause", "job", 1, 1},
     {NULL, "resume", s_cmd_job, "sched.resume", "job", 1, 1},
-    {NULL, "health", s_cmd_thin, "health.status", NULL, 0, 0},
+    {NULL, "health", s_cmd_health, "health.status", NULL, 0, 2},
     {NULL, "report", s_cmd_thin, "mining.report", NULL, 0, 0},
     {"pay", "get", s_cmd_thin, "pay.get", "id", 1, 1},
     {"pay", "list", s_cmd_thin, "pay.list", "status", 0, 1},
@@ -1381,7 +1498,13 @@ s_help(FILE *out)
         "  resume JOB               sched.resume {\"job\": JOB}: next run at "
         "its next\n"
         "                           scheduled time, no catch-up\n"
-        "  health                   health.status\n"
+        "  health                   health.status: the node (cpu, memory, "
+        "load, disk),\n"
+        "                           then one row per actor and probed "
+        "target\n"
+        "  health check [TARGET]    health.check: probe every target (or "
+        "one) now;\n"
+        "                           one line per result\n"
         "  report                   mining.report\n"
         "  pay get ID               pay.get {\"id\": ID}\n"
         "  pay list [STATUS]        pay.list {\"status\": STATUS}\n"

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -182,6 +183,13 @@ main(int argc, char **argv)
         return AZO_EXIT_ERROR;
     }
     signal(SIGPIPE, SIG_IGN);
+    // Each health probe in flight holds an fd (an exec probe three): allow
+    // as many as the hard limit does, not the usual soft 1024.
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl); // best effort: else the old one
+    }
 
     zsys_init();
     zsys_set_logident("azod");

@@ -140,6 +140,9 @@ test_itest_ping_status_and_routing(void **state)
     assert_int_equal(s_call(f, "sched.list", NULL, NULL), 0);
     assert_true(f->rep.ok);
     assert_int_equal(s_call(f, "health.status", NULL, NULL), 0);
+    assert_true(f->rep.ok);
+    assert_non_null(azo_mp_get(f->rep.result, "targets"));
+    assert_int_equal(s_call(f, "mining.report", NULL, NULL), 0);
     assert_int_equal(f->rep.rc, AZO_EUNAVAIL);
     assert_int_equal(s_call(f, "sched.nope", NULL, NULL), 0);
     assert_int_equal(f->rep.rc, AZO_ENOCMD);

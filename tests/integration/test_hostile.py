@@ -168,8 +168,10 @@ class Storm:
          lambda res: res["actor"] == "scheduler"),
         ("valid sched.list (routed)", "sched.list", {"limit": 1},
          lambda res: "jobs" in res and "more" in res),
+        ("valid health.status (routed)", "health.status", None,
+         lambda res: "targets" in res and "node" in res),
         # Answered by the actor: planned, not built yet.
-        ("valid health.status (routed)", "health.status", {"x": 1}, None),
+        ("valid mining.report (routed)", "mining.report", {"x": 1}, None),
     ]
 
     def __init__(self, seed):
