@@ -247,8 +247,10 @@ class HealthTest(NodeTest):
                    "        heartbeat = 200ms\n        liveness = 15\n")
         n = self.start(text)
         sub = n.subscriber("health.actor.archiver", "sup.actor.")
+        # (not_found until the health-checker's first look at the actors)
         wait_for(lambda: n.call("health.status", {"actor": "archiver"})
-                 ["result"]["state"] == "healthy", "archiver healthy")
+                 .get("result", {}).get("state") == "healthy",
+                 "archiver healthy")
         pid = n.actors()["archiver"]["pid"]
         self.assertTrue(alive(pid))
         os.kill(pid, signal.SIGSTOP)
