@@ -335,6 +335,11 @@ azo_sup_schema(const azo_actor_def_t *const *defs, size_t ndefs, size_t *n)
     size_t at = S_NBASE;
     for (size_t i = 0; i < ndefs; i++) {
         const azo_actor_def_t *d = defs[i];
+        // An actor's own key must not shadow a child-spec key (both would
+        // read the same config value): a bug of the actor's table.
+        for (size_t k = 0; k < d->nkeys; k++)
+            for (size_t c = 0; c < S_NCHILD; c++)
+                assert(strcmp(d->keys[k].path, s_child_keys[c].path) != 0);
         for (size_t k = 0; k < S_NCHILD + d->nkeys; k++) {
             const azo_cfg_key_t *src =
                 k < S_NCHILD ? &s_child_keys[k] : &d->keys[k - S_NCHILD];

@@ -143,8 +143,9 @@ struct s_health {
 static const azo_cfg_key_t s_keys[] = {
     {"watch", AZO_CFG_DURATION, "500ms", 50, 60000, NULL,
      "how often the supervisor's view of the actors is read"},
-    {"liveness", AZO_CFG_INT, "2", 1, 1000, NULL,
-     "heartbeats an actor may miss before it counts as down"},
+    {"actor_liveness", AZO_CFG_INT, "2", 1, 1000, NULL,
+     "heartbeats an actor may miss before the health-checker calls it down "
+     "(keep it below the actors' own liveness)"},
     {"cache_ttl", AZO_CFG_DURATION, "5s", 0, 3600000, NULL,
      "how long a health.status answer is served from the cache"},
     {"summary", AZO_CFG_DURATION, "30s", 0, 86400000, NULL,
@@ -1085,7 +1086,7 @@ s_init(azo_actor_t *actor, void **self_p)
     char k[200], err[512];
 #define S_CFG(key) (snprintf(k, sizeof k, "%s/%s", self->base, key), k)
     self->watch_ms = azo_config_ms(cfg, S_CFG("watch"), 500);
-    self->liveness = (int)azo_config_int(cfg, S_CFG("liveness"), 2);
+    self->liveness = (int)azo_config_int(cfg, S_CFG("actor_liveness"), 2);
     self->ttl_ms = azo_config_ms(cfg, S_CFG("cache_ttl"), 5000);
     int64_t summary_ms = azo_config_ms(cfg, S_CFG("summary"), 30000);
     int64_t metrics_ms = azo_config_ms(cfg, S_CFG("metrics/period"), 5000);

@@ -9,10 +9,12 @@
 //
 // Handlers get self == NULL, which suits azo_cmd_unavailable (no state).
 // An actor with an init has handlers that use its state and its running
-// actor (timers, deferred replies): the scheduler (#5). Its handlers are
-// skipped here, only its unknown-command path runs; their argument checks
-// are tested from the outside (tests/integration/test_sched.py sends each
-// command missing, mistyped and unknown arguments). Fuzzing them needs a
+// actor (timers, deferred replies): the scheduler (#5) and the
+// health-checker (#6). Their handlers are skipped here, only their
+// unknown-command paths run; their argument checks are tested from the
+// outside (tests/integration/test_sched.py and test_health.py send each
+// command missing, mistyped and unknown arguments, and test_hostile.py
+// mixes health.status into its storm). Fuzzing them needs a
 // running actor: left for a fuzz target that starts one.
 // "<prefix>ping" is answered by the runtime (azo_actor.c), not by the
 // tables, and needs a running actor: not fuzzed here. The supervisor's own

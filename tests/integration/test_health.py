@@ -242,7 +242,7 @@ class HealthTest(NodeTest):
 
     def test_sigstopped_process_actor_is_down_then_restarted(self):
         text = health_cfg(
-            {}, extra="        watch = 100ms\n        liveness = 2\n",
+            {}, extra="        watch = 100ms\n        actor_liveness = 2\n",
             actors="    archiver\n        mode = process\n"
                    "        heartbeat = 200ms\n        liveness = 15\n")
         n = self.start(text)
