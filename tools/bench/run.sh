@@ -1,13 +1,15 @@
 #!/bin/sh
 # tools/bench/run.sh — builds the release preset (build/release) and runs the
-# benchmarks of issues #2 (messaging), #3 (restarts, start and stop) and #5
-# (scheduler fire-time error, idle CPU), then prints one summary table:
+# benchmarks of issues #2 (messaging), #3 (restarts, start and stop), #5
+# (scheduler fire-time error, idle CPU) and #6 (health-checker sweep of 1,000
+# TCP targets), then prints one summary table:
 #   metric | azo | baseline | ratio | target | met?
 # ratio is azo / baseline: for rates higher is better, for latencies lower.
 # Every baseline (raw libzmq + msgpack-c; for #3 the fork+exec floor,
 # pthread_create + join; for #5 a raw zloop timer, an azod with no jobs and
-# raw LMDB commits) is measured in the same run as the azo figure next to
-# it. Benchmarks measure; they never fail on a target.
+# raw LMDB commits; for #6 a raw epoll sweep of non-blocking connect()s) is
+# measured in the same run as the azo figure next to it. Benchmarks measure;
+# they never fail on a target.
 #
 #   tools/bench/run.sh [--no-build] [--quick]
 #     --no-build  use the binaries already built
@@ -16,11 +18,13 @@
 #                            with asserts on, as STYLE.md §4 asks of release
 #                            builds) instead of the preset's build/release
 #   AZO_BENCH_ACTOR_ARGS, AZO_BENCH_CTL_ARGS, AZO_BENCH_RESTART_ARGS,
-#   AZO_BENCH_SCHED_ARGS     extra options for azo_bench_actor /
+#   AZO_BENCH_SCHED_ARGS, AZO_BENCH_HEALTH_ARGS
+#                            extra options for azo_bench_actor /
 #                            azo_bench_ctl / azo_bench_restart /
-#                            azo_bench_sched (see --help)
+#                            azo_bench_sched / azo_bench_health (see --help)
 #
-# A default run takes about 4 minutes on two cores (#5 alone about 3). The
+# A default run takes about 4 minutes on two cores (#5 alone about 3; #6
+# about 5 s, and it needs about 2,300 fds: the hard RLIMIT_NOFILE). The
 # machine's load and its busiest processes are printed first: on a shared
 # machine, read the figures with them in mind, and prefer the medians.
 set -eu
@@ -32,6 +36,7 @@ actor_args=${AZO_BENCH_ACTOR_ARGS:-}
 ctl_args=${AZO_BENCH_CTL_ARGS:-}
 restart_args=${AZO_BENCH_RESTART_ARGS:-}
 sched_args=${AZO_BENCH_SCHED_ARGS:-}
+health_args=${AZO_BENCH_HEALTH_ARGS:-}
 for arg in "$@"; do
     case $arg in
     --no-build) build=0 ;;
@@ -40,6 +45,7 @@ for arg in "$@"; do
         ctl_args="-s 5000 --warmup 500 $ctl_args"
         restart_args="-k 50 -t 300 -s 5 $restart_args"
         sched_args="--quick $sched_args"
+        health_args="-s 5 -w 1 $health_args"
         ;;
     -h | --help)
         sed -n '2,/^set -eu/p' "$self" | sed '$d; s/^# \{0,1\}//'
@@ -53,7 +59,8 @@ for arg in "$@"; do
 done
 
 dir=${AZO_BENCH_BUILD_DIR:-build/release}
-targets="azod azo_bench_actor azo_bench_ctl azo_bench_restart azo_bench_sched"
+targets="azod azo_bench_actor azo_bench_ctl azo_bench_restart azo_bench_sched
+    azo_bench_health"
 if [ "$build" = 1 ]; then
     echo "== build ($dir)"
     # shellcheck disable=SC2086 # $targets are words
@@ -68,7 +75,8 @@ if [ "$build" = 1 ]; then
     fi
 fi
 bin=$dir/tools/bench
-for t in azo_bench_actor azo_bench_ctl azo_bench_restart azo_bench_sched; do
+for t in azo_bench_actor azo_bench_ctl azo_bench_restart azo_bench_sched \
+    azo_bench_health; do
     if [ ! -x "$bin/$t" ]; then
         echo "run.sh: $bin/$t is missing (build first)" >&2
         exit 1
@@ -101,6 +109,9 @@ run "$bin/azo_bench_restart" $restart_args
 echo "== #5: scheduler fire times, idle CPU (azo_bench_sched $sched_args)"
 # shellcheck disable=SC2086
 run "$bin/azo_bench_sched" $sched_args
+echo "== #6: health-checker sweeps (azo_bench_health $health_args)"
+# shellcheck disable=SC2086
+run "$bin/azo_bench_health" $health_args
 
 echo
 echo "== summary (medians of rounds for rates; percentiles of all samples for"
