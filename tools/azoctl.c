@@ -742,7 +742,7 @@ s_job_state(const msgpack_object *j, char *buf)
         snprintf(buf, S_CELL_MAX, "paused");
     else if (backoff && backoff->type == MSGPACK_OBJECT_BOOLEAN &&
              backoff->via.boolean)
-        snprintf(buf, S_CELL_MAX, "backoff %s",
+        snprintf(buf, S_CELL_MAX, "backoff %.200s",
                  s_human_ms(azo_mp_get(j, "interval_ms"), d));
     else if (azo_mp_int(running, &n) == 0 && n > 0)
         snprintf(buf, S_CELL_MAX, "running");
@@ -924,11 +924,31 @@ s_cmd_health(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
     rc = s_table_add(&t, head);
     for (uint32_t i = 0; rc == 0 && i < actors->via.array.size; i++)
         rc = s_health_row(&t, "actor", &actors->via.array.ptr[i], now);
-    for (uint32_t i = 0; rc == 0 && i < targets->via.array.size; i++)
-        rc = s_health_row(&t, "target", &targets->via.array.ptr[i], now);
-    if (s_table_end(&t, rc) != S_EXIT_OK)
-        return S_EXIT_ERROR;
-    return S_EXIT_OK;
+    // Targets come in pages (health.status answers 1000 at a time).
+    for (;;) {
+        const msgpack_object *more = azo_mp_get(res, "more");
+        uint32_t n = targets->via.array.size;
+        for (uint32_t i = 0; rc == 0 && i < n; i++)
+            rc = s_health_row(&t, "target", &targets->via.array.ptr[i], now);
+        const msgpack_object *last =
+            n ? azo_mp_get(&targets->via.array.ptr[n - 1], "name") : NULL;
+        if (rc < 0 || !more || more->type != MSGPACK_OBJECT_BOOLEAN ||
+            !more->via.boolean || !last || last->type != MSGPACK_OBJECT_STR)
+            break;
+        char after[S_CELL_MAX];
+        s_text(last, after);
+        const s_cmd_t page = {NULL,    "health", NULL, "health.status",
+                              "after", 0,        0};
+        int frc = s_fetch_arg(c, &page, after, &res);
+        targets = res ? azo_mp_get(res, "targets") : NULL;
+        if (!targets || targets->type != MSGPACK_OBJECT_ARRAY) {
+            s_table_fini(&t);
+            return res ? s_malformed("health.status", "'targets' must be an "
+                                                      "array")
+                       : frc;
+        }
+    }
+    return s_table_end(&t, rc);
 }
 
 // run / pause / resume JOB: one line saying what happened.

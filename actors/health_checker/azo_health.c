@@ -34,6 +34,10 @@
 #define S_ACTORS_MAX         64 // actors of a node
 #define S_PROBLEMS           32 // names listed in a summary
 #define S_RESTART_TIMEOUT_MS 60000
+// Targets per health.status page and results per health.check answer: a
+// reply stays well under a client's decoding limits (azo_mp: 65536
+// objects) whatever the number of targets.
+#define S_PAGE 1000
 
 typedef struct s_health s_health_t;
 typedef struct s_check s_check_t;
@@ -67,6 +71,7 @@ struct s_check {
     azo_reply_t *reply; // owned by the runtime until azo_actor_reply
     const char *target; // NULL: all targets
     size_t remaining, total, nok;
+    size_t listed;   // results packed (at most S_PAGE; failures first past it)
     int64_t started; // monotonic
     msgpack_sbuffer results;
     msgpack_packer pk;
@@ -578,13 +583,14 @@ s_check_done(s_health_t *self, s_check_t *c)
         return;
     int64_t ms = zclock_mono() - c->started;
     msgpack_packer *pk = azo_reply_result(c->reply);
-    msgpack_pack_map(pk, 5);
+    msgpack_pack_map(pk, 6);
     azo_pack_kint(pk, "checked", (int64_t)c->total);
     azo_pack_kint(pk, "ok", (int64_t)c->nok);
     azo_pack_kint(pk, "failed", (int64_t)(c->total - c->nok));
     azo_pack_kint(pk, "ms", ms);
+    azo_pack_kbool(pk, "all_listed", c->listed == c->total);
     azo_pack_str(pk, "results");
-    msgpack_pack_array(pk, (uint32_t)c->total);
+    msgpack_pack_array(pk, (uint32_t)c->listed);
     if (c->results.size)
         (void)pk->callback(pk->data, c->results.data, c->results.size);
     (void)azo_actor_reply(self->actor, &c->reply);
@@ -719,7 +725,11 @@ s_result(s_health_t *self, s_target_t *t, const hc_result_t *res)
     t->nwaiters = t->capwaiters = 0;
     for (size_t i = 0; i < n; i++) {
         s_check_t *c = waiters[i];
-        s_pack_result(&c->pk, t->cfg.name, res);
+        // Past S_PAGE targets, only failures are listed (up to S_PAGE).
+        if (c->listed < S_PAGE && (!res->ok || c->total <= S_PAGE)) {
+            s_pack_result(&c->pk, t->cfg.name, res);
+            c->listed++;
+        }
         c->nok += res->ok;
         c->remaining--;
         s_check_done(self, c);
@@ -939,13 +949,17 @@ s_pack_counts(msgpack_packer *pk, const int64_t counts[4])
         azo_pack_kint(pk, hc_state_name((hc_state_t)s), counts[s]);
 }
 
-// The whole picture, as health.status answers it.
+// The whole picture, as health.status answers it, with the targets from
+// index from, at most limit of them.
 static void
-s_pack_status(s_health_t *self, msgpack_packer *pk)
+s_pack_status(s_health_t *self, msgpack_packer *pk, size_t from, size_t limit)
 {
     int64_t counts[4];
     hc_state_t worst = s_counts(self, counts);
-    msgpack_pack_map(pk, 7);
+    size_t n = from < self->ntargets ? self->ntargets - from : 0;
+    if (n > limit)
+        n = limit;
+    msgpack_pack_map(pk, 9);
     azo_pack_kstr(pk, "state", hc_state_name(worst));
     azo_pack_kint(pk, "ts", azo_wire_now_ms());
     azo_pack_kint(pk, "ttl_ms", self->ttl_ms);
@@ -957,9 +971,11 @@ s_pack_status(s_health_t *self, msgpack_packer *pk)
     msgpack_pack_array(pk, (uint32_t)self->nactors);
     for (int i = 0; i < self->nactors; i++)
         s_pack_actor(&self->actors[i], pk);
+    azo_pack_kint(pk, "count", (int64_t)self->ntargets);
+    azo_pack_kbool(pk, "more", from + n < self->ntargets);
     azo_pack_str(pk, "targets");
-    msgpack_pack_array(pk, (uint32_t)self->ntargets);
-    for (size_t i = 0; i < self->ntargets; i++)
+    msgpack_pack_array(pk, (uint32_t)n);
+    for (size_t i = from; i < from + n; i++)
         s_pack_target(&self->targets[i], pk, false);
 }
 
@@ -1156,10 +1172,11 @@ static int
 s_cmd_status(void *selfp, const azo_req_t *req, azo_reply_t *reply)
 {
     s_health_t *self = selfp;
-    const char *bad = azo_req_unknown_arg(req, "target,actor");
+    const char *bad = azo_req_unknown_arg(req, "target,actor,after,limit");
     if (bad)
         return azo_reply_fail(reply, AZO_EBADREQ,
-                              "unknown argument '%s' (known: target, actor)",
+                              "unknown argument '%s' (known: target, actor, "
+                              "after, limit)",
                               bad);
     const msgpack_object *ta = azo_req_arg(req, "target");
     const msgpack_object *aa = azo_req_arg(req, "actor");
@@ -1185,13 +1202,35 @@ s_cmd_status(void *selfp, const azo_req_t *req, azo_reply_t *reply)
         s_pack_actor(a, azo_reply_result(reply));
         return 0;
     }
+    // A later page (targets after a name) is built for the request.
+    int64_t limit = S_PAGE;
+    if (azo_req_int(req, "limit", &limit) == AZO_EBADREQ || limit < 0 ||
+        limit > S_PAGE)
+        return azo_reply_fail(reply, AZO_EBADREQ,
+                              "limit: expected an integer 0..%d", S_PAGE);
+    const char *after = azo_req_str(req, "after");
+    if (azo_req_arg(req, "after") && !after)
+        return azo_reply_fail(reply, AZO_EBADREQ,
+                              "after: expected a target name (string)");
+    if (after || limit != S_PAGE) {
+        size_t from = 0;
+        if (after) {
+            s_target_t *t = zhashx_lookup(self->by_name, after);
+            if (!t)
+                return azo_reply_fail(reply, AZO_ENOTFOUND,
+                                      "after: no target named '%s'", after);
+            from = (size_t)(t - self->targets) + 1;
+        }
+        s_pack_status(self, azo_reply_result(reply), from, (size_t)limit);
+        return 0;
+    }
     int64_t now = zclock_mono();
     if (self->dirty || !self->cache_at ||
         now - self->cache_at >= self->ttl_ms) {
         msgpack_sbuffer_clear(&self->cache);
         msgpack_packer pk;
         msgpack_packer_init(&pk, &self->cache, msgpack_sbuffer_write);
-        s_pack_status(self, &pk);
+        s_pack_status(self, &pk, 0, S_PAGE);
         self->cache_at = now;
         self->dirty = false;
     }

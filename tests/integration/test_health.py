@@ -52,8 +52,9 @@ class HealthTest(NodeTest):
         # Servers of this test, on loopback ports chosen by the kernel.
         self.listener = socket.socket()
         self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(64)
+        self.listener.listen(4096)
         self.tcp_port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
         self.hung = socket.socket()  # accepts (backlog), never answers
         self.hung.bind(("127.0.0.1", 0))
         self.hung.listen(64)
@@ -72,9 +73,19 @@ class HealthTest(NodeTest):
         self.ok_sh = self.script("ok.sh", "echo fine; exit 0")
         self.bad_sh = self.script("bad.sh", "echo broken >&2; exit 1")
 
+    def _accept(self):
+        """Accepts and closes, so that the backlog never fills."""
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            conn.close()
+
     def _servers_down(self):
         self.httpd.shutdown()
         self.httpd.server_close()
+        self.listener.shutdown(socket.SHUT_RDWR)  # ends the accept thread
         self.listener.close()
         self.hung.close()
 
@@ -326,6 +337,38 @@ class HealthTest(NodeTest):
             self.assertFalse(rep["ok"], (cmd, args, rep))
             self.assertEqual(rep["error"]["code"], code, (cmd, args, rep))
         self.assertTrue(n.call("ping")["ok"])
+
+    def test_many_targets_come_in_pages(self):
+        many = {"t%04d" % i: {"tcp": "127.0.0.1:%d" % self.tcp_port,
+                              "period": "1h", "initial_delay": "1h"}
+                for i in range(1100)}
+        n = self.start(health_cfg(many))
+        first = n.call("health.status")["result"]
+        self.assertEqual((first["count"], first["more"]), (1100, True))
+        self.assertEqual(len(first["targets"]), 1000)
+        second = n.call("health.status",
+                        {"after": first["targets"][-1]["name"]})["result"]
+        self.assertEqual(second["more"], False)
+        names = [t["name"] for t in first["targets"] + second["targets"]]
+        self.assertEqual(names, sorted(many))
+        rep = n.call("health.status", {"after": "t0005", "limit": 2})
+        self.assertEqual([t["name"] for t in rep["result"]["targets"]],
+                         ["t0006", "t0007"])
+        for args in ({"limit": 1001}, {"limit": "x"}, {"after": 3}):
+            rep = n.call("health.status", args)
+            self.assertEqual(rep["error"]["code"], "bad_request", rep)
+        rep = n.call("health.status", {"after": "nope"})
+        self.assertEqual(rep["error"]["code"], "not_found", rep)
+        # One sweep of all: past 1000 targets only failures are listed.
+        rep = n.call("health.check", {}, timeout=DEADLINE)
+        res = rep["result"]
+        self.assertEqual((res["checked"], res["ok"], res["all_listed"]),
+                         (1100, 1100, False), res)
+        self.assertEqual(res["results"], [])
+        out = n.azoctl("health")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(len([l for l in out.stdout.splitlines()
+                              if l.startswith("target ")]), 1100)
 
     BAD = [
         ("tcp = 127.0.0.1:1\nhttp = http://x/", "targets/x/http",
