@@ -141,6 +141,7 @@ struct s_health {
 
     s_check_t *checks;
     int nchecks;
+    size_t self_pending; // targets waiting for the node's control endpoint
 };
 
 // --- config -----------------------------------------------------------------
@@ -465,6 +466,16 @@ s_on_status(void *selfp, const azo_rep_t *rep, void *arg)
     }
     if (silent)
         return;
+    // `zmq = self` targets of a node bound on a port chosen at bind.
+    char ep[256];
+    if (self->self_pending &&
+        s_copy_str(azo_mp_get(azo_mp_get(rep->result, "endpoints"), "control"),
+                   ep, sizeof ep))
+        for (size_t i = 0; i < self->ntargets; i++)
+            if (self->targets[i].cfg.self_pending) {
+                hc_conf_set_self(&self->targets[i].cfg, ep);
+                self->self_pending--;
+            }
     for (int i = 0; i < self->nactors; i++)
         self->actors[i].seen = false;
     for (uint32_t i = 0; i < list->via.array.size; i++) {
@@ -769,7 +780,10 @@ s_start(s_health_t *self, s_target_t *t)
                             .server_key = t->cfg.server_key};
     zcert_t *cert = NULL;
     hc_result_t fail = {.ok = false};
-    if (t->cfg.client_cert) {
+    if (t->cfg.self_pending)
+        snprintf(fail.detail, sizeof fail.detail,
+                 "this node's control endpoint is not known yet");
+    if (t->cfg.client_cert && !fail.detail[0]) {
         cert = zcert_load(t->cfg.client_cert);
         if (!cert)
             snprintf(fail.detail, sizeof fail.detail,
@@ -1031,6 +1045,7 @@ s_add_target(hc_target_cfg_t *tc, void *arg)
         return AZO_EBADREQ; // a repeated name cannot pass the config load
     }
     self->ntargets++;
+    self->self_pending += t->cfg.self_pending;
     if (t->cfg.restart) {
         t->restart_last = zhashx_lookup(self->restart_last, t->cfg.restart);
         if (!t->restart_last) {

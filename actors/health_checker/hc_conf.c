@@ -126,6 +126,13 @@ s_self(hc_target_cfg_t *t, const char *control)
     return t->self_addr;
 }
 
+void
+hc_conf_set_self(hc_target_cfg_t *t, const char *control)
+{
+    t->addr = s_self(t, control);
+    t->self_pending = false;
+}
+
 // The path of key k of the target, in buf.
 static const char *
 s_key(char *buf, size_t len, const char *base, const char *name, const char *k)
@@ -175,9 +182,14 @@ hc_conf_target(const azo_config_t *cfg, const char *base, const char *name,
         rc = hc_conf_argv(out->addr, &out->argv, why, sizeof why);
         out->addr = NULL;
     } else {
-        if (out->kind == HC_PROBE_ZMQ && strcmp(out->addr, "self") == 0)
+        bool self = out->kind == HC_PROBE_ZMQ && strcmp(out->addr, "self") == 0;
+        if (self)
             out->addr = s_self(out, self_control);
-        rc = hc_probe_check_addr(out->kind, out->addr, why, sizeof why);
+        // A port chosen at bind (tcp://127.0.0.1:*) is known at run time.
+        out->self_pending =
+            self && (strstr(out->addr, ":*") || strstr(out->addr, ":!"));
+        if (!out->self_pending)
+            rc = hc_probe_check_addr(out->kind, out->addr, why, sizeof why);
     }
     if (rc == -ENOMEM)
         return rc;

@@ -11,6 +11,7 @@
 #include "azo_config.h"
 #include "hc_probe.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,8 @@ typedef struct {
     const char *server_key;  // zmq CURVE, borrowed, or NULL
     const char *client_cert; // zmq CURVE: a certificate file, or NULL
     char self_addr[256];     // storage of addr for `zmq = self`
+    bool self_pending;       // `zmq = self` with a port chosen at bind ("*"):
+                       // addr is known once the node says (hc_conf_set_self)
 } hc_target_cfg_t;
 
 // Reads and checks target name under base ("actors/health-checker") into
@@ -38,6 +41,11 @@ typedef struct {
 int hc_conf_target(const azo_config_t *cfg, const char *base, const char *name,
                    const char *self_control, hc_target_cfg_t *out, char *err,
                    size_t errlen);
+
+// Sets the address of a `zmq = self` target to the node's control
+// endpoint as bound (from the supervisor's status), reached on loopback
+// when bound to a wildcard host; clears self_pending.
+void hc_conf_set_self(hc_target_cfg_t *t, const char *control);
 
 // Frees what *t owns and empties it.
 void hc_conf_target_fini(hc_target_cfg_t *t);
