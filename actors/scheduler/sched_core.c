@@ -724,7 +724,9 @@ s_send_all(sched_core_t *self, int64_t now)
         s_event(self, &ev);
     }
     self->nsend -= n;
-    memmove(self->sendq, self->sendq + n, self->nsend * sizeof *self->sendq);
+    if (self->nsend) // (the queue may be NULL when empty: no memmove then)
+        memmove(self->sendq, self->sendq + n,
+                self->nsend * sizeof *self->sendq);
     if (self->dirty) // runs that could not go out: save and say so now
         (void)s_flush(self, now);
     return sent;
