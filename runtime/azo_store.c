@@ -409,8 +409,17 @@ int
 azo_txn_each(azo_txn_t *txn, int db, const void *prefix, size_t plen,
              azo_store_each_fn *fn, void *arg)
 {
+    return azo_txn_each_from(txn, db, prefix, plen, NULL, 0, fn, arg);
+}
+
+int
+azo_txn_each_from(azo_txn_t *txn, int db, const void *prefix, size_t plen,
+                  const void *from, size_t flen, azo_store_each_fn *fn,
+                  void *arg)
+{
     assert(txn && db >= 0 && (size_t)db < txn->store->ndbs && fn);
     assert(prefix || plen == 0);
+    assert(from || flen == 0);
     if (txn->failed)
         return txn->failed;
     if (plen > txn->store->maxkey)
@@ -420,10 +429,15 @@ azo_txn_each(azo_txn_t *txn, int db, const void *prefix, size_t plen,
     int mrc = mdb_cursor_open(txn->txn, txn->store->dbis[db], &cur);
     if (mrc != 0)
         return s_rc(mrc, "cursor open");
-    MDB_val k = {.mv_size = plen, .mv_data = (void *)prefix};
+    // Start at from when it sorts after the prefix, else at the prefix.
+    bool use_from = flen > 0 && flen <= txn->store->maxkey &&
+                    (memcmp(from, prefix, flen < plen ? flen : plen) > 0 ||
+                     (flen >= plen && memcmp(from, prefix, plen) == 0));
+    MDB_val k = {.mv_size = use_from ? flen : plen,
+                 .mv_data = (void *)(use_from ? from : prefix)};
     MDB_val v;
     int rc = 0;
-    mrc = mdb_cursor_get(cur, &k, &v, plen ? MDB_SET_RANGE : MDB_FIRST);
+    mrc = mdb_cursor_get(cur, &k, &v, k.mv_size ? MDB_SET_RANGE : MDB_FIRST);
     while (mrc == 0) {
         if (plen && (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0))
             break; // keys are sorted: past the prefix range

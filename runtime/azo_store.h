@@ -104,6 +104,13 @@ typedef int(azo_store_each_fn)(const void *key, size_t klen, const void *val,
 int azo_txn_each(azo_txn_t *txn, int db, const void *prefix, size_t plen,
                  azo_store_each_fn *fn, void *arg);
 
+// Like azo_txn_each, starting at the first key >= from (flen 0: at the
+// prefix): a seek for paging. Keys before the prefix range are never
+// visited.
+int azo_txn_each_from(azo_txn_t *txn, int db, const void *prefix, size_t plen,
+                      const void *from, size_t flen, azo_store_each_fn *fn,
+                      void *arg);
+
 // Stores the msgpack value in sb (one complete object, e.g. built with a
 // packer on sb) under key. Same returns as azo_txn_put, plus AZO_EBADREQ
 // when sb does not hold exactly one valid object (azo_mp_check): nothing
