@@ -1,7 +1,9 @@
 // azoctl — the command-line client of azo (DESIGN.md "azoctl"): sends one
 // control request over a DEALER socket and prints the reply as a table, a
 // line or JSON, or follows the events endpoint with a SUB socket and prints
-// one JSON line per event. Main thread only.
+// one JSON line per event. `pay submit -` also reads payments (JSON) from
+// standard input, and the pay list/events forms follow the actor's pages.
+// Main thread only.
 //
 // Global state: none of its own. czmq's zsys_interrupted, written by czmq's
 // SIGINT/SIGTERM handler, is read to stop waiting.
@@ -49,6 +51,18 @@
 #define S_CELL_MAX           256   // bytes shown of one table cell
 #define S_JOBS_MAX           10000 // jobs shown by `jobs` (sched.list limit)
 #define S_TABLE_COLS         8     // the widest table: status
+// pay: the payment-recovery actor answers at most this many payments or
+// events per pay.list / pay.events, and takes at most this many per
+// pay.submit.
+#define S_PAY_PAGE 1000
+// pay retry waits for the gateway's answer, which may take the gateway's
+// own time-out (10 s by default): without --timeout it waits this long.
+#define S_PAY_RETRY_TIMEOUT_MS 30000
+#define S_STDIN_MAX            (256u * 1024 * 1024) // pay submit -: input cap
+// One pay.submit stays well inside the wire limits (azo_mp_check): the
+// envelope takes a few objects and bytes of its own.
+#define S_SUBMIT_OBJECTS (AZO_MP_MAX_ITEMS - 1024)
+#define S_SUBMIT_BYTES   (AZO_MP_MAX_BYTES / 2)
 // Request ids stay below 2^53, so any JSON tool reads them exactly.
 #define S_ID_MASK ((UINT64_C(1) << 53) - 1)
 
@@ -57,8 +71,13 @@ typedef struct {
     const char *events;   // borrowed: argv or environment; NULL if not given
     bool json;
     int timeout_ms;
-    long long count; // sub: events to print; 0 = until interrupted
+    bool has_timeout; // --timeout given: it wins over a command's own wait
+    long long count;  // sub: events to print; 0 = until interrupted
     bool has_count;
+    const char *status; // pay list --status: borrowed argv, or NULL
+    const char *method; // pay requeue --method: borrowed argv, or NULL
+    long long limit;    // pay list, pay events --limit: rows at most
+    bool has_limit;
     const char *cert;       // borrowed: --cert or $AZO_CERT, or NULL
     const char *server_key; // borrowed: --server-key or $AZO_SERVER_KEY
     bool curve;             // curve is loaded: both sockets use it
@@ -76,6 +95,7 @@ typedef struct {
     msgpack_sbuffer buf;  // owned: the request being sent
     uint64_t next_id;
     int64_t rtt_us; // round trip of the last call
+    int timeout_ms; // per call: --timeout, or a command's longer default
 } s_client_t;
 
 typedef struct s_cmd s_cmd_t;
@@ -364,6 +384,7 @@ s_client_init(s_client_t *c, const s_opts_t *opts)
 {
     memset(c, 0, sizeof *c);
     c->opts = opts;
+    c->timeout_ms = opts->timeout_ms;
     zmq_msg_init(&c->msg);
     msgpack_sbuffer_init(&c->buf);
     c->next_id = s_first_id();
@@ -429,7 +450,7 @@ s_no_reply(const s_client_t *c)
     // A CURVE handshake that fails looks the same as silence: a server
     // never tells an unknown client why.
     fprintf(stderr, "azoctl: no reply from %s within %d ms (%s)\n",
-            c->opts->endpoint, c->opts->timeout_ms,
+            c->opts->endpoint, c->timeout_ms,
             c->opts->curve ? "is azod running, is this client's key among its "
                              "allowed clients, and is --server-key its key?"
                            : "is azod running? if it requires CURVE, give "
@@ -494,10 +515,10 @@ s_client_call(s_client_t *c, const char *cmd, const void *args, size_t argslen)
                              why);
 
     int64_t start = s_mono_us();
-    int64_t deadline = start / 1000 + c->opts->timeout_ms;
+    int64_t deadline = start / 1000 + c->timeout_ms;
     // A DEALER queues while connecting, but blocks with no peer pipe at
     // all; the send time-out keeps even that bounded.
-    zsock_set_sndtimeo(c->sock, c->opts->timeout_ms);
+    zsock_set_sndtimeo(c->sock, c->timeout_ms);
     if (zmq_send(zsock_resolve(c->sock), c->buf.data, c->buf.size, 0) < 0) {
         if (zsys_interrupted) {
             fprintf(stderr, "azoctl: interrupted\n");
@@ -573,6 +594,14 @@ s_call_map(s_client_t *c, const char *cmd, const void *args, size_t argslen,
     }
     *out = c->rep.result;
     return S_EXIT_OK;
+}
+
+// Says so on stderr. Returns S_EXIT_ERROR.
+static int
+s_oom(void)
+{
+    fprintf(stderr, "azoctl: out of memory\n");
+    return S_EXIT_ERROR;
 }
 
 static int
@@ -1084,10 +1113,11 @@ s_call_print(s_client_t *c, const char *wire, const msgpack_sbuffer *args)
     return s_print_json(c->rep.result, !c->opts->json);
 }
 
-// Packs the arguments of `call`: one '{...}' JSON object, or key=value
-// pairs. Returns 0 or S_EXIT_USAGE after printing why.
+// Packs the arguments of `call` and `pay submit` (label, for messages):
+// one '{...}' JSON object, or key=value pairs. Returns 0 or S_EXIT_USAGE
+// after printing why.
 static int
-s_pack_call_args(msgpack_sbuffer *buf, int argc, char **argv)
+s_pack_call_args(msgpack_sbuffer *buf, int argc, char **argv, const char *label)
 {
     msgpack_packer pk;
     msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
@@ -1095,27 +1125,27 @@ s_pack_call_args(msgpack_sbuffer *buf, int argc, char **argv)
         json_error_t jerr;
         json_t *j = json_loads(argv[0], JSON_REJECT_DUPLICATES, &jerr);
         if (!j)
-            return s_usage_error("call: the arguments are not valid JSON: "
+            return s_usage_error("%s: the arguments are not valid JSON: "
                                  "%s (column %d)",
-                                 jerr.text, jerr.column);
+                                 label, jerr.text, jerr.column);
         int rc = json_is_object(j) ? azo_json_to_mp(j, &pk) : AZO_EBADREQ;
         json_decref(j);
         if (rc < 0)
-            return s_usage_error("call: the arguments must be one JSON "
+            return s_usage_error("%s: the arguments must be one JSON "
                                  "object nested at most %d deep",
-                                 AZO_MP_MAX_DEPTH);
+                                 label, AZO_MP_MAX_DEPTH);
         return 0;
     }
     for (int i = 0; i < argc; i++) {
         const char *eq = strchr(argv[i], '=');
         if (!eq || eq == argv[i])
-            return s_usage_error("call: expected KEY=VALUE or one JSON "
+            return s_usage_error("%s: expected KEY=VALUE or one JSON "
                                  "object, got '%s'",
-                                 argv[i]);
+                                 label, argv[i]);
         size_t klen = (size_t)(eq - argv[i]);
         for (int k = 0; k < i; k++)
             if (strncmp(argv[k], argv[i], klen + 1) == 0)
-                return s_usage_error("call: argument '%.*s' given twice",
+                return s_usage_error("%s: argument '%.*s' given twice", label,
                                      (int)klen, argv[i]);
     }
     msgpack_pack_map(&pk, (uint32_t)argc);
@@ -1123,12 +1153,12 @@ s_pack_call_args(msgpack_sbuffer *buf, int argc, char **argv)
         const char *eq = strchr(argv[i], '=');
         size_t klen = (size_t)(eq - argv[i]);
         if (!s_utf8_ok(argv[i]))
-            return s_usage_error("call: '%s' is not valid UTF-8", argv[i]);
+            return s_usage_error("%s: '%s' is not valid UTF-8", label, argv[i]);
         azo_pack_strn(&pk, argv[i], klen);
         if (azo_json_parse_arg(eq + 1, &pk) < 0)
-            return s_usage_error("call: the value of '%.*s' is nested "
+            return s_usage_error("%s: the value of '%.*s' is nested "
                                  "deeper than %d",
-                                 (int)klen, argv[i], AZO_MP_MAX_DEPTH);
+                                 label, (int)klen, argv[i], AZO_MP_MAX_DEPTH);
     }
     return 0;
 }
@@ -1144,14 +1174,15 @@ s_cmd_call(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
                              wire, AZO_WIRE_MAX_CMD);
     msgpack_sbuffer args;
     msgpack_sbuffer_init(&args);
-    int rc = s_pack_call_args(&args, argc - 1, argv + 1);
+    int rc = s_pack_call_args(&args, argc - 1, argv + 1, "call");
     if (rc == 0)
         rc = s_call_print(c, wire, &args);
     msgpack_sbuffer_destroy(&args);
     return rc;
 }
 
-// The friendly forms: jobs, run JOB, pay get ID, ... -> cmd->wire.
+// The forms that print the result as JSON: report, archive ... ->
+// cmd->wire.
 static int
 s_cmd_thin(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
 {
@@ -1164,6 +1195,1122 @@ s_cmd_thin(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
         rc = s_call_print(c, cmd->wire, argc > 0 ? &args : NULL);
     msgpack_sbuffer_destroy(&args);
     return rc;
+}
+
+// --- pay: the payment-recovery actor ---------------------------------------
+
+// Digits after the decimal point of an ISO-4217 currency: 2 unless listed.
+static int
+s_minor_digits(const char *cur)
+{
+    static const char zero[] = "JPY KRW VND CLP ISK UGX XAF XOF XPF KMF GNF "
+                               "PYG RWF VUV BIF DJF";
+    static const char three[] = "BHD IQD JOD KWD LYD OMR TND";
+    if (strlen(cur) != 3)
+        return 2;
+    for (size_t i = 0; i + 3 < sizeof zero; i += 4)
+        if (memcmp(zero + i, cur, 3) == 0)
+            return 0;
+    for (size_t i = 0; i + 3 < sizeof three; i += 4)
+        if (memcmp(three + i, cur, 3) == 0)
+            return 3;
+    return 2;
+}
+
+// Writes an amount in minor units as major units and its currency
+// ("12.50 USD", "1250 JPY", "1.250 KWD") into buf (S_CELL_MAX bytes).
+static const char *
+s_money(const msgpack_object *amount, const msgpack_object *cur, char *buf)
+{
+    char code[S_CELL_MAX], raw[S_CELL_MAX];
+    (void)s_text(cur, code);
+    int64_t v;
+    if (azo_mp_int(amount, &v) < 0) {
+        snprintf(buf, S_CELL_MAX, "%.100s %.100s", s_text(amount, raw), code);
+        return buf;
+    }
+    int digits = s_minor_digits(code);
+    uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    const char *sign = v < 0 ? "-" : "";
+    if (digits == 0)
+        snprintf(buf, S_CELL_MAX, "%s%" PRIu64 " %.100s", sign, mag, code);
+    else {
+        uint64_t unit = digits == 3 ? 1000 : 100;
+        snprintf(buf, S_CELL_MAX, "%s%" PRIu64 ".%0*" PRIu64 " %.100s", sign,
+                 mag / unit, digits, mag % unit, code);
+    }
+    return buf;
+}
+
+static int64_t
+s_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+// Writes a wall-clock time in ms as UTC into buf (S_CELL_MAX bytes):
+// "2024-05-01T12:00:00.123Z", or "12:00:00.123" when short and it falls on
+// the same UTC day as now. "-" when absent or 0.
+static const char *
+s_utc(const msgpack_object *obj, bool short_today, int64_t now, char *buf)
+{
+    int64_t ms;
+    if (azo_mp_int(obj, &ms) < 0 || ms <= 0)
+        return "-";
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || tm.tm_year > 9999 - 1900)
+        return "?";
+    int milli = (int)(ms % 1000);
+    if (short_today && ms / 86400000 == now / 86400000)
+        snprintf(buf, S_CELL_MAX, "%02d:%02d:%02d.%03d", tm.tm_hour, tm.tm_min,
+                 tm.tm_sec, milli);
+    else
+        snprintf(buf, S_CELL_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                 tm.tm_min, tm.tm_sec, milli);
+    return buf;
+}
+
+static bool
+s_has_str(const msgpack_object *obj)
+{
+    return obj && obj->type == MSGPACK_OBJECT_STR && obj->via.str.size > 0;
+}
+
+static bool
+s_is_true(const msgpack_object *obj)
+{
+    return obj && obj->type == MSGPACK_OBJECT_BOOLEAN && obj->via.boolean;
+}
+
+// When a payment is next attempted, by the local clock: "now", a duration
+// ("4s", rounded up from a second on), or "-" when none is planned (only
+// pending and failed payments wait for one).
+static const char *
+s_pay_next(const msgpack_object *p, int64_t now, char *buf)
+{
+    const msgpack_object *st = azo_mp_get(p, "status");
+    int64_t at;
+    if (!(azo_mp_str_eq(st, "pending") || azo_mp_str_eq(st, "failed")) ||
+        azo_mp_int(azo_mp_get(p, "next_attempt_ms"), &at) < 0 || at <= 0)
+        return "-";
+    if (at <= now)
+        return "now";
+    int64_t d = at - now;
+    if (d >= 1000 && d < INT64_MAX - 999)
+        d = (d + 999) / 1000 * 1000;
+    return s_human_ms_int(d, buf);
+}
+
+// An error as a table cell: "code/http", "code", or "-" when there is none.
+static const char *
+s_err_cell(const msgpack_object *code, const msgpack_object *http, char *buf)
+{
+    char c[S_CELL_MAX];
+    int64_t h = 0;
+    if (!s_has_str(code))
+        return "-";
+    (void)s_text(code, c);
+    if (azo_mp_int(http, &h) == 0 && h > 0)
+        snprintf(buf, S_CELL_MAX, "%.200s/%" PRId64, c, h);
+    else
+        snprintf(buf, S_CELL_MAX, "%s", c);
+    return buf;
+}
+
+// A payment's last error: "code (HTTP n): message", parts left out when
+// unset; NULL when there is none.
+static const char *
+s_pay_error(const msgpack_object *p, char *buf)
+{
+    const msgpack_object *code = azo_mp_get(p, "error_code");
+    const msgpack_object *msg = azo_mp_get(p, "error_message");
+    if (!s_has_str(code))
+        return NULL;
+    char c[S_CELL_MAX], m[S_CELL_MAX], h[32] = "";
+    int64_t http = 0;
+    if (azo_mp_int(azo_mp_get(p, "error_http"), &http) == 0 && http > 0)
+        snprintf(h, sizeof h, " (HTTP %" PRId64 ")", http);
+    snprintf(buf, S_CELL_MAX, "%.60s%s%s%.120s%s", s_text(code, c), h,
+             s_has_str(msg) ? ": " : "", s_has_str(msg) ? s_text(msg, m) : "",
+             s_is_true(azo_mp_get(p, "error_unknown")) ? " (outcome unknown)"
+                                                       : "");
+    return buf;
+}
+
+// "key:" padded to one column, then the value.
+static void
+s_kv(const char *key, const char *value)
+{
+    printf("%s:%*s%s\n", key, (int)(17 - strlen(key)), "", value);
+}
+
+// Checks that p is a payment record or summary: a map with a string id.
+static bool
+s_pay_ok(const msgpack_object *p)
+{
+    return p && p->type == MSGPACK_OBJECT_MAP && s_has_str(azo_mp_get(p, "id"));
+}
+
+// Prints a payment record as aligned "key: value" lines.
+static void
+s_pay_record(const msgpack_object *p, int64_t now)
+{
+    char b[S_CELL_MAX], d[S_CELL_MAX], line[3 * S_CELL_MAX];
+    s_kv("id", s_text(azo_mp_get(p, "id"), b));
+    const msgpack_object *st = azo_mp_get(p, "status");
+    snprintf(line, sizeof line, "%s%s", s_text(st, b),
+             azo_mp_str_eq(st, "failed") &&
+                     s_is_true(azo_mp_get(p, "await_method"))
+                 ? " (awaiting a new payment method: pay requeue ID "
+                   "--method M)"
+                 : "");
+    s_kv("status", line);
+    s_kv("amount",
+         s_money(azo_mp_get(p, "amount"), azo_mp_get(p, "currency"), b));
+    s_kv("customer", s_text(azo_mp_get(p, "customer"), b));
+    s_kv("method", s_text(azo_mp_get(p, "method"), b));
+    if (s_has_str(azo_mp_get(p, "description")))
+        s_kv("description", s_text(azo_mp_get(p, "description"), b));
+    s_kv("idempotency key", s_text(azo_mp_get(p, "idempotency_key"), b));
+    s_kv("attempts", s_text(azo_mp_get(p, "attempts"), b));
+    const char *next = s_pay_next(p, now, b);
+    if (strcmp(next, "-") == 0 || strcmp(next, "now") == 0)
+        s_kv("next attempt", next);
+    else {
+        snprintf(line, sizeof line, "in %s (%s)", next,
+                 s_utc(azo_mp_get(p, "next_attempt_ms"), false, now, d));
+        s_kv("next attempt", line);
+    }
+    if (s_pay_error(p, b))
+        s_kv("last error", b);
+    if (s_has_str(azo_mp_get(p, "charge_id")))
+        s_kv("charge id", s_text(azo_mp_get(p, "charge_id"), b));
+    s_kv("created", s_utc(azo_mp_get(p, "created_ms"), false, now, b));
+    s_kv("updated", s_utc(azo_mp_get(p, "updated_ms"), false, now, b));
+}
+
+// pay get ID: the record, then its audit trail as a table.
+static int
+s_cmd_pay_get(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
+{
+    (void)argc;
+    const msgpack_object *res;
+    int rc = s_fetch_arg(c, cmd, argv[0], &res);
+    if (!res)
+        return rc;
+    const msgpack_object *p = azo_mp_get(res, "payment");
+    const msgpack_object *trail = azo_mp_get(res, "trail");
+    if (!s_pay_ok(p))
+        return s_malformed(cmd->wire, "'payment' must be a map with a "
+                                      "string 'id'");
+    if (!trail || trail->type != MSGPACK_OBJECT_ARRAY)
+        return s_malformed(cmd->wire, "'trail' must be an array");
+    for (uint32_t i = 0; i < trail->via.array.size; i++)
+        if (trail->via.array.ptr[i].type != MSGPACK_OBJECT_MAP)
+            return s_malformed(cmd->wire, "each trail entry must be a map");
+    int64_t now = s_wall_ms();
+    s_pay_record(p, now);
+    putchar('\n');
+    if (trail->via.array.size == 0) {
+        printf("(no trail)\n");
+        return S_EXIT_OK;
+    }
+    s_table_t t = {.ncols = 7};
+    static const char *const head[] = {
+        "N", "TIME", "FROM -> TO", "ATTEMPT", "CAUSE", "ERROR", "SEQ"};
+    rc = s_table_add(&t, head);
+    char b[7][S_CELL_MAX], from[S_CELL_MAX], to[S_CELL_MAX];
+    for (uint32_t i = 0; rc == 0 && i < trail->via.array.size; i++) {
+        const msgpack_object *e = &trail->via.array.ptr[i];
+        int64_t seq = 0;
+        snprintf(b[2], S_CELL_MAX, "%.100s -> %.100s",
+                 s_text(azo_mp_get(e, "from"), from),
+                 s_text(azo_mp_get(e, "to"), to));
+        bool has_seq = azo_mp_int(azo_mp_get(e, "seq"), &seq) == 0 && seq > 0;
+        const char *row[7] = {
+            s_text(azo_mp_get(e, "n"), b[0]),
+            s_utc(azo_mp_get(e, "ts"), true, now, b[1]),
+            b[2],
+            s_text(azo_mp_get(e, "attempt"), b[3]),
+            s_text(azo_mp_get(e, "cause"), b[4]),
+            s_err_cell(azo_mp_get(e, "code"), azo_mp_get(e, "http"), b[5]),
+            has_seq ? s_text(azo_mp_get(e, "seq"), b[6]) : "-",
+        };
+        rc = s_table_add(&t, row);
+    }
+    if (s_table_end(&t, rc) != S_EXIT_OK)
+        return S_EXIT_ERROR;
+    if (s_is_true(azo_mp_get(res, "trail_more")))
+        printf("(only the first %" PRIu32 " entries of the trail)\n",
+               trail->via.array.size);
+    return S_EXIT_OK;
+}
+
+// --- pay list and pay events: every page -----------------------------------
+
+typedef int(s_row_fn)(s_table_t *t, const msgpack_object *item, int64_t now);
+static s_row_fn s_list_row;
+
+// The pages of a pay.list or pay.events, gathered: rows of a table, or
+// under --json one result whose array holds the entries of every page (the
+// other keys are the last page's).
+typedef struct {
+    s_client_t *c; // borrowed
+    const char *wire;
+    const char *key; // the array of each result: "payments" or "events"
+    s_row_fn *row;
+    bool need_id;         // each entry must have a string 'id'
+    int64_t now;          // wall clock, for relative times
+    msgpack_sbuffer args; // owned: the next request's
+    msgpack_packer pk;    // packs into args
+    s_table_t table;
+    json_t *all; // owned: --json, the gathered result
+    long long shown;
+} s_pages_t;
+
+// Starts gathering; head is the table's header (ncols cells).
+static int
+s_pages_init(s_pages_t *pg, s_client_t *c, const s_cmd_t *cmd, const char *key,
+             s_row_fn *row, const char *const *head, int ncols)
+{
+    *pg = (s_pages_t){.c = c,
+                      .wire = cmd->wire,
+                      .key = key,
+                      .row = row,
+                      .need_id = row == s_list_row,
+                      .now = s_wall_ms(),
+                      .table = {.ncols = ncols}};
+    msgpack_sbuffer_init(&pg->args);
+    msgpack_packer_init(&pg->pk, &pg->args, msgpack_sbuffer_write);
+    if (!c->opts->json && s_table_add(&pg->table, head) < 0)
+        return s_oom();
+    return S_EXIT_OK;
+}
+
+static void
+s_pages_fini(s_pages_t *pg)
+{
+    msgpack_sbuffer_destroy(&pg->args);
+    s_table_fini(&pg->table);
+    json_decref(pg->all);
+    pg->all = NULL;
+}
+
+// The packer of the next request's args, emptied, opening a map of n.
+static msgpack_packer *
+s_pages_args(s_pages_t *pg, uint32_t n)
+{
+    msgpack_sbuffer_clear(&pg->args);
+    msgpack_pack_map(&pg->pk, n);
+    return &pg->pk;
+}
+
+// The rows the next page asks for: a full page, or what --limit leaves.
+static int64_t
+s_pages_limit(const s_pages_t *pg)
+{
+    const s_opts_t *o = pg->c->opts;
+    if (!o->has_limit || o->limit - pg->shown >= S_PAY_PAGE)
+        return S_PAY_PAGE;
+    return o->limit - pg->shown;
+}
+
+// True when --limit rows are gathered.
+static bool
+s_pages_full(const s_pages_t *pg)
+{
+    return pg->c->opts->has_limit && pg->shown >= pg->c->opts->limit;
+}
+
+// Sends the args and adds the page that comes back (each entry must be a
+// map). Returns S_EXIT_OK with the result in *res, or an exit code after
+// printing why.
+static int
+s_pages_fetch(s_pages_t *pg, const msgpack_object **res)
+{
+    char what[128];
+    int rc = s_call_map(pg->c, pg->wire, pg->args.data, pg->args.size, res);
+    if (rc != S_EXIT_OK)
+        return rc;
+    const msgpack_object *list = azo_mp_get(*res, pg->key);
+    if (!list || list->type != MSGPACK_OBJECT_ARRAY) {
+        snprintf(what, sizeof what, "'%s' must be an array", pg->key);
+        return s_malformed(pg->wire, what);
+    }
+    for (uint32_t i = 0; i < list->via.array.size; i++) {
+        const msgpack_object *e = &list->via.array.ptr[i];
+        if (e->type != MSGPACK_OBJECT_MAP || (pg->need_id && !s_pay_ok(e))) {
+            snprintf(what, sizeof what, "each entry of '%s' must be a map%s",
+                     pg->key, pg->need_id ? " with a string 'id'" : "");
+            return s_malformed(pg->wire, what);
+        }
+    }
+    pg->shown += list->via.array.size;
+    if (!pg->c->opts->json) {
+        for (uint32_t i = 0; rc == 0 && i < list->via.array.size; i++)
+            rc = pg->row(&pg->table, &list->via.array.ptr[i], pg->now);
+        if (rc < 0)
+            return s_oom();
+        return S_EXIT_OK;
+    }
+    json_t *page = azo_json_from_mp(*res);
+    if (!page)
+        return s_malformed(pg->wire, "the result cannot be shown as JSON");
+    if (!pg->all) {
+        pg->all = page;
+        return S_EXIT_OK;
+    }
+    json_t *entries = json_object_get(page, pg->key);
+    rc = json_array_extend(json_object_get(pg->all, pg->key), entries);
+    if (rc == 0)
+        rc = json_object_del(page, pg->key);
+    if (rc == 0)
+        rc = json_object_update(pg->all, page);
+    json_decref(page);
+    if (rc < 0)
+        return s_oom();
+    return S_EXIT_OK;
+}
+
+// Unless rc says the gathering failed, prints the pages (none says "(no
+// WHAT)"). Frees them. Returns rc, or the exit code of the printing.
+static int
+s_pages_end(s_pages_t *pg, int rc, const char *what)
+{
+    if (rc == S_EXIT_OK && pg->c->opts->json) {
+        json_t *all = pg->all;
+        pg->all = NULL;
+        rc = s_emit_json(all, JSON_COMPACT);
+    } else if (rc == S_EXIT_OK && pg->shown == 0)
+        printf("(no %s)\n", what);
+    else if (rc == S_EXIT_OK)
+        rc = s_table_end(&pg->table, 0);
+    s_pages_fini(pg);
+    return rc;
+}
+
+static int
+s_list_row(s_table_t *t, const msgpack_object *p, int64_t now)
+{
+    char b[6][S_CELL_MAX];
+    const char *row[6] = {
+        s_text(azo_mp_get(p, "id"), b[0]),
+        s_text(azo_mp_get(p, "status"), b[1]),
+        s_money(azo_mp_get(p, "amount"), azo_mp_get(p, "currency"), b[2]),
+        s_text(azo_mp_get(p, "attempts"), b[3]),
+        s_pay_next(p, now, b[4]),
+        s_err_cell(azo_mp_get(p, "error_code"), NULL, b[5]),
+    };
+    return s_table_add(t, row);
+}
+
+// pay list [STATUS]: one row per payment, page after page.
+static int
+s_cmd_pay_list(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
+{
+    const char *status = argc ? argv[0] : c->opts->status;
+    if (argc && c->opts->status && strcmp(argv[0], c->opts->status) != 0)
+        return s_usage_error("pay list: STATUS '%s' and --status '%s' differ",
+                             argv[0], c->opts->status);
+    if (status && !s_utf8_ok(status))
+        return s_usage_error("pay list: '%s' is not valid UTF-8", status);
+    static const char *const head[] = {"ID",       "STATUS", "AMOUNT",
+                                       "ATTEMPTS", "NEXT",   "ERROR"};
+    s_pages_t pg;
+    int rc = s_pages_init(&pg, c, cmd, "payments", s_list_row, head, 6);
+    char after[S_CELL_MAX] = "", was[S_CELL_MAX];
+    bool more = false;
+    while (rc == S_EXIT_OK) {
+        msgpack_packer *pk =
+            s_pages_args(&pg, 1 + (status != NULL) + (after[0] != 0));
+        azo_pack_kint(pk, "limit", s_pages_limit(&pg));
+        if (status)
+            azo_pack_kstr(pk, "status", status);
+        if (after[0])
+            azo_pack_kstr(pk, "after", after);
+        const msgpack_object *res;
+        rc = s_pages_fetch(&pg, &res);
+        more = rc == S_EXIT_OK && s_is_true(azo_mp_get(res, "more"));
+        if (!more || s_pages_full(&pg))
+            break;
+        // Ids only grow from page to page: that bounds the loop.
+        const msgpack_object *next = azo_mp_get(res, "next_after");
+        if (!s_has_str(next) || next->via.str.size >= sizeof after ||
+            memchr(next->via.str.ptr, 0, next->via.str.size)) {
+            rc = s_malformed(cmd->wire, "'more' is true but 'next_after' is "
+                                        "not a payment id");
+            break;
+        }
+        memcpy(was, after, sizeof was);
+        memcpy(after, next->via.str.ptr, next->via.str.size);
+        after[next->via.str.size] = 0;
+        if (strcmp(after, was) <= 0)
+            rc = s_malformed(cmd->wire, "'next_after' does not advance");
+    }
+    long long shown = pg.shown;
+    if (rc == S_EXIT_OK && pg.all &&
+        json_object_set_new(pg.all, "count", json_integer(shown)) < 0)
+        rc = s_malformed(cmd->wire, "the result cannot be shown as JSON");
+    rc = s_pages_end(&pg, rc, "payments");
+    if (rc == S_EXIT_OK && more && !c->opts->json)
+        printf("(the first %lld payments: more follow, see --limit)\n", shown);
+    return rc;
+}
+
+static int
+s_event_row(s_table_t *t, const msgpack_object *e, int64_t now)
+{
+    char b[7][S_CELL_MAX];
+    const char *row[7] = {
+        s_text(azo_mp_get(e, "seq"), b[0]),
+        s_utc(azo_mp_get(e, "ts"), true, now, b[1]),
+        s_text(azo_mp_get(e, "topic"), b[2]),
+        s_text(azo_mp_get(e, "id"), b[3]),
+        s_text(azo_mp_get(e, "status"), b[4]),
+        s_text(azo_mp_get(e, "attempt"), b[5]),
+        s_err_cell(azo_mp_get(e, "code"), azo_mp_get(e, "http"), b[6]),
+    };
+    return s_table_add(t, row);
+}
+
+// pay events [SINCE]: the actor's event log after SINCE, page after page,
+// up to the last event there was at the first answer.
+static int
+s_cmd_pay_events(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
+{
+    long long since = 0;
+    if (argc && !s_parse_ll(argv[0], 0, INT64_MAX, &since))
+        return s_usage_error("pay events: SINCE must be an event sequence "
+                             "number (0 or more), not '%s'",
+                             argv[0]);
+    static const char *const head[] = {"SEQ",    "TIME",    "TOPIC", "ID",
+                                       "STATUS", "ATTEMPT", "ERROR"};
+    s_pages_t pg;
+    int rc = s_pages_init(&pg, c, cmd, "events", s_event_row, head, 7);
+    int64_t end = -1, first = 0, last = 0;
+    long long asked = since;
+    bool gap = false;
+    while (rc == S_EXIT_OK) {
+        msgpack_packer *pk = s_pages_args(&pg, 2);
+        azo_pack_kint(pk, "since", since);
+        azo_pack_kint(pk, "limit", s_pages_limit(&pg));
+        const msgpack_object *res;
+        rc = s_pages_fetch(&pg, &res);
+        if (rc != S_EXIT_OK)
+            break;
+        if (s_is_true(azo_mp_get(res, "gap")) && !gap) {
+            gap = true;
+            (void)azo_mp_int(azo_mp_get(res, "first"), &first);
+        }
+        if (end < 0 && azo_mp_int(azo_mp_get(res, "seq"), &end) < 0)
+            end = INT64_MAX; // no bound known: the pages still advance
+        if (!s_is_true(azo_mp_get(res, "more")) || s_pages_full(&pg))
+            break;
+        if (azo_mp_int(azo_mp_get(res, "last"), &last) < 0 || last <= since)
+            rc = s_malformed(cmd->wire, "'more' is true but 'last' does not "
+                                        "advance");
+        else if (last >= end) // later events came after this command started
+            break;
+        since = last;
+    }
+    if (rc == S_EXIT_OK && gap) {
+        fprintf(stderr,
+                "azoctl: warning: the events after %lld and before %" PRId64
+                " were pruned (the actor keeps the newest events_kept); pay "
+                "list and pay get show the current state\n",
+                asked, first);
+        if (pg.all)
+            (void)json_object_set_new(pg.all, "gap", json_true());
+    }
+    return s_pages_end(&pg, rc, "events");
+}
+
+// pay stats: counts per status, success rate, recovered amounts.
+static int
+s_cmd_pay_stats(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    const msgpack_object *res;
+    int rc = s_fetch(c, cmd->wire, NULL, 0, &res);
+    if (!res)
+        return rc;
+    const msgpack_object *count = azo_mp_get(res, "count");
+    const msgpack_object *amounts = azo_mp_get(res, "recovered_amount");
+    if (!count || count->type != MSGPACK_OBJECT_MAP)
+        return s_malformed(cmd->wire, "'count' must be a map");
+    if (amounts && amounts->type != MSGPACK_OBJECT_MAP)
+        return s_malformed(cmd->wire, "'recovered_amount' must be a map");
+    static const char *const statuses[] = {"pending", "processing", "succeeded",
+                                           "failed", "dead"};
+    char b[S_CELL_MAX], line[1024];
+    for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++)
+        s_kv(statuses[i], s_text(azo_mp_get(count, statuses[i]), b));
+    s_kv("total", s_text(azo_mp_get(res, "total"), b));
+    const msgpack_object *rate = azo_mp_get(res, "success_rate");
+    int64_t irate;
+    if (rate && (rate->type == MSGPACK_OBJECT_FLOAT32 ||
+                 rate->type == MSGPACK_OBJECT_FLOAT64))
+        snprintf(b, sizeof b, "%.1f%% (succeeded of succeeded + dead)",
+                 100.0 * rate->via.f64);
+    else if (azo_mp_int(rate, &irate) == 0)
+        snprintf(b, sizeof b, "%" PRId64 "%% (succeeded of succeeded + dead)",
+                 irate * 100);
+    else
+        snprintf(b, sizeof b, "-");
+    s_kv("success rate", b);
+    // "3: 12.50 USD, 1000 JPY", cut with "..." when very long.
+    size_t used = (size_t)snprintf(line, sizeof line, "%s",
+                                   s_text(azo_mp_get(res, "recovered"), b));
+    uint32_t n = amounts ? amounts->via.map.size : 0;
+    for (uint32_t i = 0; i < n && used < sizeof line; i++) {
+        const msgpack_object_kv *kv = &amounts->via.map.ptr[i];
+        int w = snprintf(line + used, sizeof line - used, "%s%s",
+                         i ? ", " : ": ", s_money(&kv->val, &kv->key, b));
+        if (w < 0 || (size_t)w >= sizeof line - used) {
+            memcpy(line + sizeof line - 4, "...", 4);
+            break;
+        }
+        used += (size_t)w;
+    }
+    s_kv("recovered", line);
+    s_kv("in flight", s_text(azo_mp_get(res, "inflight"), b));
+    s_kv("gateway", s_text(azo_mp_get(res, "gateway"), b));
+    s_kv("last event seq", s_text(azo_mp_get(res, "last_seq"), b));
+    return S_EXIT_OK;
+}
+
+// "next attempt now", "next attempt in 4s", or NULL when none is planned.
+static const char *
+s_next_phrase(const msgpack_object *p, int64_t now, char *buf)
+{
+    char d[S_CELL_MAX];
+    const char *next = s_pay_next(p, now, d);
+    if (strcmp(next, "-") == 0)
+        return NULL;
+    snprintf(buf, S_CELL_MAX, "next attempt %s%.200s",
+             strcmp(next, "now") == 0 ? "" : "in ", next);
+    return buf;
+}
+
+// pay retry ID: forces an attempt now; the node answers when it is over.
+static int
+s_cmd_pay_retry(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
+{
+    (void)argc;
+    if (!c->opts->has_timeout && c->timeout_ms < S_PAY_RETRY_TIMEOUT_MS)
+        c->timeout_ms = S_PAY_RETRY_TIMEOUT_MS;
+    const msgpack_object *p;
+    int rc = s_fetch_arg(c, cmd, argv[0], &p);
+    if (rc == S_EXIT_NOREPLY && !zsys_interrupted)
+        fprintf(stderr,
+                "azoctl: the attempt may still be running: azoctl pay get "
+                "%s shows how it ends\n",
+                argv[0]);
+    if (!p)
+        return rc;
+    const msgpack_object *st = azo_mp_get(p, "status");
+    if (!s_pay_ok(p) || !s_has_str(st))
+        return s_malformed(cmd->wire, "the result must be a payment with "
+                                      "string 'id' and 'status'");
+    char id[S_CELL_MAX], b[3][S_CELL_MAX];
+    (void)s_text(azo_mp_get(p, "id"), id);
+    const msgpack_object *code = azo_mp_get(p, "error_code");
+    int64_t n = 0, http = 0;
+    if (azo_mp_str_eq(st, "succeeded")) {
+        (void)azo_mp_int(azo_mp_get(p, "attempts"), &n);
+        printf("%s: succeeded (charge %s) after %" PRId64 " attempt%s\n", id,
+               s_text(azo_mp_get(p, "charge_id"), b[0]), n, n == 1 ? "" : "s");
+    } else if (azo_mp_str_eq(st, "failed")) {
+        (void)s_text(s_has_str(code) ? code : NULL, b[0]);
+        if (azo_mp_int(azo_mp_get(p, "error_http"), &http) == 0 && http > 0)
+            snprintf(b[1], S_CELL_MAX, ", HTTP %" PRId64, http);
+        else
+            b[1][0] = 0;
+        const char *next = s_next_phrase(p, s_wall_ms(), b[2]);
+        if (s_is_true(azo_mp_get(p, "await_method")))
+            next = "awaiting a new payment method (pay requeue ID --method M)";
+        printf("%s: failed (%.100s%s)%s%s\n", id, b[0], b[1], next ? ", " : "",
+               next ? next : "");
+    } else if (azo_mp_str_eq(st, "dead"))
+        printf("%s: dead (%s)\n", id,
+               s_text(s_has_str(code) ? code : NULL, b[0]));
+    else
+        printf("%s: %s\n", id, s_text(st, b[0]));
+    return S_EXIT_OK;
+}
+
+// pay requeue ID [--method M]: brings a dead payment (or one awaiting a
+// new payment method) back, due now.
+static int
+s_cmd_pay_requeue(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
+{
+    (void)argc;
+    const char *method = c->opts->method;
+    if (!s_utf8_ok(argv[0]) || (method && !s_utf8_ok(method)))
+        return s_usage_error("pay requeue: the id and the method must be "
+                             "valid UTF-8");
+    msgpack_sbuffer args;
+    msgpack_sbuffer_init(&args);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &args, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, method ? 2 : 1);
+    azo_pack_kstr(&pk, "id", argv[0]);
+    if (method)
+        azo_pack_kstr(&pk, "method", method);
+    const msgpack_object *p;
+    int rc = s_fetch(c, cmd->wire, args.data, args.size, &p);
+    msgpack_sbuffer_destroy(&args);
+    if (!p)
+        return rc;
+    if (!s_pay_ok(p))
+        return s_malformed(cmd->wire, "the result must be a payment with a "
+                                      "string 'id'");
+    char b[4][S_CELL_MAX];
+    const char *next = s_next_phrase(p, s_wall_ms(), b[2]);
+    printf("%s requeued: %s, %s%s%s\n", s_text(azo_mp_get(p, "id"), b[0]),
+           s_text(azo_mp_get(p, "status"), b[1]),
+           next ? next : "no attempt planned",
+           method ? " with new method " : "",
+           method ? s_text(azo_mp_get(p, "method"), b[3]) : "");
+    return S_EXIT_OK;
+}
+
+// --- pay submit --------------------------------------------------------------
+
+// One answer of a batch: obj is {index, error} or {index, id, created,
+// status}, its index over the whole input.
+typedef struct {
+    size_t index;
+    json_t *obj; // owned
+} s_result_t;
+
+// The answers to `pay submit -` (or to payments=[...]), gathered.
+typedef struct {
+    long long created, duplicates, rejected;
+    bool all;      // keep every answer (--json), not only the rejected
+    s_result_t *v; // owned
+    size_t n, cap;
+} s_batch_t;
+
+static void
+s_batch_fini(s_batch_t *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        json_decref(b->v[i].obj);
+    free(b->v);
+    b->v = NULL;
+    b->n = b->cap = 0;
+}
+
+// Counts one answer and keeps it if needed; obj is consumed. Returns
+// S_EXIT_OK or S_EXIT_ERROR (out of memory, said so).
+static int
+s_batch_add(s_batch_t *b, size_t index, json_t *obj)
+{
+    bool bad = json_object_get(obj, "error") != NULL;
+    if (bad)
+        b->rejected++;
+    else if (json_is_true(json_object_get(obj, "created")))
+        b->created++;
+    else
+        b->duplicates++;
+    if (!bad && !b->all) {
+        json_decref(obj);
+        return S_EXIT_OK;
+    }
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? 2 * b->cap : 64;
+        s_result_t *v = realloc(b->v, cap * sizeof *v);
+        if (!v)
+            goto oom;
+        b->v = v;
+        b->cap = cap;
+    }
+    if (json_object_set_new(obj, "index", json_integer((json_int_t)index)) < 0)
+        goto oom;
+    b->v[b->n++] = (s_result_t){index, obj};
+    return S_EXIT_OK;
+oom:
+    json_decref(obj);
+    return s_oom();
+}
+
+// A payment azoctl itself could not send.
+static int
+s_batch_reject(s_batch_t *b, size_t index, const char *why)
+{
+    json_t *obj = json_pack("{s:s}", "error", why);
+    if (!obj)
+        return s_oom();
+    return s_batch_add(b, index, obj);
+}
+
+// Adds the answers of one batch reply to the k payments sent; at[i] is the
+// input index of the i-th (NULL: i itself).
+static int
+s_batch_reply(s_batch_t *b, const msgpack_object *res, const size_t *at,
+              size_t k)
+{
+    const msgpack_object *list = azo_mp_get(res, "results");
+    if (!list || list->type != MSGPACK_OBJECT_ARRAY ||
+        list->via.array.size != k)
+        return s_malformed("pay.submit", "'results' must be an array with "
+                                         "one entry per payment sent");
+    for (uint32_t i = 0; i < list->via.array.size; i++) {
+        const msgpack_object *r = &list->via.array.ptr[i];
+        const msgpack_object *err = azo_mp_get(r, "error");
+        int64_t idx;
+        if (azo_mp_int(azo_mp_get(r, "index"), &idx) < 0 || idx < 0 ||
+            (uint64_t)idx >= k)
+            return s_malformed("pay.submit", "each result needs the 'index' "
+                                             "of a payment sent");
+        if (err && err->type != MSGPACK_OBJECT_STR)
+            return s_malformed("pay.submit", "an 'error' must be a string");
+        json_t *obj = azo_json_from_mp(r);
+        if (!obj)
+            return s_malformed("pay.submit", "a result cannot be shown as "
+                                             "JSON");
+        int rc = s_batch_add(b, at ? at[idx] : (size_t)idx, obj);
+        if (rc != S_EXIT_OK)
+            return rc;
+    }
+    return S_EXIT_OK;
+}
+
+static int
+s_result_cmp(const void *a, const void *b)
+{
+    size_t x = ((const s_result_t *)a)->index;
+    size_t y = ((const s_result_t *)b)->index;
+    return x < y ? -1 : x > y;
+}
+
+// Prints "N created, D duplicates, R rejected" and "#INDEX: ERROR" per
+// rejected payment, or under --json one result like a batch reply's.
+// Frees b. Returns S_EXIT_OK when none was rejected.
+static int
+s_batch_print(s_batch_t *b, bool json)
+{
+    if (b->n > 1) // b->v is NULL when nothing was kept
+        qsort(b->v, b->n, sizeof *b->v, s_result_cmp);
+    int rc = b->rejected ? S_EXIT_ERROR : S_EXIT_OK;
+    if (json) {
+        json_t *results = json_array();
+        for (size_t i = 0; results && i < b->n; i++)
+            if (json_array_append(results, b->v[i].obj) < 0) {
+                json_decref(results);
+                results = NULL;
+            }
+        json_t *j = results
+                        ? json_pack("{s:I, s:I, s:I, s:o}", "created",
+                                    (json_int_t)b->created, "duplicates",
+                                    (json_int_t)b->duplicates, "rejected",
+                                    (json_int_t)b->rejected, "results", results)
+                        : NULL;
+        s_batch_fini(b);
+        if (!j)
+            return s_oom();
+        int jrc = s_emit_json(j, JSON_COMPACT);
+        return jrc != S_EXIT_OK ? jrc : rc;
+    }
+    printf("%lld created, %lld duplicates, %lld rejected\n", b->created,
+           b->duplicates, b->rejected);
+    for (size_t i = 0; i < b->n; i++) {
+        const char *err =
+            json_string_value(json_object_get(b->v[i].obj, "error"));
+        char clean[AZO_WIRE_MAX_ERRMSG + 1];
+        if (!err)
+            continue;
+        s_clean(clean, sizeof clean, err, strlen(err));
+        printf("#%zu: %s\n", b->v[i].index, clean);
+    }
+    s_batch_fini(b);
+    return rc;
+}
+
+// Reads all of f, at most S_STDIN_MAX bytes. Returns S_EXIT_OK with *out
+// (owned, NUL-terminated) and *len, or an exit code after printing why.
+static int
+s_read_all(FILE *f, char **out, size_t *len)
+{
+    size_t cap = 65536, n = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+        if (!buf)
+            return s_oom();
+        size_t got = fread(buf + n, 1, cap - 1 - n, f);
+        n += got;
+        if (n > S_STDIN_MAX) {
+            free(buf);
+            return s_usage_error("pay submit: standard input holds more "
+                                 "than %u MiB",
+                                 S_STDIN_MAX >> 20);
+        }
+        if (got == 0 || n < cap - 1) {
+            if (ferror(f)) {
+                int e = errno;
+                free(buf);
+                fprintf(stderr, "azoctl: cannot read standard input: %s\n",
+                        strerror(e));
+                return S_EXIT_ERROR;
+            }
+            if (feof(f))
+                break;
+            continue;
+        }
+        // Up to one byte more than allowed, to tell that it is too much.
+        cap = cap < (S_STDIN_MAX + 2) / 2 ? 2 * cap : S_STDIN_MAX + 2;
+        char *more = realloc(buf, cap);
+        if (!more)
+            free(buf);
+        buf = more;
+    }
+    buf[n] = 0;
+    *out = buf;
+    *len = n;
+    return S_EXIT_OK;
+}
+
+// Parses the payments of `pay submit -`: one JSON array of them, or one
+// JSON value per line (blank lines skipped). Returns S_EXIT_OK with *out
+// (an array, owned), or S_EXIT_USAGE after printing why.
+static int
+s_parse_payments(const char *buf, size_t len, json_t **out)
+{
+    json_error_t e;
+    size_t p = 0;
+    while (p < len && strchr(" \t\r\n", buf[p]) && buf[p])
+        p++;
+    if (p < len && buf[p] == '[') {
+        json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &e);
+        if (!j)
+            return s_usage_error("pay submit: standard input is not a valid "
+                                 "JSON array: %s (line %d, column %d)",
+                                 e.text, e.line, e.column);
+        *out = j;
+        return S_EXIT_OK;
+    }
+    json_t *all = json_array();
+    int line = 0;
+    for (size_t at = 0; all && at < len; line++) {
+        const char *nl = memchr(buf + at, '\n', len - at);
+        size_t a = at, z = nl ? (size_t)(nl - buf) : len;
+        at = z + 1;
+        while (a < z && buf[a] && strchr(" \t\r", buf[a]))
+            a++;
+        while (z > a && buf[z - 1] && strchr(" \t\r", buf[z - 1]))
+            z--;
+        if (a == z)
+            continue;
+        json_t *j = json_loadb(buf + a, z - a,
+                               JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e);
+        if (!j) {
+            json_decref(all);
+            return s_usage_error("pay submit: standard input, line %d: not "
+                                 "valid JSON: %s (column %d)",
+                                 line + 1, e.text, e.column);
+        }
+        if (json_array_append_new(all, j) < 0) {
+            json_decref(all);
+            all = NULL;
+        }
+    }
+    if (!all)
+        return s_oom();
+    *out = all;
+    return S_EXIT_OK;
+}
+
+// The objects j packs into (map keys included, as azo_mp_check counts
+// them); *depth: its nesting in non-empty maps and arrays.
+static size_t
+s_json_size(json_t *j, int *depth)
+{
+    size_t n = 1;
+    int deepest = 0, d;
+    *depth = 0;
+    if (json_is_object(j)) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(j, k, v)
+        {
+            n += 1 + s_json_size(v, &d);
+            deepest = d > deepest ? d : deepest;
+        }
+        *depth = json_object_size(j) ? 1 + deepest : 0;
+    } else if (json_is_array(j)) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(j, i, v)
+        {
+            n += s_json_size(v, &d);
+            deepest = d > deepest ? d : deepest;
+        }
+        *depth = json_array_size(j) ? 1 + deepest : 0;
+    }
+    return n;
+}
+
+// Packs into body the next payments of items from *i on, as many as fit one
+// pay.submit; at[] gets their input indexes. Payments that can never be
+// sent are rejected in b. Returns how many were packed (0 at the end), or
+// -1 when out of memory (said so).
+static long
+s_submit_chunk(json_t *items, size_t *i, msgpack_sbuffer *body, size_t *at,
+               s_batch_t *b)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, body, msgpack_sbuffer_write);
+    msgpack_sbuffer_clear(body);
+    size_t k = 0, objects = 0;
+    // The envelope, its args map and the payments array nest 3 deep.
+    const int depth_max = AZO_MP_MAX_DEPTH - 3;
+    while (*i < json_array_size(items) && k < S_PAY_PAGE) {
+        json_t *item = json_array_get(items, *i);
+        size_t before = body->size;
+        int depth;
+        size_t n = s_json_size(item, &depth);
+        const char *why = NULL;
+        if (depth > depth_max)
+            why = "nested too deep to send";
+        else if (n > S_SUBMIT_OBJECTS)
+            why = "too large to send";
+        else if (k > 0 && objects + n > S_SUBMIT_OBJECTS)
+            break;
+        else if (azo_json_to_mp(item, &pk) < 0)
+            why = "nested too deep to send";
+        else if (body->size > S_SUBMIT_BYTES) {
+            body->size = before;
+            if (k > 0)
+                break;
+            why = "too large to send";
+        }
+        if (why) {
+            if (s_batch_reject(b, (*i)++, why) != S_EXIT_OK)
+                return -1;
+            continue;
+        }
+        objects += n;
+        at[k++] = (*i)++;
+    }
+    return (long)k;
+}
+
+// Says which payments may not have been sent after a failed request.
+static void
+s_submit_stopped(size_t from)
+{
+    fprintf(stderr,
+            "azoctl: pay submit: stopped; the payments from #%zu on may not "
+            "be recorded (submitting them again is safe: a duplicate is "
+            "answered, not inserted twice)\n",
+            from);
+}
+
+// pay submit -: the payments on standard input, S_PAY_PAGE per request.
+static int
+s_pay_submit_stdin(s_client_t *c, const s_cmd_t *cmd)
+{
+    char *buf;
+    size_t len;
+    json_t *items = NULL;
+    int rc = s_read_all(stdin, &buf, &len);
+    if (rc != S_EXIT_OK)
+        return rc;
+    rc = s_parse_payments(buf, len, &items);
+    free(buf);
+    if (rc != S_EXIT_OK)
+        return rc;
+    s_batch_t b = {.all = c->opts->json};
+    size_t *at = malloc(S_PAY_PAGE * sizeof *at), i = 0;
+    msgpack_sbuffer body, args;
+    msgpack_sbuffer_init(&body);
+    msgpack_sbuffer_init(&args);
+    if (!at)
+        rc = s_oom();
+    while (rc == S_EXIT_OK) {
+        long k = s_submit_chunk(items, &i, &body, at, &b);
+        if (k <= 0) {
+            rc = k < 0 ? S_EXIT_ERROR : S_EXIT_OK;
+            break;
+        }
+        msgpack_sbuffer_clear(&args);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &args, msgpack_sbuffer_write);
+        msgpack_pack_map(&pk, 1);
+        azo_pack_str(&pk, "payments");
+        msgpack_pack_array(&pk, (uint32_t)k);
+        (void)msgpack_sbuffer_write(&args, body.data, body.size);
+        rc = s_client_call(c, cmd->wire, args.data, args.size);
+        if (rc == S_EXIT_OK && !c->rep.ok)
+            rc = s_error_reply(c);
+        else if (rc == S_EXIT_OK && c->rep.result->type != MSGPACK_OBJECT_MAP)
+            rc = s_malformed(cmd->wire, "the result is not a map");
+        else if (rc == S_EXIT_OK)
+            rc = s_batch_reply(&b, c->rep.result, at, (size_t)k);
+        if (rc != S_EXIT_OK)
+            s_submit_stopped(at[0]);
+    }
+    free(at);
+    msgpack_sbuffer_destroy(&body);
+    msgpack_sbuffer_destroy(&args);
+    json_decref(items);
+    if (rc != S_EXIT_OK) {
+        // What was answered before the failure.
+        if (!c->opts->json && (b.created || b.duplicates || b.rejected))
+            (void)s_batch_print(&b, false);
+        s_batch_fini(&b);
+        return rc;
+    }
+    return s_batch_print(&b, c->opts->json);
+}
+
+// pay submit KEY=VALUE... | '{JSON}' | -: records payments.
+static int
+s_cmd_pay_submit(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
+{
+    if (argc == 1 && strcmp(argv[0], "-") == 0)
+        return s_pay_submit_stdin(c, cmd);
+    msgpack_sbuffer args;
+    msgpack_sbuffer_init(&args);
+    int rc = s_pack_call_args(&args, argc, argv, "pay submit");
+    const msgpack_object *res = NULL;
+    if (rc == 0)
+        rc = s_fetch(c, cmd->wire, args.data, args.size, &res);
+    msgpack_sbuffer_destroy(&args);
+    if (!res)
+        return rc;
+    const msgpack_object *results = azo_mp_get(res, "results");
+    if (results) { // payments=[...]: a batch
+        s_batch_t b = {0};
+        rc = s_batch_reply(&b, res, NULL,
+                           results->type == MSGPACK_OBJECT_ARRAY
+                               ? results->via.array.size
+                               : 0);
+        if (rc != S_EXIT_OK) {
+            s_batch_fini(&b);
+            return rc;
+        }
+        return s_batch_print(&b, false);
+    }
+    const msgpack_object *created = azo_mp_get(res, "created");
+    const msgpack_object *p = azo_mp_get(res, "payment");
+    if (!created || created->type != MSGPACK_OBJECT_BOOLEAN || !s_pay_ok(p))
+        return s_malformed(cmd->wire, "'created' must be a boolean and "
+                                      "'payment' a map with a string 'id'");
+    char b[5][S_CELL_MAX];
+    printf("%s %s: %s, %s, idempotency key %s\n",
+           s_text(azo_mp_get(p, "id"), b[0]),
+           created->via.boolean ? "created" : "exists (not inserted twice)",
+           s_text(azo_mp_get(p, "status"), b[1]),
+           s_money(azo_mp_get(p, "amount"), azo_mp_get(p, "currency"), b[2]),
+           s_text(azo_mp_get(p, "idempotency_key"), b[3]));
+    return S_EXIT_OK;
 }
 
 // keygen NAME: writes NAME (public) and NAME_secret (mode 0600). Talks to
@@ -1454,10 +2601,13 @@ static const s_cmd_t s_cmds[] = {
     {NULL, "resume", s_cmd_job, "sched.resume", "job", 1, 1},
     {NULL, "health", s_cmd_health, "health.status", NULL, 0, 2},
     {NULL, "report", s_cmd_thin, "mining.report", NULL, 0, 0},
-    {"pay", "get", s_cmd_thin, "pay.get", "id", 1, 1},
-    {"pay", "list", s_cmd_thin, "pay.list", "status", 0, 1},
-    {"pay", "retry", s_cmd_thin, "pay.retry", "id", 1, 1},
-    {"pay", "requeue", s_cmd_thin, "pay.requeue", "id", 1, 1},
+    {"pay", "submit", s_cmd_pay_submit, "pay.submit", NULL, 1, INT_MAX},
+    {"pay", "get", s_cmd_pay_get, "pay.get", "id", 1, 1},
+    {"pay", "list", s_cmd_pay_list, "pay.list", "status", 0, 1},
+    {"pay", "retry", s_cmd_pay_retry, "pay.retry", "id", 1, 1},
+    {"pay", "requeue", s_cmd_pay_requeue, "pay.requeue", "id", 1, 1},
+    {"pay", "stats", s_cmd_pay_stats, "pay.stats", NULL, 0, 0},
+    {"pay", "events", s_cmd_pay_events, "pay.events", "since", 0, 1},
     {"archive", "run", s_cmd_thin, "archive.run", "job", 1, 1},
     {"archive", "list", s_cmd_thin, "archive.list", NULL, 0, 0},
     {"archive", "restore", s_cmd_thin, "archive.restore", "id", 1, 1},
@@ -1526,10 +2676,64 @@ s_help(FILE *out)
         "one) now;\n"
         "                           one line per result\n"
         "  report                   mining.report\n"
-        "  pay get ID               pay.get {\"id\": ID}\n"
-        "  pay list [STATUS]        pay.list {\"status\": STATUS}\n"
-        "  pay retry ID             pay.retry {\"id\": ID}\n"
-        "  pay requeue ID           pay.requeue {\"id\": ID}\n"
+        "  pay submit KEY=VALUE...  pay.submit: record one payment (VALUEs as "
+        "for call),\n"
+        "                           e.g. id=p1 amount=1250 currency=USD "
+        "customer=c1\n"
+        "                           method=pm_card_visa (amount in minor "
+        "units; add\n"
+        "                           status=failed error='{\"code\":..}' to "
+        "recover a\n"
+        "                           failed one); says created, or exists "
+        "(a known id\n"
+        "                           is never inserted twice)\n"
+        "  pay submit '{JSON}'      the same with one JSON object\n"
+        "  pay submit -             the payments on standard input: one JSON "
+        "array,\n"
+        "                           or one JSON object per line; sent %d per "
+        "request.\n"
+        "                           Prints N created, D duplicates, R "
+        "rejected, then\n"
+        "                           #INDEX: ERROR per rejected one (INDEX "
+        "counts the\n"
+        "                           payments from 0); exit 1 if any was "
+        "rejected\n"
+        "  pay get ID               pay.get: the payment (amount in major "
+        "units, times\n"
+        "                           in UTC), then its audit trail: N, TIME, "
+        "FROM -> TO,\n"
+        "                           ATTEMPT, CAUSE, ERROR (code/HTTP "
+        "status), SEQ\n"
+        "  pay list [STATUS]        pay.list: one row per payment (ID, "
+        "STATUS, AMOUNT,\n"
+        "                           ATTEMPTS, NEXT, ERROR), every page; "
+        "only those in\n"
+        "                           STATUS (or --status): pending, "
+        "processing,\n"
+        "                           succeeded, failed, dead; --limit N: N "
+        "rows at most\n"
+        "  pay retry ID             pay.retry: attempt it now and print how "
+        "it ended;\n"
+        "                           waits up to %d s unless --timeout is "
+        "given\n"
+        "  pay requeue ID           pay.requeue: bring a dead payment (or "
+        "one awaiting a\n"
+        "                           new payment method) back, due now; "
+        "--method M\n"
+        "                           charges payment method M instead (with "
+        "a new key)\n"
+        "  pay stats                pay.stats: payments per status, success "
+        "rate,\n"
+        "                           recovered count and amounts, gateway "
+        "calls in\n"
+        "                           flight, the last event's sequence "
+        "number\n"
+        "  pay events [SINCE]       pay.events: the payment events after "
+        "sequence number\n"
+        "                           SINCE (default 0), every page, as a "
+        "table (SEQ,\n"
+        "                           TIME, TOPIC, ID, STATUS, ATTEMPT, "
+        "ERROR); --limit N\n"
         "  archive run JOB          archive.run {\"job\": JOB}\n"
         "  archive list             archive.list\n"
         "  archive restore ID       archive.restore {\"id\": ID}\n"
@@ -1546,8 +2750,15 @@ s_help(FILE *out)
         "                           text; with an error reply, print the "
         "whole reply\n"
         "  -t, --timeout MS         wait at most MS ms for each reply "
-        "(default %d)\n"
+        "(default %d;\n"
+        "                           pay retry: %d)\n"
         "  -n, --count N            sub: exit after N events\n"
+        "      --status S           pay list: only the payments in status "
+        "S\n"
+        "      --limit N            pay list, pay events: print N rows at "
+        "most\n"
+        "      --method M           pay requeue: charge payment method M "
+        "instead\n"
         "      --cert FILE          use CURVE with this client certificate "
         "(NAME or\n"
         "                           NAME_secret, from keygen); needs "
@@ -1569,7 +2780,8 @@ s_help(FILE *out)
         "\n"
         "Exit status:\n"
         "  0  success\n"
-        "  1  the node answered with an error, or its reply was malformed\n"
+        "  1  the node answered with an error, or its reply was malformed;\n"
+        "     pay submit: a payment was rejected\n"
         "  2  bad usage\n"
         "  3  no reply within the time-out, interrupted, or cannot connect\n"
         "\n"
@@ -1578,10 +2790,14 @@ s_help(FILE *out)
         "  azoctl -e ipc:///run/azo/ctl restart archiver\n"
         "  azoctl call mining.market ticks=5\n"
         "  azoctl call sched.set '{\"job\": \"backup\", \"every\": \"6h\"}'\n"
+        "  azoctl pay submit - < payments.jsonl\n"
+        "  azoctl pay list failed --limit 50\n"
+        "  azoctl pay requeue p42 --method pm_card_visa\n"
         "  azoctl sub sup.actor. health. --count 10\n"
         "  azoctl keygen keys/ops\n"
         "  azoctl --cert keys/ops --server-key data/server.cert status\n",
-        S_DEFAULT_TIMEOUT_MS);
+        S_PAY_PAGE, S_PAY_RETRY_TIMEOUT_MS / 1000, S_DEFAULT_TIMEOUT_MS,
+        S_PAY_RETRY_TIMEOUT_MS);
 }
 
 // Finds the command named by argv[0] (and argv[1] for two-word commands).
@@ -1633,7 +2849,14 @@ s_find(int argc, char **argv, int *words)
 static int
 s_parse(int argc, char **argv, s_opts_t *opts, int *first)
 {
-    enum { OPT_EVENTS = 256, OPT_CERT, OPT_SERVER_KEY };
+    enum {
+        OPT_EVENTS = 256,
+        OPT_CERT,
+        OPT_SERVER_KEY,
+        OPT_STATUS,
+        OPT_LIMIT,
+        OPT_METHOD
+    };
     static const struct option longopts[] = {
         {"endpoint", required_argument, NULL, 'e'},
         {"events", required_argument, NULL, OPT_EVENTS},
@@ -1642,6 +2865,9 @@ s_parse(int argc, char **argv, s_opts_t *opts, int *first)
         {"json", no_argument, NULL, 'j'},
         {"timeout", required_argument, NULL, 't'},
         {"count", required_argument, NULL, 'n'},
+        {"status", required_argument, NULL, OPT_STATUS},
+        {"limit", required_argument, NULL, OPT_LIMIT},
+        {"method", required_argument, NULL, OPT_METHOD},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -1681,14 +2907,30 @@ s_parse(int argc, char **argv, s_opts_t *opts, int *first)
                                      "milliseconds from 1 to %d",
                                      optarg, S_MAX_TIMEOUT_MS);
             opts->timeout_ms = (int)v;
+            opts->has_timeout = true;
             break;
         case 'n':
+        case OPT_LIMIT:
             if (!s_parse_ll(optarg, 1, LLONG_MAX, &v))
-                return s_usage_error("--count: '%s' is not a positive "
-                                     "number",
-                                     optarg);
-            opts->count = v;
-            opts->has_count = true;
+                return s_usage_error("--%s: '%s' is not a positive number",
+                                     opt == 'n' ? "count" : "limit", optarg);
+            if (opt == 'n') {
+                opts->count = v;
+                opts->has_count = true;
+            } else {
+                opts->limit = v;
+                opts->has_limit = true;
+            }
+            break;
+        case OPT_STATUS:
+            if (!*optarg)
+                return s_usage_error("--status: the status is empty");
+            opts->status = optarg;
+            break;
+        case OPT_METHOD:
+            if (!*optarg)
+                return s_usage_error("--method: the method is empty");
+            opts->method = optarg;
             break;
         case 'h':
             s_help(stdout);
@@ -1744,6 +2986,14 @@ main(int argc, char **argv)
                              args[cmd->maxargs]);
     if (opts.has_count && cmd->fn != s_cmd_sub)
         return s_usage_error("--count applies to sub only");
+    if (opts.status && cmd->fn != s_cmd_pay_list)
+        return s_usage_error("--status applies to pay list only");
+    if (opts.has_limit && cmd->fn != s_cmd_pay_list &&
+        cmd->fn != s_cmd_pay_events)
+        return s_usage_error("--limit applies to pay list and pay events "
+                             "only");
+    if (opts.method && cmd->fn != s_cmd_pay_requeue)
+        return s_usage_error("--method applies to pay requeue only");
     if ((opts.cert != NULL) != (opts.server_key != NULL))
         return s_usage_error("CURVE needs both --cert and --server-key");
     if (opts.cert && cmd->fn != s_cmd_keygen) {
