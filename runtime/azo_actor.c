@@ -49,8 +49,7 @@ typedef struct {
 
 // A timer set with azo_actor_timer_at.
 typedef struct s_timer {
-    azo_actor_t *actor; // borrowed
-    int id;             // zloop timer id
+    int id; // zloop timer id
     azo_timer_fn *fn;
     void *arg;
     struct s_timer *next, *prev;
@@ -340,13 +339,20 @@ s_timer_unlink(azo_actor_t *self, s_timer_t *t)
         t->next->prev = t->prev;
 }
 
+// zloop may still run a timer that was cancelled during its timer pass
+// (zloop_timer_end only queues the removal for the end of the pass), so the
+// shim gets the actor, not the timer, and finds the timer by its zloop id,
+// which zloop never reuses: a cancelled timer is simply not found.
 static int
 s_timer_shim(zloop_t *loop, int timer_id, void *arg)
 {
     (void)loop;
-    (void)timer_id;
-    s_timer_t *t = arg;
-    azo_actor_t *self = t->actor;
+    azo_actor_t *self = arg;
+    s_timer_t *t = self->timers;
+    while (t && t->id != timer_id)
+        t = t->next;
+    if (!t)
+        return 0; // cancelled in this pass
     s_timer_unlink(self, t);
     azo_timer_fn *fn = t->fn;
     void *fnarg = t->arg;
@@ -364,11 +370,10 @@ azo_actor_timer_at(azo_actor_t *self, int64_t deadline, azo_timer_fn *fn,
     if (!t)
         return -ENOMEM;
     int64_t delay = deadline - zclock_mono();
-    t->actor = self;
     t->fn = fn;
     t->arg = arg;
     t->id = zloop_timer(self->loop, (size_t)(delay > 0 ? delay : 0), 1,
-                        s_timer_shim, t);
+                        s_timer_shim, self);
     if (t->id < 0) {
         free(t);
         return AZO_EINTERNAL;

@@ -780,8 +780,12 @@ test_pay_gw_classify_curl_errors(void **state)
     static const s_case_t cases[] = {
         {CURLE_COULDNT_CONNECT, false, 0, NULL, NULL, PAY_OUT_RETRY, "network",
          false, -1, NULL},
+        // A connect failure after this transfer had sent its request once
+        // (libcurl's own retry on a fresh connection): it may have run.
         {CURLE_COULDNT_CONNECT, true, 0, NULL, NULL, PAY_OUT_RETRY, "network",
-         false, -1, NULL},
+         true, -1, NULL},
+        {CURLE_SEND_FAIL_REWIND, false, 0, NULL, NULL, PAY_OUT_RETRY, "network",
+         true, -1, NULL},
         {CURLE_COULDNT_RESOLVE_HOST, false, 0, NULL, NULL, PAY_OUT_RETRY,
          "network", false, -1, NULL},
         {CURLE_OPERATION_TIMEDOUT, true, 0, NULL, NULL, PAY_OUT_RETRY,

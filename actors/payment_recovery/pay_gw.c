@@ -85,6 +85,7 @@ struct s_req {
     CURL *easy;                 // owned, in the multi handle
     struct curl_slist *headers; // owned; wiped before freeing (the key)
     char *form;                 // owned, the POST body
+    size_t form_len, form_sent; // read by s_on_read
     char *body;                 // owned, the answer's first S_BODY_MAX bytes
     size_t body_len, body_alloc;
     char retry_after[64]; // the Retry-After header's value, "" if none
@@ -243,7 +244,13 @@ s_curl_outcome(int curl_code, bool sent, pay_outcome_t *out)
     case CURLE_COULDNT_RESOLVE_PROXY:
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_CONNECT:
-        out->unknown = false; // nothing reached the gateway
+        // Nothing reached the gateway, unless this transfer had sent its
+        // request before (a retry of libcurl's own on a fresh connection).
+        break;
+    case CURLE_SEND_FAIL_REWIND:
+        // A reused connection died after the request was sent and libcurl
+        // wanted to send it again (see s_on_read): it may have executed.
+        out->unknown = true;
         break;
     case CURLE_OPERATION_TIMEDOUT:
         code = "timeout";
@@ -951,6 +958,24 @@ s_form(CURL *easy, const pay_charge_t *req)
     return b.buf;
 }
 
+// The POST body, fed by a read callback with no seek callback: when a
+// reused connection dies before any answer, libcurl would otherwise send
+// the request again on a fresh one by itself, and a charge executed by the
+// first send would be hidden behind the second send's answer (a 429, say).
+// Without a way to rewind, libcurl fails the transfer instead
+// (CURLE_SEND_FAIL_REWIND), which is classified as a network error whose
+// outcome is unknown: the ledger then knows the key may have charged.
+static size_t
+s_on_read(char *buf, size_t size, size_t n, void *arg)
+{
+    s_req_t *r = arg;
+    size_t room = size * n, left = r->form_len - r->form_sent;
+    size_t k = left < room ? left : room;
+    memcpy(buf, r->form + r->form_sent, k);
+    r->form_sent += k;
+    return k;
+}
+
 static size_t
 s_on_body(char *data, size_t size, size_t nmemb, void *arg)
 {
@@ -1038,6 +1063,8 @@ s_http_start(pay_gw_t *self, s_req_t *r, const pay_charge_t *req)
             r->headers = h;
     }
     r->errbuf[0] = 0;
+    r->form_len = r->form ? strlen(r->form) : 0;
+    r->form_sent = 0;
     if (!rc &&
         (curl_easy_setopt(easy, CURLOPT_URL, self->url) ||
          curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https") ||
@@ -1045,8 +1072,10 @@ s_http_start(pay_gw_t *self, s_req_t *r, const pay_charge_t *req)
          curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long)self->timeout_ms) ||
          curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
                           (long)self->connect_ms) ||
-         curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, (long)strlen(r->form)) ||
-         curl_easy_setopt(easy, CURLOPT_POSTFIELDS, r->form) ||
+         curl_easy_setopt(easy, CURLOPT_POST, 1L) ||
+         curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, (long)r->form_len) ||
+         curl_easy_setopt(easy, CURLOPT_READFUNCTION, s_on_read) ||
+         curl_easy_setopt(easy, CURLOPT_READDATA, r) ||
          curl_easy_setopt(easy, CURLOPT_HTTPHEADER, r->headers) ||
          curl_easy_setopt(easy, CURLOPT_USERAGENT, "azo-pay/1") ||
          curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, s_on_body) ||

@@ -220,7 +220,7 @@ pay_rec_from_args(pay_rec_t *rec, const msgpack_object *args, char *err,
 
 // --- the record --------------------------------------------------------
 
-#define S_REC_FIELDS 22
+#define S_REC_FIELDS 24
 
 void
 pay_rec_pack(const pay_rec_t *rec, msgpack_packer *pk)
@@ -246,6 +246,8 @@ pay_rec_pack(const pay_rec_t *rec, msgpack_packer *pk)
     azo_pack_kstr(pk, "error_message", rec->err_msg);
     azo_pack_kint(pk, "error_http", rec->err_http);
     azo_pack_kbool(pk, "error_unknown", rec->err_unknown);
+    azo_pack_kbool(pk, "maybe_charged", rec->maybe_charged);
+    azo_pack_kbool(pk, "free_retry", rec->free_retry);
     azo_pack_kstr(pk, "charge_id", rec->charge_id);
     azo_pack_kint(pk, "v", 1);
 }
@@ -319,6 +321,8 @@ pay_rec_unpack(pay_rec_t *rec, const msgpack_object *obj, char *err,
     s_get_str(&d, "error_message", rec->err_msg, sizeof rec->err_msg, true);
     rec->err_http = (int)s_get_int(&d, "error_http", 0, 999);
     rec->err_unknown = s_get_bool(&d, "error_unknown");
+    rec->maybe_charged = s_get_bool(&d, "maybe_charged");
+    rec->free_retry = s_get_bool(&d, "free_retry");
     s_get_str(&d, "charge_id", rec->charge_id, sizeof rec->charge_id, true);
     if (d.rc == 0) {
         int s = pay_status_parse(st);

@@ -53,6 +53,16 @@ typedef struct {
     char err_msg[PAY_MSG_MAX];
     int err_http;
     bool err_unknown; // the attempt's outcome at the gateway is unknown
+    // Some call's outcome was unknown (a timeout, a lost connection, a
+    // crash while in flight) and no answer that went through the gateway's
+    // idempotency check (a charge, decline or refusal) has come since: the
+    // key may have charged, so the payment is not dead-lettered on
+    // transient errors alone.
+    bool maybe_charged;
+    // The next call is not counted as an attempt: the last one was refused
+    // for reasons that are not the payment's (credentials, a request with
+    // the same key still being executed).
+    bool free_retry;
     char charge_id[PAY_CHARGE_MAX];
 } pay_rec_t;
 

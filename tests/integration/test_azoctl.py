@@ -91,11 +91,13 @@ class AzoctlTest(NodeTest):
         out = self.ctl("run", "x")
         self.assertEqual(out.returncode, 1)
         self.assertIn("not_found", out.stderr)
-        for friendly in (["report"],
-                         ["pay", "get", "p1"], ["archive", "list"]):
+        for friendly in (["report"], ["archive", "list"]):
             out = self.ctl(*friendly)
             self.assertEqual(out.returncode, 1, friendly)
             self.assertIn("unavailable", out.stderr)
+        out = self.ctl("pay", "get", "p1")
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("not_found: no payment 'p1'", out.stderr)
 
     def test_usage_errors_exit_2(self):
         for args in ([], ["bogus"], ["restart"], ["call"],

@@ -194,7 +194,7 @@ class BadInputTest(NodeTest):
                           ("actor.bogus", "unknown_command"),
                           ("sched.bogus", "unknown_command"),
                           ("mining.report", "unavailable"),
-                          ("pay.get", "unavailable"),
+                          ("pay.bogus", "unknown_command"),
                           ("archive.list", "unavailable"),
                           ("config.reload", "unavailable")]:
             with self.subTest(cmd):

@@ -92,14 +92,14 @@ class SchedTest(NodeTest):
 class DefaultJobsTest(SchedTest):
     def test_default_jobs_fire_succeed_and_fail_honestly(self):
         n = self.node()
-        # Each new interval job ran once at start: node-check and
-        # health-sweep were answered, the placeholders' owners said
-        # unavailable.
-        for job in ("node-check", "health-sweep"):
+        # Each new interval job ran once at start: node-check,
+        # health-sweep and payment-recovery were answered, the
+        # placeholder's owner said unavailable.
+        for job in ("node-check", "health-sweep", "payment-recovery"):
             g = self.get(n, job)
             self.assertEqual(g["history"][0]["result"], "ok", g)
         self.assertEqual(self.get(n, "node-check")["schedule"], "every 10s")
-        for job in ("mining-optimize", "payment-recovery"):
+        for job in ("mining-optimize",):
             g = self.get(n, job)
             self.assertEqual(g["history"][0]["result"], "failed", g)
             self.assertTrue(g["last_error"].startswith("unavailable: "), g)
