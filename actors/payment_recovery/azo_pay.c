@@ -62,7 +62,7 @@ struct s_pay {
     pay_gw_t *gw;
     // Settings.
     int max_inflight, max_attempts, unknown_extra;
-    int64_t timeout_ms, base_ms, cap_ms, auth_ms;
+    int64_t timeout_ms, base_ms, cap_ms, auth_ms, window_ms;
     double factor, jitter;
     bool decline_waits; // on_decline = wait
     bool auto_sweep;
@@ -77,6 +77,7 @@ struct s_pay {
     int64_t blocked_until; // monotonic: a full store holds sweeps until
     bool sweeping;         // trigger mode: a pay.sweep is being worked off
     bool stopping;         // fini: no new calls, no replies
+    int64_t commits, transitions; // since start: how transitions batch
     azo_ratelog_t rl;
 };
 
@@ -212,7 +213,10 @@ s_on_answer(void *arg, const pay_outcome_t *out)
     }
     call->done = true;
     self->done[self->ndone++] = (s_done_t){call, *out};
-    s_arm_flush(self, 0);
+    // Answers arriving within the window share one commit (and the start
+    // of the calls that replace them): one fsync for many transitions.
+    s_arm_flush(self,
+                (int)self->ndone >= self->max_inflight ? 0 : self->window_ms);
 }
 
 // Applies out to rec (processing). Returns the event topic; sets cause.
@@ -341,72 +345,6 @@ s_answer_waits(s_pay_t *self, const pay_rec_t *rec)
     }
 }
 
-static void
-s_flush(s_pay_t *self)
-{
-    if (!self->ndone)
-        return;
-    int64_t now = s_now();
-    pay_rec_t *after = calloc(self->ndone, sizeof *after);
-    int rc = after ? pay_led_begin(self->led) : -ENOMEM;
-    size_t stale = 0;
-    for (size_t i = 0; rc == 0 && i < self->ndone; i++) {
-        s_done_t *d = &self->done[i];
-        pay_rec_t old;
-        int grc =
-            pay_led_get(self->led, pay_led_txn(self->led), d->call->id, &old);
-        if (grc != 0 || old.status != PAY_PROCESSING ||
-            old.calls != d->call->calls) {
-            // Another instance (or a newer call) owns it now.
-            stale++;
-            continue;
-        }
-        pay_rec_t *rec = &after[i];
-        *rec = old;
-        const char *cause = "";
-        const char *topic =
-            s_apply(self, rec, &d->out, d->call->counted, &cause, now);
-        rc = pay_led_write(self->led, &old, rec, cause,
-                           d->out.kind != PAY_OUT_OK, topic, now);
-    }
-    if (rc == 0)
-        rc = pay_led_commit(self->led);
-    else
-        pay_led_abort(self->led);
-    if (rc < 0) {
-        // The answers stay here; if this process dies first, the payments
-        // are found processing and resent with their keys.
-        s_commit_failed(self, rc, "gateway answers");
-        free(after);
-        s_arm_flush(self, S_RETRY_MS);
-        return;
-    }
-    if (stale)
-        zsys_warning("payment-recovery: %zu stale gateway answers ignored "
-                     "(their payments moved on)",
-                     stale);
-    s_publish(self);
-    size_t n = self->ndone;
-    self->ndone = 0;
-    for (size_t i = 0; i < n; i++) {
-        s_call_t *call = self->done[i].call;
-        if (after[i].id[0] && !self->stopping)
-            s_answer_waits(self, &after[i]);
-        zhashx_delete(self->inflight, call->id);
-    }
-    free(after);
-    s_sweep(self);
-}
-
-static void
-s_on_flush_timer(void *selfp, void *arg)
-{
-    (void)arg;
-    s_pay_t *self = selfp;
-    self->flush_timer = 0;
-    s_flush(self);
-}
-
 // --- the sweep -------------------------------------------------------------
 
 typedef struct {
@@ -443,38 +381,58 @@ s_scan_due(const void *key, size_t klen, const void *val, size_t vlen,
     return 0;
 }
 
-// Starts the calls of up to room due payments (resumed ones first): one
-// commit for all, then the gateway calls. Returns how many started.
-static size_t
-s_start(s_pay_t *self, size_t room, int64_t *next_p)
+// Calls staged in the open batch, sent after its commit.
+typedef struct {
+    s_call_t **calls;
+    pay_rec_t *recs;
+    size_t n;
+    int64_t next; // earliest future due time, 0: none
+} s_starts_t;
+
+static void
+s_starts_fini(s_starts_t *st, bool sent)
 {
-    s_scan_t s = {self, s_now(), NULL, 0, room, 0};
-    s.ids = calloc(room, sizeof *s.ids);
-    if (!s.ids)
+    for (size_t i = 0; !sent && i < st->n; i++)
+        free(st->calls[i]);
+    free(st->calls);
+    free(st->recs);
+    memset(st, 0, sizeof *st);
+}
+
+// Within the open batch: marks up to room due payments (those found in
+// flight at start first) processing, each with its call numbered. Returns
+// 0, or a negative code (the batch is lost: abort it).
+static int
+s_stage(s_pay_t *self, size_t room, int64_t now, s_starts_t *st)
+{
+    memset(st, 0, sizeof *st);
+    if (!room)
         return 0;
+    s_scan_t s = {self, now, NULL, 0, room, 0};
+    s.ids = calloc(room, sizeof *s.ids);
+    st->calls = calloc(room, sizeof *st->calls);
+    st->recs = calloc(room, sizeof *st->recs);
+    if (!s.ids || !st->calls || !st->recs) {
+        free(s.ids);
+        return -ENOMEM;
+    }
     char *rid;
     while (s.n < room && (rid = zlistx_first(self->resume))) {
         if (!zhashx_lookup(self->inflight, rid))
             snprintf(s.ids[s.n++], PAY_ID_MAX, "%s", rid);
         zlistx_delete(self->resume, zlistx_cursor(self->resume));
     }
-    int rc = pay_led_begin(self->led);
-    if (rc == 0 && s.n < room)
+    int rc = 0;
+    if (s.n < room)
         rc = azo_txn_each(pay_led_txn(self->led), azo_actor_db(self->actor),
                           "d/", 2, s_scan_due, &s);
-    s_call_t **calls = calloc(s.n ? s.n : 1, sizeof *calls);
-    pay_rec_t *recs = calloc(s.n ? s.n : 1, sizeof *recs);
-    if (!calls || !recs)
-        rc = rc ? rc : -ENOMEM;
-    size_t nstart = 0;
-    int64_t lease = s.now + self->timeout_ms + S_LEASE_MS;
+    st->next = s.next;
+    int64_t lease = now + self->timeout_ms + S_LEASE_MS;
     for (size_t i = 0; rc == 0 && i < s.n; i++) {
         pay_rec_t old;
-        int grc =
-            pay_led_get(self->led, pay_led_txn(self->led), s.ids[i], &old);
-        if (grc != 0)
+        if (pay_led_get(self->led, pay_led_txn(self->led), s.ids[i], &old))
             continue; // corrupt (logged) or gone
-        pay_rec_t *rec = &recs[nstart];
+        pay_rec_t *rec = &st->recs[st->n];
         *rec = old;
         const char *cause, *topic = NULL;
         bool counted = false;
@@ -497,44 +455,41 @@ s_start(s_pay_t *self, size_t room, int64_t *next_p)
         rec->status = PAY_PROCESSING;
         rec->calls++;
         rec->next_ms = lease;
-        rc = pay_led_write(self->led, &old, rec, cause, false, topic, s.now);
+        rc = pay_led_write(self->led, &old, rec, cause, false, topic, now);
         if (rc == 0) {
-            calls[nstart] = calloc(1, sizeof **calls);
-            if (!calls[nstart])
+            s_call_t *call = calloc(1, sizeof *call);
+            if (!call) {
                 rc = -ENOMEM;
-            else
-                calls[nstart++]->counted = counted;
+                break;
+            }
+            call->self = self;
+            call->counted = counted;
+            call->calls = rec->calls;
+            snprintf(call->id, sizeof call->id, "%s", rec->id);
+            st->calls[st->n++] = call;
         }
     }
-    if (rc == 0)
-        rc = pay_led_commit(self->led);
-    else
-        pay_led_abort(self->led);
-    if (rc < 0) {
-        s_commit_failed(self, rc, "the start of gateway calls");
-        for (size_t i = 0; i < nstart; i++)
-            free(calls[i]);
-        nstart = 0;
-        *next_p = -1;
-    } else {
-        s_publish(self);
-        *next_p = s.next;
-    }
-    for (size_t i = 0; i < nstart; i++) {
-        s_call_t *call = calls[i];
-        call->self = self;
-        snprintf(call->id, sizeof call->id, "%s", recs[i].id);
-        call->calls = recs[i].calls;
+    free(s.ids);
+    return rc;
+}
+
+// After the commit: the staged calls go to the gateway.
+static void
+s_send(s_pay_t *self, s_starts_t *st)
+{
+    for (size_t i = 0; i < st->n; i++) {
+        s_call_t *call = st->calls[i];
+        const pay_rec_t *r = &st->recs[i];
         zhashx_update(self->inflight, call->id, call);
-        pay_charge_t req = {
-            .id = recs[i].id,
-            .currency = recs[i].currency,
-            .customer = recs[i].customer,
-            .method = recs[i].method,
-            .ikey = recs[i].ikey,
-            .description = recs[i].description[0] ? recs[i].description : NULL,
-            .amount = recs[i].amount,
-            .attempt = recs[i].attempts};
+        pay_charge_t req = {.id = r->id,
+                            .currency = r->currency,
+                            .customer = r->customer,
+                            .method = r->method,
+                            .ikey = r->ikey,
+                            .description =
+                                r->description[0] ? r->description : NULL,
+                            .amount = r->amount,
+                            .attempt = r->attempts};
         if (pay_gw_charge(self->gw, &req, s_on_answer, call) < 0) {
             pay_outcome_t out = {.kind = PAY_OUT_RETRY, .retry_after_ms = -1};
             snprintf(out.code, sizeof out.code, "local");
@@ -543,43 +498,153 @@ s_start(s_pay_t *self, size_t room, int64_t *next_p)
             s_on_answer(call, &out);
         }
     }
-    free(calls);
-    free(recs);
-    free(s.ids);
-    return nstart;
+    s_starts_fini(st, true);
 }
 
-static void
-s_sweep(s_pay_t *self)
+// True when new calls may start now.
+static bool
+s_may_start(s_pay_t *self)
 {
+    return !self->stopping && zclock_mono() >= self->blocked_until &&
+           (self->auto_sweep || self->sweeping || zlistx_size(self->resume));
+}
+
+// After a commit: the sweep timer for the next due payment (auto mode).
+static void
+s_after(s_pay_t *self, size_t started, int64_t next)
+{
+    if (!started && !zhashx_size(self->inflight))
+        self->sweeping = false;
     if (self->stopping)
         return;
     int64_t mono = zclock_mono();
-    if (mono < self->blocked_until) {
+    if (mono < self->blocked_until)
         s_arm_sweep(self, self->blocked_until - mono);
-        return;
-    }
-    size_t busy = zhashx_size(self->inflight);
-    if ((int)busy >= self->max_inflight)
-        return; // an answer's commit sweeps again
-    int64_t next = 0;
-    size_t started = 0;
-    if (self->auto_sweep || self->sweeping || zlistx_size(self->resume))
-        started = s_start(self, (size_t)self->max_inflight - busy, &next);
-    if (next < 0) { // store full
-        s_arm_sweep(self, S_RETRY_MS);
-        return;
-    }
-    if (!started && !zhashx_size(self->inflight))
-        self->sweeping = false;
-    if (!self->auto_sweep)
-        return;
-    if ((int)zhashx_size(self->inflight) >= self->max_inflight)
-        s_arm_sweep(self, -1);
-    else if (next > 0) // at least 1 ms: a timer may fire a little early
+    else if (!self->auto_sweep ||
+             (int)zhashx_size(self->inflight) >= self->max_inflight)
+        s_arm_sweep(self, -1); // answers' commits start more
+    else if (next > 0)         // at least 1 ms: a timer may fire a little early
         s_arm_sweep(self, next - s_now() > 0 ? next - s_now() : 1);
     else
         s_arm_sweep(self, -1);
+}
+
+// Commits the answers waiting (and, in the same commit, the start of the
+// calls that take their places), then publishes, answers pay.retry
+// waiters and sends the new calls.
+static void
+s_flush(s_pay_t *self)
+{
+    if (!self->ndone)
+        return;
+    int64_t now = s_now();
+    pay_rec_t *after = calloc(self->ndone, sizeof *after);
+    int rc = after ? pay_led_begin(self->led) : -ENOMEM;
+    size_t stale = 0;
+    for (size_t i = 0; rc == 0 && i < self->ndone; i++) {
+        s_done_t *d = &self->done[i];
+        pay_rec_t old;
+        int grc =
+            pay_led_get(self->led, pay_led_txn(self->led), d->call->id, &old);
+        if (grc != 0 || old.status != PAY_PROCESSING ||
+            old.calls != d->call->calls) {
+            // Another instance (or a newer call) owns it now.
+            stale++;
+            continue;
+        }
+        pay_rec_t *rec = &after[i];
+        *rec = old;
+        const char *cause = "";
+        const char *topic =
+            s_apply(self, rec, &d->out, d->call->counted, &cause, now);
+        rc = pay_led_write(self->led, &old, rec, cause,
+                           d->out.kind != PAY_OUT_OK, topic, now);
+    }
+    s_starts_t st = {0};
+    size_t busy = zhashx_size(self->inflight) - self->ndone;
+    if (rc == 0 && s_may_start(self) && (int)busy < self->max_inflight)
+        rc = s_stage(self, (size_t)self->max_inflight - busy, now, &st);
+    if (rc == 0)
+        rc = pay_led_commit(self->led);
+    else
+        pay_led_abort(self->led);
+    if (rc < 0) {
+        // The answers stay here; if this process dies first, the payments
+        // are found processing and resent with their keys.
+        s_commit_failed(self, rc, "gateway answers");
+        s_starts_fini(&st, false);
+        free(after);
+        s_arm_flush(self, S_RETRY_MS);
+        return;
+    }
+    self->commits++;
+    self->transitions += (int64_t)(self->ndone - stale + st.n);
+    if (stale)
+        zsys_warning("payment-recovery: %zu stale gateway answers ignored "
+                     "(their payments moved on)",
+                     stale);
+    s_publish(self);
+    size_t n = self->ndone;
+    self->ndone = 0;
+    for (size_t i = 0; i < n; i++) {
+        s_call_t *call = self->done[i].call;
+        if (after[i].id[0] && !self->stopping)
+            s_answer_waits(self, &after[i]);
+        zhashx_delete(self->inflight, call->id);
+    }
+    free(after);
+    size_t started = st.n;
+    int64_t next = st.next;
+    s_send(self, &st);
+    s_after(self, started, next);
+}
+
+static void
+s_on_flush_timer(void *selfp, void *arg)
+{
+    (void)arg;
+    s_pay_t *self = selfp;
+    self->flush_timer = 0;
+    s_flush(self);
+}
+
+// Starts the calls of due payments up to max_inflight: one commit for all
+// of them (with any answers waiting), then the gateway calls.
+static void
+s_sweep(s_pay_t *self)
+{
+    if (self->ndone) {
+        s_flush(self); // it starts calls too
+        return;
+    }
+    size_t busy = zhashx_size(self->inflight);
+    if (!s_may_start(self) || (int)busy >= self->max_inflight) {
+        s_after(self, 0, 0);
+        return;
+    }
+    s_starts_t st = {0};
+    int rc = pay_led_begin(self->led);
+    if (rc == 0)
+        rc = s_stage(self, (size_t)self->max_inflight - busy, s_now(), &st);
+    if (rc == 0)
+        rc = pay_led_commit(self->led);
+    else
+        pay_led_abort(self->led);
+    if (rc < 0) {
+        s_commit_failed(self, rc, "the start of gateway calls");
+        s_starts_fini(&st, false);
+        s_after(self, 0, 0);
+        return;
+    }
+    s_publish(self);
+    size_t started = st.n;
+    int64_t next = st.next;
+    if (started) {
+        self->commits++;
+        self->transitions += (int64_t)started;
+    }
+    s_send(self, &st);
+    s_after(self, started, next);
 }
 
 // --- intake ------------------------------------------------------------------
@@ -1000,7 +1065,7 @@ s_cmd_stats(void *selfp, const azo_req_t *req, azo_reply_t *reply)
     if (rc < 0)
         return azo_reply_fail(reply, rc, "ledger: %s", azo_err_str(rc));
     msgpack_packer *pk = azo_reply_result(reply);
-    msgpack_pack_map(pk, 8);
+    msgpack_pack_map(pk, 9);
     msgpack_pack_str_with_body(pk, "count", 5);
     msgpack_pack_map(pk, PAY_ST_COUNT_);
     for (int i = 0; i < PAY_ST_COUNT_; i++)
@@ -1021,6 +1086,12 @@ s_cmd_stats(void *selfp, const azo_req_t *req, azo_reply_t *reply)
                       &c);
     azo_pack_map_close(pk, at, (uint32_t)c.n);
     azo_pack_kint(pk, "inflight", (int64_t)zhashx_size(self->inflight));
+    // Since this instance started: the gateway calls' transitions and the
+    // commits that made them durable (several per commit under load).
+    msgpack_pack_str_with_body(pk, "batches", 7);
+    msgpack_pack_map(pk, 2);
+    azo_pack_kint(pk, "commits", self->commits);
+    azo_pack_kint(pk, "transitions", self->transitions);
     azo_pack_kuint(pk, "last_seq", m->seq);
     azo_pack_kstr(pk, "gateway",
                   azo_config_str(azo_actor_config(self->actor),
@@ -1302,6 +1373,8 @@ static const azo_cfg_key_t s_keys[] = {
      "auto: retry when due; trigger: only on pay.sweep (the scheduler)"},
     {"events_kept", AZO_CFG_INT, "100000", 1, 100000000, NULL,
      "newest events kept for pay.events"},
+    {"commit_window", AZO_CFG_DURATION, "2ms", 0, 1000, NULL,
+     "answers arriving within this long share one durable commit"},
     {"sandbox_latency", AZO_CFG_DURATION, "0", 0, 60000, NULL,
      "sandbox: answer after this long"},
 };
@@ -1427,6 +1500,7 @@ s_init(azo_actor_t *actor, void **self_p)
     self->cap_ms = azo_config_ms(cfg, S_K("backoff_cap"), 3600000);
     self->jitter = azo_config_real(cfg, S_K("backoff_jitter"), 0);
     self->auth_ms = azo_config_ms(cfg, S_K("auth_backoff"), 60000);
+    self->window_ms = azo_config_ms(cfg, S_K("commit_window"), 2);
     const char *od = azo_config_str(cfg, S_K("on_decline"));
     self->decline_waits = od && strcmp(od, "wait") == 0;
     const char *sw = azo_config_str(cfg, S_K("sweep"));

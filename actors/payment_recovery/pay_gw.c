@@ -13,13 +13,13 @@
 // cancelled in zloop's timer pass may still fire in that pass: the handler
 // ignores any id but the current one.
 //
-// libcurl's sockets are zloop pollers (raw fds, tolerant: zloop would drop a
-// poller after two POLLERRs and the transfer would hang). zloop copies its
-// poll set, so in the pass where a socket was removed (or closed and its
-// number reused) our handler may still be called for it: the handler only
-// passes the fd number on to libcurl, which ignores sockets it does not
-// know. zloop ends its poller pass when a handler changed the poll set, so
-// changing pollers from inside a poller handler is safe.
+// libcurl's sockets live in one epoll set of ours, which is a single
+// tolerant zloop poller: zloop rebuilds its poll set, and ends its pass,
+// whenever a poller is added or removed, and libcurl changes what it
+// watches at nearly every request; with hundreds of connections one answer
+// per pass (and a poll of every socket each time) was the limit. A socket
+// closed and its number reused within one epoll batch is passed on anyway:
+// libcurl ignores sockets it does not know.
 //
 // Sandbox answers wait in two FIFO queues, one per delay (latency, timeout),
 // each therefore sorted by deadline. A pass delivers only the charges made
@@ -49,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -125,8 +126,7 @@ struct pay_gw {
     int64_t curl_at; // libcurl's timeout (mono ms), -1 when none
     CURL **pool;     // owned: idle easy handles, up to pool_cap
     size_t npool, pool_cap;
-    int *fds; // owned: the sockets we have a zloop poller for
-    size_t nfds, fds_alloc;
+    int epfd; // owned epoll set of libcurl's sockets, one zloop poller
 };
 
 static pthread_once_t s_curl_once = PTHREAD_ONCE_INIT;
@@ -617,33 +617,34 @@ s_curl_timer(CURLM *multi, long timeout_ms, void *arg)
     return 0;
 }
 
+// The epoll set is readable: every ready socket goes to libcurl, up to a
+// batch per call (zloop calls again while any stays ready).
 static int
-s_on_sock(zloop_t *loop, zmq_pollitem_t *item, void *arg)
+s_on_epoll(zloop_t *loop, zmq_pollitem_t *item, void *arg)
 {
     pay_gw_t *self = arg;
     (void)loop;
-    int mask = ((item->revents & ZMQ_POLLIN) ? CURL_CSELECT_IN : 0) |
-               ((item->revents & ZMQ_POLLOUT) ? CURL_CSELECT_OUT : 0) |
-               ((item->revents & ZMQ_POLLERR) ? CURL_CSELECT_ERR : 0);
+    (void)item;
+    struct epoll_event evs[128];
+    int n = epoll_wait(self->epfd, evs, 128, 0);
     self->depth++;
-    s_curl_action(self, (curl_socket_t)item->fd, mask);
+    for (int i = 0; i < n; i++) {
+        uint32_t e = evs[i].events;
+        int mask = ((e & EPOLLIN) ? CURL_CSELECT_IN : 0) |
+                   ((e & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
+                   ((e & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0);
+        // A socket closed (and its number reused) earlier in this batch
+        // is passed on all the same: libcurl ignores sockets it does not
+        // know.
+        s_curl_action(self, (curl_socket_t)evs[i].data.fd, mask);
+    }
     self->depth--;
     s_sync_timer(self);
     return 0;
 }
 
-static void
-s_fds_drop(pay_gw_t *self, int fd)
-{
-    for (size_t i = 0; i < self->nfds; i++)
-        if (self->fds[i] == fd) {
-            self->fds[i] = self->fds[--self->nfds];
-            return;
-        }
-}
-
 // libcurl says what it wants to hear about a socket; socketp holds the
-// zloop events its poller has now (0: none).
+// epoll events it is registered with now (0: none).
 static int
 s_curl_sock(CURL *easy, curl_socket_t s, int what, void *arg, void *socketp)
 {
@@ -651,43 +652,22 @@ s_curl_sock(CURL *easy, curl_socket_t s, int what, void *arg, void *socketp)
     (void)easy;
     if (self->closing)
         return 0;
-    short have = (short)(intptr_t)socketp;
-    short want = 0;
+    uint32_t have = (uint32_t)(uintptr_t)socketp;
+    uint32_t want = 0;
     if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
-        want |= ZMQ_POLLIN;
+        want |= EPOLLIN;
     if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
-        want |= ZMQ_POLLOUT;
+        want |= EPOLLOUT;
     if (what == CURL_POLL_REMOVE)
         want = 0;
     if (want == have)
         return 0;
-    zmq_pollitem_t item = {.socket = NULL, .fd = s, .events = want};
-    if (have) {
-        zloop_poller_end(self->loop, &item);
-        s_fds_drop(self, s);
-    }
-    if (want) {
-        if (self->nfds == self->fds_alloc) {
-            size_t n = self->fds_alloc ? self->fds_alloc * 2 : 16;
-            int *fds = realloc(self->fds, n * sizeof *fds);
-            if (!fds)
-                want = 0;
-            else {
-                self->fds = fds;
-                self->fds_alloc = n;
-            }
-        }
-        if (want && zloop_poller(self->loop, &item, s_on_sock, self) < 0)
-            want = 0;
-        if (want) {
-            zloop_poller_set_tolerant(self->loop, &item);
-            self->fds[self->nfds++] = s;
-        }
-    }
+    struct epoll_event ev = {.events = want, .data.fd = s};
+    int op = !have ? EPOLL_CTL_ADD : want ? EPOLL_CTL_MOD : EPOLL_CTL_DEL;
+    if (epoll_ctl(self->epfd, op, s, &ev) < 0 && op != EPOLL_CTL_DEL)
+        want = 0; // not watched (no memory): the transfer ends at its timeout
     if (what != CURL_POLL_REMOVE)
-        (void)curl_multi_assign(self->multi, s, (void *)(intptr_t)want);
-    // Not watched though wanted (out of memory): the transfer ends at its
-    // timeout.
+        (void)curl_multi_assign(self->multi, s, (void *)(uintptr_t)want);
     return 0;
 }
 
@@ -1250,6 +1230,7 @@ pay_gw_new(pay_gw_t **out, zloop_t *loop, const pay_gw_opts_t *opts, char *err,
         return azo_err_set(err, errlen, -ENOMEM, "out of memory");
     self->loop = loop;
     self->kickfd = -1;
+    self->epfd = -1;
     self->timer_id = -1;
     self->curl_at = -1;
     int rc = s_check_opts(self, opts, err, errlen);
@@ -1291,6 +1272,19 @@ pay_gw_new(pay_gw_t **out, zloop_t *loop, const pay_gw_opts_t *opts, char *err,
                              "libcurl: multi handle setup failed");
             goto fail;
         }
+        // One poller for all of libcurl's sockets: zloop rebuilds its poll
+        // set, and ends its pass, whenever a poller is added or removed,
+        // which libcurl asks for at every request on hundreds of sockets.
+        self->epfd = epoll_create1(EPOLL_CLOEXEC);
+        if (self->epfd < 0) {
+            rc = azo_err_set(err, errlen, -errno, "epoll: %s",
+                             azo_err_str(-errno));
+            goto fail;
+        }
+        zmq_pollitem_t ep = {.fd = self->epfd, .events = ZMQ_POLLIN};
+        if (zloop_poller(loop, &ep, s_on_epoll, self) < 0)
+            goto oom;
+        zloop_poller_set_tolerant(loop, &ep);
     } else {
         self->keys_idx = zhashx_new();
         if (!self->keys_idx)
@@ -1327,9 +1321,10 @@ pay_gw_destroy(pay_gw_t **self_p)
     }
     if (self->timer_id >= 0)
         (void)zloop_timer_end(self->loop, self->timer_id);
-    for (size_t i = 0; i < self->nfds; i++) {
-        zmq_pollitem_t item = {.fd = self->fds[i]};
-        zloop_poller_end(self->loop, &item);
+    if (self->epfd >= 0) {
+        zmq_pollitem_t item = {.fd = self->epfd, .events = ZMQ_POLLIN};
+        zloop_poller_end(self->loop, &item); // a no-op if never added
+        close(self->epfd);
     }
     while (self->reqs) {
         s_req_t *r = self->reqs;
@@ -1353,7 +1348,6 @@ pay_gw_destroy(pay_gw_t **self_p)
     }
     free(self->ring);
     free(self->pool);
-    free(self->fds);
     free(self->url);
     free(self);
     *self_p = NULL;
