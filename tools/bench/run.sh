@@ -1,8 +1,10 @@
 #!/bin/sh
 # tools/bench/run.sh — builds the release preset (build/release) and runs the
 # benchmarks of issues #2 (messaging), #3 (restarts, start and stop), #5
-# (scheduler fire-time error, idle CPU) and #6 (health-checker sweep of 1,000
-# TCP targets), then prints one summary table:
+# (scheduler fire-time error, idle CPU), #6 (health-checker sweep of 1,000
+# TCP targets) and #7 (payments recovered through the local test gateway,
+# tools/bench/bench_pay.py, beside azo_bench_gwload's raw rate against the
+# same gateway), then prints one summary table:
 #   metric | azo | baseline | ratio | target | met?
 # ratio is azo / baseline: for rates higher is better, for latencies lower.
 # Every baseline (raw libzmq + msgpack-c; for #3 the fork+exec floor,
@@ -18,7 +20,7 @@
 #                            with asserts on, as STYLE.md §4 asks of release
 #                            builds) instead of the preset's build/release
 #   AZO_BENCH_ACTOR_ARGS, AZO_BENCH_CTL_ARGS, AZO_BENCH_RESTART_ARGS,
-#   AZO_BENCH_SCHED_ARGS, AZO_BENCH_HEALTH_ARGS
+#   AZO_BENCH_SCHED_ARGS, AZO_BENCH_HEALTH_ARGS, AZO_BENCH_PAY_ARGS
 #                            extra options for azo_bench_actor /
 #                            azo_bench_ctl / azo_bench_restart /
 #                            azo_bench_sched / azo_bench_health (see --help)
@@ -37,6 +39,7 @@ ctl_args=${AZO_BENCH_CTL_ARGS:-}
 restart_args=${AZO_BENCH_RESTART_ARGS:-}
 sched_args=${AZO_BENCH_SCHED_ARGS:-}
 health_args=${AZO_BENCH_HEALTH_ARGS:-}
+pay_args=${AZO_BENCH_PAY_ARGS:-}
 for arg in "$@"; do
     case $arg in
     --no-build) build=0 ;;
@@ -46,6 +49,7 @@ for arg in "$@"; do
         restart_args="-k 50 -t 300 -s 5 $restart_args"
         sched_args="--quick $sched_args"
         health_args="-s 5 -w 1 $health_args"
+        pay_args="-n 5000 $pay_args"
         ;;
     -h | --help)
         sed -n '2,/^set -eu/p' "$self" | sed '$d; s/^# \{0,1\}//'
@@ -60,7 +64,7 @@ done
 
 dir=${AZO_BENCH_BUILD_DIR:-build/release}
 targets="azod azo_bench_actor azo_bench_ctl azo_bench_restart azo_bench_sched
-    azo_bench_health"
+    azo_bench_health azo_bench_gwload"
 if [ "$build" = 1 ]; then
     echo "== build ($dir)"
     # shellcheck disable=SC2086 # $targets are words
@@ -76,7 +80,7 @@ if [ "$build" = 1 ]; then
 fi
 bin=$dir/tools/bench
 for t in azo_bench_actor azo_bench_ctl azo_bench_restart azo_bench_sched \
-    azo_bench_health; do
+    azo_bench_health azo_bench_gwload; do
     if [ ! -x "$bin/$t" ]; then
         echo "run.sh: $bin/$t is missing (build first)" >&2
         exit 1
@@ -112,6 +116,10 @@ run "$bin/azo_bench_sched" $sched_args
 echo "== #6: health-checker sweeps (azo_bench_health $health_args)"
 # shellcheck disable=SC2086
 run "$bin/azo_bench_health" $health_args
+echo "== #7: payment recovery (bench_pay.py $pay_args)"
+# shellcheck disable=SC2086
+run /usr/bin/python3 tools/bench/bench_pay.py --azod "$dir/tools/azod" \
+    --gwload "$bin/azo_bench_gwload" $pay_args
 
 echo
 echo "== summary (medians of rounds for rates; percentiles of all samples for"
