@@ -49,10 +49,12 @@ pay_currency_ok(const char *s)
     for (int i = 0; i < 3; i++)
         if (s[i] < 'A' || s[i] > 'Z')
             return false;
-    for (const char *p = s_iso4217; *p; p += 4)
+    for (const char *p = s_iso4217;; p += 4) { // "AED AFN ... ZWL"
         if (memcmp(p, s, 3) == 0)
             return true;
-    return false;
+        if (!p[3])
+            return false;
+    }
 }
 
 bool
