@@ -6,7 +6,7 @@ set -eu
 
 PACKAGES="build-essential cmake pkg-config git
 libzmq3-dev libczmq-dev libmsgpack-dev liblmdb-dev lmdb-utils
-libcmocka-dev libjansson-dev zlib1g-dev libcurl4-openssl-dev libicu-dev
+libcmocka-dev libjansson-dev zlib1g-dev libssl-dev libcurl4-openssl-dev libicu-dev
 python3 python3-zmq python3-msgpack
 clang libclang-rt-14-dev"
 
