@@ -1,17 +1,1374 @@
-// azo_archive — archiver actor. Its real work arrives with #8; until then
-// every planned command answers `unavailable` and anything else under its
-// prefix answers `unknown_command`.
+// azo_archive — the archiver actor (#8). Jobs from config, run by the
+// scheduler or archive.run: `archive` moves old files matching a glob into
+// an archive directory under dated names (optionally gzip-compressed) and
+// catalogs them, `cleanup` keeps a cache directory under a size and an
+// age. The file work runs in a worker thread (a zactor), one job at a
+// time, so that a long run never stalls the actor's loop and heartbeats;
+// the worker reports events and results through its pipe and the actor
+// publishes and answers them. Every archived file gets an intent committed
+// before it is touched and its catalog entry committed after (arc_cat), in
+// batches, so a crash at any point is finished by the next run.
+#define _GNU_SOURCE // renameat2, RENAME_NOREPLACE
 #include "azo_archive.h"
 
+#include "arc_cat.h"
+#include "arc_fs.h"
+#include "azo_err.h"
+#include "azo_mp.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define S_BATCH    256  // files per intent commit / catalog commit
+#define S_LISTED   1000 // most files listed in one answer
+#define S_ERRS     100  // most errors listed in one answer
+#define S_MAXFILES 1000000
+
+// snprintf for messages that may be cut (paths are long): no truncation
+// warnings, always terminated.
+static void __attribute__((format(printf, 3, 4)))
+s_fmt(char *buf, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, len, fmt, ap);
+    va_end(ap);
+}
+
+// --- what the worker needs --------------------------------------------------
+
+typedef struct {
+    const azo_config_t *cfg;
+    azo_store_t *store;
+    int db;
+} s_wargs_t;
+
+// One run's result, built by the worker.
+typedef struct {
+    msgpack_sbuffer files; // packed file entries (dry run plan / moves)
+    msgpack_packer fpk;
+    uint32_t nfiles;
+    msgpack_sbuffer errs; // packed {path, error}
+    msgpack_packer epk;
+    uint32_t nerrs;
+    int64_t moved, bytes, errors, pruned, skipped;
+} s_result_t;
+
+typedef struct {
+    zsock_t *pipe; // to the actor
+    const azo_config_t *cfg;
+    azo_store_t *store;
+    int db;
+    bool term; // $TERM seen
+    char base[200];
+} s_worker_t;
+
+static void
+s_result_init(s_result_t *r)
+{
+    memset(r, 0, sizeof *r);
+    msgpack_sbuffer_init(&r->files);
+    msgpack_packer_init(&r->fpk, &r->files, msgpack_sbuffer_write);
+    msgpack_sbuffer_init(&r->errs);
+    msgpack_packer_init(&r->epk, &r->errs, msgpack_sbuffer_write);
+}
+
+static void
+s_result_fini(s_result_t *r)
+{
+    msgpack_sbuffer_destroy(&r->files);
+    msgpack_sbuffer_destroy(&r->errs);
+}
+
+static void
+s_error(s_result_t *r, const char *path, const char *why)
+{
+    r->errors++;
+    if (r->nerrs >= S_ERRS)
+        return;
+    msgpack_pack_map(&r->epk, 2);
+    azo_pack_kstr(&r->epk, "path", path);
+    azo_pack_kstr(&r->epk, "error", why);
+    r->nerrs++;
+}
+
+// Sends an event to the actor: EV, topic, body (a msgpack map).
+static void
+s_event(s_worker_t *w, const char *topic, const msgpack_sbuffer *body)
+{
+    zmsg_t *m = zmsg_new();
+    zmsg_addstr(m, "EV");
+    zmsg_addstr(m, topic);
+    zmsg_addmem(m, body->data, body->size);
+    zmsg_send(&m, w->pipe);
+}
+
+// True when the actor asked the worker to stop.
+static bool
+s_stopping(s_worker_t *w)
+{
+    if (w->term)
+        return true;
+    while (zsock_events(w->pipe) & ZMQ_POLLIN) {
+        char *cmd = zstr_recv(w->pipe);
+        if (cmd && strcmp(cmd, "$TERM") == 0)
+            w->term = true;
+        zstr_free(&cmd);
+        if (w->term)
+            break;
+    }
+    return w->term;
+}
+
+static const char *
+s_jobkey(s_worker_t *w, const char *job, const char *key, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/jobs/%s/%s", w->base, job, key);
+    return buf;
+}
+
+// --- recovery of intents --------------------------------------------------
+
+typedef struct {
+    arc_entry_t *v;
+    size_t n, cap;
+} s_entries_t;
+
+static int
+s_collect(const arc_entry_t *e, void *arg)
+{
+    s_entries_t *l = arg;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        arc_entry_t *v = realloc(l->v, cap * sizeof *v);
+        if (!v)
+            return -ENOMEM;
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = *e;
+    return 0;
+}
+
+static bool
+s_exists(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+static void
+s_dirname(const char *path, char *dir, size_t len)
+{
+    snprintf(dir, len, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        dir[1] = 0;
+    else if (slash)
+        *slash = 0;
+    else
+        snprintf(dir, len, ".");
+}
+
+// Finishes what a crash interrupted: each intent ends as an archived
+// entry (the archive copy is complete: the source goes) or is dropped (the
+// file is still at its source). Returns 0 or a negative code.
+static int
+s_recover(s_worker_t *w, s_result_t *r)
+{
+    s_entries_t l = {0};
+    azo_txn_t *txn = NULL;
+    int rc = azo_store_begin(w->store, false, &txn);
+    if (rc == 0)
+        rc = arc_cat_each(txn, w->db, true, 0, s_collect, &l, NULL);
+    azo_store_abort(&txn);
+    for (size_t i = 0; rc == 0 && i < l.n; i++) {
+        arc_entry_t *e = &l.v[i];
+        char err[512] = "", dir[ARC_PATH_MAX];
+        bool done = false;
+        s_dirname(e->path, dir, sizeof dir);
+        (void)arc_fs_clean_tmp(dir, NULL, 0);
+        if (s_exists(e->path)) {
+            // The archive copy is complete: gzip and cross-fs copies are
+            // renamed into place only when whole, and a rename is atomic.
+            if (s_exists(e->orig)) {
+                char sha[ARC_SHA_HEX];
+                int64_t size;
+                int src = e->gzip ? 0
+                                  : arc_fs_sha256(e->path, sha, &size, err,
+                                                  sizeof err);
+                if (src == 0 && (e->gzip || strcmp(sha, e->sha) == 0)) {
+                    if (unlink(e->orig) == 0) {
+                        s_dirname(e->orig, dir, sizeof dir);
+                        (void)arc_fs_sync_dir(dir, NULL, 0);
+                        done = true;
+                    } else
+                        s_fmt(err, sizeof err, "unlink %s: %s", e->orig,
+                              strerror(errno));
+                } else if (!err[0])
+                    s_fmt(err, sizeof err,
+                          "%s differs from the interrupted copy %s: both "
+                          "kept",
+                          e->orig, e->path);
+            } else
+                done = true;
+        }
+        if (err[0])
+            s_error(r, e->orig, err);
+        rc = azo_store_begin(w->store, true, &txn);
+        if (rc == 0)
+            rc = arc_cat_del_intent(txn, w->db, e->id);
+        if (rc == 0 && done) {
+            e->state = ARC_ARCHIVED;
+            rc = arc_cat_put(txn, w->db, e, false);
+        }
+        if (rc == 0)
+            rc = azo_store_commit(&txn);
+        azo_store_abort(&txn);
+    }
+    free(l.v);
+    return rc;
+}
+
+// --- archive jobs ----------------------------------------------------------
+
+typedef struct {
+    char path[ARC_PATH_MAX];
+    int64_t mtime, size;
+} s_file_t;
+
+typedef struct {
+    s_file_t *v;
+    size_t n, cap;
+} s_files_t;
+
+static int
+s_add_file(s_files_t *f, const char *path, const struct stat *st)
+{
+    if (f->n >= S_MAXFILES)
+        return -E2BIG;
+    if (f->n == f->cap) {
+        size_t cap = f->cap ? f->cap * 2 : 256;
+        s_file_t *v = realloc(f->v, cap * sizeof *v);
+        if (!v)
+            return -ENOMEM;
+        f->v = v;
+        f->cap = cap;
+    }
+    s_file_t *x = &f->v[f->n++];
+    snprintf(x->path, sizeof x->path, "%s", path);
+    x->mtime = st->st_mtime;
+    x->size = st->st_size;
+    return 0;
+}
+
+static int
+s_by_mtime(const void *a, const void *b)
+{
+    const s_file_t *x = a, *y = b;
+    if (x->mtime != y->mtime)
+        return x->mtime < y->mtime ? -1 : 1;
+    return strcmp(x->path, y->path);
+}
+
+// Lists the regular files under dir (recursive: into subdirectories, but
+// never into skip) whose name matches glob and whose mtime is before
+// before (0: any). Symlinks and our temporary files are skipped.
+static int
+s_scan(const char *dir, const char *glob, bool recursive, const char *skip,
+       int64_t before, s_files_t *out, s_result_t *r)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        char why[600];
+        s_fmt(why, sizeof why, "opendir %s: %s", dir, strerror(errno));
+        s_error(r, dir, why);
+        return errno == ENOENT ? 0 : 0;
+    }
+    struct dirent *de;
+    int rc = 0;
+    while (rc == 0 && (de = readdir(d))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+            arc_fs_is_tmp(de->d_name))
+            continue;
+        char path[ARC_PATH_MAX];
+        if (snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >=
+            (int)sizeof path)
+            continue;
+        struct stat st;
+        if (lstat(path, &st) != 0)
+            continue; // vanished
+        if (S_ISDIR(st.st_mode)) {
+            if (recursive && (!skip || strcmp(path, skip) != 0))
+                rc = s_scan(path, glob, true, skip, before, out, r);
+            continue;
+        }
+        if (!S_ISREG(st.st_mode) || fnmatch(glob, de->d_name, 0) != 0)
+            continue;
+        if (before && st.st_mtime >= before)
+            continue;
+        rc = s_add_file(out, path, &st);
+    }
+    closedir(d);
+    return rc;
+}
+
+static void
+s_pack_plan(s_result_t *r, const char *action, const char *from, const char *to,
+            int64_t size)
+{
+    if (r->nfiles >= S_LISTED)
+        return;
+    msgpack_pack_map(&r->fpk, 4);
+    azo_pack_kstr(&r->fpk, "action", action);
+    azo_pack_kstr(&r->fpk, "path", from);
+    azo_pack_kstr(&r->fpk, "to", to);
+    azo_pack_kint(&r->fpk, "size", size);
+    r->nfiles++;
+}
+
+static void
+s_moved_event(s_worker_t *w, const arc_entry_t *e)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    arc_entry_pack(e, &pk);
+    s_event(w, "archive.moved", &sb);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+// Picks the archive name of f in adir: "<stem>_<YYYYMMDD><ext><suffix>"
+// (arc_fs_dated_name's form, date of the mtime in UTC), with _1, _2, ...
+// when that name is on disk or already taken by this batch (names[0..n)).
+// A missing adir (a dry run) has no names yet. Returns 0 or a negative
+// code.
+static int
+s_name(const char *adir, const s_file_t *f, bool gz, char (*names)[256],
+       size_t n, char *out, size_t outlen)
+{
+    const char *base = strrchr(f->path, '/');
+    base = base ? base + 1 : f->path;
+    const char *dot = strrchr(base, '.');
+    if (dot == base)
+        dot = NULL;
+    int stem = dot ? (int)(dot - base) : (int)strlen(base);
+    struct tm tm;
+    time_t mt = (time_t)f->mtime;
+    gmtime_r(&mt, &tm);
+    char date[16];
+    strftime(date, sizeof date, "%Y%m%d", &tm);
+    for (int i = 0; i < 10000; i++) {
+        char num[16] = "", name[256], path[ARC_PATH_MAX];
+        if (i)
+            snprintf(num, sizeof num, "_%d", i);
+        int len = snprintf(name, sizeof name, "%.*s_%s%s%s%s", stem, base, date,
+                           num, dot ? dot : "", gz ? ".gz" : "");
+        if (len < 0 || len >= (int)sizeof name || len >= (int)outlen)
+            return -ENAMETOOLONG;
+        bool taken = false;
+        for (size_t k = 0; k < n && !taken; k++)
+            taken = strcmp(names[k], name) == 0;
+        if (taken)
+            continue;
+        s_fmt(path, sizeof path, "%s/%s", adir, name);
+        if (s_exists(path))
+            continue;
+        memcpy(out, name, (size_t)len + 1);
+        return 0;
+    }
+    return -EEXIST;
+}
+
+// Archives files[0..n) (one batch): intents, the moves, the directory
+// syncs, then the catalog. Returns 0 or a negative code (store).
+static int
+s_batch(s_worker_t *w, const char *job, const char *adir, bool gz, int level,
+        const s_file_t *files, size_t n, s_result_t *r)
+{
+    arc_entry_t *es = calloc(n, sizeof *es);
+    char(*names)[256] = calloc(n, sizeof *names);
+    bool *ok = calloc(n, sizeof *ok);
+    if (!es || !names || !ok) {
+        free(es);
+        free(names);
+        free(ok);
+        return -ENOMEM;
+    }
+    int64_t now = zclock_time();
+    size_t m = 0; // entries planned
+    for (size_t i = 0; i < n; i++) {
+        arc_entry_t *e = &es[m];
+        char err[600];
+        if (arc_fs_sha256(files[i].path, e->sha, &e->size, err, sizeof err)) {
+            s_error(r, files[i].path, err);
+            continue;
+        }
+        int nrc =
+            s_name(adir, &files[i], gz, names, m, names[m], sizeof names[m]);
+        if (nrc) {
+            s_fmt(err, sizeof err, "no free archive name: %s",
+                  azo_err_str(nrc));
+            s_error(r, files[i].path, err);
+            continue;
+        }
+        snprintf(e->orig, sizeof e->orig, "%s", files[i].path);
+        snprintf(e->path, sizeof e->path, "%s/%s", adir, names[m]);
+        e->mtime = files[i].mtime;
+        e->gzip = gz;
+        snprintf(e->job, sizeof e->job, "%s", job);
+        e->ts = now;
+        e->state = ARC_MOVING;
+        m++;
+    }
+    azo_txn_t *txn = NULL;
+    int rc = azo_store_begin(w->store, true, &txn);
+    for (size_t i = 0; rc == 0 && i < m; i++) {
+        rc = arc_cat_next_id(txn, w->db, &es[i].id);
+        if (rc == 0)
+            rc = arc_cat_put(txn, w->db, &es[i], true);
+    }
+    if (rc == 0)
+        rc = azo_store_commit(&txn);
+    azo_store_abort(&txn);
+    if (rc < 0) {
+        free(es);
+        free(names);
+        free(ok);
+        return rc;
+    }
+    // The moves. Same file system: one rename each, the directories
+    // synced once per batch below; otherwise arc_fs does it all.
+    char lastdir[ARC_PATH_MAX] = "";
+    bool synced = true;
+    for (size_t i = 0; i < m; i++) {
+        arc_entry_t *e = &es[i];
+        char err[600] = "";
+        int mrc;
+        if (gz) {
+            mrc = arc_fs_gzip(e->orig, e->path, level, err, sizeof err);
+            if (mrc == 0 && unlink(e->orig) != 0) {
+                mrc = -errno;
+                s_fmt(err, sizeof err, "unlink %s: %s", e->orig,
+                      strerror(errno));
+            }
+        } else {
+            mrc = renameat2(AT_FDCWD, e->orig, AT_FDCWD, e->path,
+                            RENAME_NOREPLACE)
+                      ? -errno
+                      : 0;
+            // Another file system (a copy), or one that refuses
+            // RENAME_NOREPLACE: arc_fs does it the long way.
+            if (mrc == -EXDEV || mrc == -EINVAL)
+                mrc = arc_fs_move(e->orig, e->path, e->sha, NULL, err,
+                                  sizeof err);
+            else if (mrc)
+                s_fmt(err, sizeof err, "rename %s -> %s: %s", e->orig, e->path,
+                      strerror(-mrc));
+        }
+        if (mrc) {
+            s_error(r, e->orig, err);
+            continue;
+        }
+        ok[i] = true;
+        char dir[ARC_PATH_MAX];
+        s_dirname(e->orig, dir, sizeof dir);
+        if (strcmp(dir, lastdir) != 0) {
+            if (lastdir[0] && arc_fs_sync_dir(lastdir, err, sizeof err))
+                synced = false;
+            snprintf(lastdir, sizeof lastdir, "%s", dir);
+        }
+    }
+    char err[600] = "";
+    if ((lastdir[0] && arc_fs_sync_dir(lastdir, err, sizeof err)) ||
+        arc_fs_sync_dir(adir, err, sizeof err))
+        synced = false;
+    if (!synced) {
+        // Not known to be on disk: the intents stay, and the next run's
+        // recovery looks at the files again.
+        s_error(r, adir, err[0] ? err : "directory fsync failed");
+        free(es);
+        free(names);
+        free(ok);
+        return 0;
+    }
+    rc = azo_store_begin(w->store, true, &txn);
+    for (size_t i = 0; rc == 0 && i < m; i++) {
+        rc = arc_cat_del_intent(txn, w->db, es[i].id);
+        if (rc == 0 && ok[i]) {
+            es[i].state = ARC_ARCHIVED;
+            rc = arc_cat_put(txn, w->db, &es[i], false);
+        }
+    }
+    if (rc == 0)
+        rc = azo_store_commit(&txn);
+    azo_store_abort(&txn);
+    for (size_t i = 0; rc == 0 && i < m; i++)
+        if (ok[i]) {
+            r->moved++;
+            r->bytes += es[i].size;
+            s_pack_plan(r, "archived", es[i].orig, es[i].path, es[i].size);
+            s_moved_event(w, &es[i]);
+        }
+    free(es);
+    free(names);
+    free(ok);
+    return rc;
+}
+
+typedef struct {
+    const char *job;
+    s_entries_t l;
+} s_prune_t;
+
+static int
+s_collect_job(const arc_entry_t *e, void *arg)
+{
+    s_prune_t *p = arg;
+    if (e->state != ARC_ARCHIVED || strcmp(e->job, p->job) != 0)
+        return 0;
+    return s_collect(e, &p->l);
+}
+
+// Keeps at most max archives of job: the oldest catalogued ones go (and
+// only catalogued archives, never another file).
+static int
+s_prune(s_worker_t *w, const char *job, int64_t max, bool dry, s_result_t *r)
+{
+    s_prune_t p = {job, {0}};
+    azo_txn_t *txn = NULL;
+    int rc = azo_store_begin(w->store, false, &txn);
+    if (rc == 0)
+        rc = arc_cat_each(txn, w->db, false, 0, s_collect_job, &p, NULL);
+    azo_store_abort(&txn);
+    for (size_t i = 0; rc == 0 && (int64_t)(p.l.n - i) > max; i++) {
+        arc_entry_t *e = &p.l.v[i]; // id order: oldest first
+        if (dry) {
+            s_pack_plan(r, "prune", e->path, NULL, e->size);
+            r->pruned++;
+            continue;
+        }
+        if (unlink(e->path) != 0 && errno != ENOENT) {
+            char why[600];
+            s_fmt(why, sizeof why, "unlink %s: %s", e->path, strerror(errno));
+            s_error(r, e->path, why);
+            continue;
+        }
+        e->state = ARC_PRUNED;
+        rc = azo_store_begin(w->store, true, &txn);
+        if (rc == 0)
+            rc = arc_cat_put(txn, w->db, e, false);
+        if (rc == 0)
+            rc = azo_store_commit(&txn);
+        azo_store_abort(&txn);
+        if (rc == 0) {
+            r->pruned++;
+            msgpack_sbuffer sb;
+            msgpack_packer pk;
+            msgpack_sbuffer_init(&sb);
+            msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+            arc_entry_pack(e, &pk);
+            s_event(w, "archive.pruned", &sb);
+            msgpack_sbuffer_destroy(&sb);
+        }
+    }
+    free(p.l.v);
+    return rc;
+}
+
+static int
+s_run_archive(s_worker_t *w, const char *job, bool dry, s_result_t *r)
+{
+    char k[400];
+    const azo_config_t *cfg = w->cfg;
+    const char *dir = azo_config_str(cfg, s_jobkey(w, job, "dir", k, sizeof k));
+    const char *glob =
+        azo_config_str(cfg, s_jobkey(w, job, "glob", k, sizeof k));
+    const char *adir =
+        azo_config_str(cfg, s_jobkey(w, job, "archive_dir", k, sizeof k));
+    int64_t age = azo_config_ms(cfg, s_jobkey(w, job, "age", k, sizeof k),
+                                7 * 86400000LL);
+    bool rec =
+        azo_config_bool(cfg, s_jobkey(w, job, "recursive", k, sizeof k), false);
+    bool gz =
+        azo_config_bool(cfg, s_jobkey(w, job, "compress", k, sizeof k), false);
+    int level = (int)azo_config_int(
+        cfg, s_jobkey(w, job, "compress_level", k, sizeof k), 6);
+    int64_t max =
+        azo_config_int(cfg, s_jobkey(w, job, "max_archived", k, sizeof k), 0);
+    if (!dir || !adir)
+        return AZO_EBADREQ;
+    if (!dry && mkdir(adir, 0750) != 0 && errno != EEXIST) {
+        char why[600];
+        s_fmt(why, sizeof why, "mkdir %s: %s", adir, strerror(errno));
+        s_error(r, adir, why);
+        return 0;
+    }
+    if (!dry)
+        (void)arc_fs_clean_tmp(adir, NULL, 0);
+    s_files_t f = {0};
+    int64_t before = (zclock_time() - age) / 1000;
+    int rc = s_scan(dir, glob ? glob : "*", rec, adir, before, &f, r);
+    if (rc == 0)
+        qsort(f.v, f.n, sizeof *f.v, s_by_mtime);
+    for (size_t at = 0; rc == 0 && at < f.n; at += S_BATCH) {
+        size_t n = f.n - at < S_BATCH ? f.n - at : S_BATCH;
+        if (dry) {
+            char(*names)[256] = calloc(n, sizeof *names);
+            for (size_t i = 0; names && i < n; i++) {
+                char to[ARC_PATH_MAX];
+                if (s_name(adir, &f.v[at + i], gz, names, i, names[i],
+                           sizeof names[i]) == 0) {
+                    snprintf(to, sizeof to, "%s/%s", adir, names[i]);
+                    s_pack_plan(r, "archive", f.v[at + i].path, to,
+                                f.v[at + i].size);
+                    r->moved++;
+                    r->bytes += f.v[at + i].size;
+                }
+            }
+            free(names);
+            continue;
+        }
+        if (s_stopping(w))
+            break;
+        rc = s_batch(w, job, adir, gz, level, f.v + at, n, r);
+    }
+    if (rc == 0 && max > 0 && !s_stopping(w))
+        rc = s_prune(w, job, max, dry, r);
+    free(f.v);
+    return rc;
+}
+
+// --- cleanup jobs ----------------------------------------------------------
+
+static int
+s_run_cleanup(s_worker_t *w, const char *job, bool dry, s_result_t *r)
+{
+    char k[400];
+    const azo_config_t *cfg = w->cfg;
+    const char *dir = azo_config_str(cfg, s_jobkey(w, job, "dir", k, sizeof k));
+    const char *glob =
+        azo_config_str(cfg, s_jobkey(w, job, "glob", k, sizeof k));
+    int64_t max_age =
+        azo_config_ms(cfg, s_jobkey(w, job, "max_age", k, sizeof k), 0);
+    int64_t max_size =
+        azo_config_size(cfg, s_jobkey(w, job, "max_size", k, sizeof k), 0);
+    bool rec =
+        azo_config_bool(cfg, s_jobkey(w, job, "recursive", k, sizeof k), false);
+    if (!dir)
+        return AZO_EBADREQ;
+    s_files_t f = {0};
+    int rc = s_scan(dir, glob ? glob : "*", rec, NULL, 0, &f, r);
+    if (rc == 0)
+        qsort(f.v, f.n, sizeof *f.v, s_by_mtime);
+    int64_t total = 0;
+    for (size_t i = 0; i < f.n; i++)
+        total += f.v[i].size;
+    int64_t cut = max_age ? (zclock_time() - max_age) / 1000 : 0;
+    for (size_t i = 0; rc == 0 && i < f.n; i++) {
+        bool old = cut && f.v[i].mtime < cut;
+        bool over = max_size && total > max_size;
+        if (!old && !over)
+            break; // oldest first: the rest are newer and it fits
+        if (!dry && s_stopping(w))
+            break;
+        if (!dry && unlink(f.v[i].path) != 0) {
+            char why[600];
+            s_fmt(why, sizeof why, "unlink %s: %s", f.v[i].path,
+                  strerror(errno));
+            s_error(r, f.v[i].path, why);
+            continue;
+        }
+        total -= f.v[i].size;
+        r->pruned++;
+        r->bytes += f.v[i].size;
+        s_pack_plan(r, dry ? "delete" : "deleted", f.v[i].path, NULL,
+                    f.v[i].size);
+        if (!dry) {
+            msgpack_sbuffer sb;
+            msgpack_packer pk;
+            msgpack_sbuffer_init(&sb);
+            msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+            msgpack_pack_map(&pk, 4);
+            azo_pack_kstr(&pk, "job", job);
+            azo_pack_kstr(&pk, "path", f.v[i].path);
+            azo_pack_kint(&pk, "size", f.v[i].size);
+            azo_pack_kstr(&pk, "reason", old ? "max_age" : "max_size");
+            s_event(w, "archive.pruned", &sb);
+            msgpack_sbuffer_destroy(&sb);
+        }
+    }
+    free(f.v);
+    return rc;
+}
+
+// --- restore -----------------------------------------------------------------
+
+static int
+s_restore(s_worker_t *w, uint64_t id, char *err, size_t errlen, arc_entry_t *e)
+{
+    azo_txn_t *txn = NULL;
+    int rc = azo_store_begin(w->store, false, &txn);
+    if (rc == 0)
+        rc = arc_cat_get(txn, w->db, id, false, e);
+    azo_store_abort(&txn);
+    if (rc == AZO_ENOTFOUND) {
+        s_fmt(err, errlen, "no archived file with id %llu",
+              (unsigned long long)id);
+        return rc;
+    }
+    if (rc < 0) {
+        s_fmt(err, errlen, "catalog: %s", azo_err_str(rc));
+        return rc;
+    }
+    if (e->state != ARC_ARCHIVED) {
+        s_fmt(err, errlen, "file %llu is %s, not in the archive",
+              (unsigned long long)id, arc_state_name(e->state));
+        return AZO_ECONFLICT;
+    }
+    if (s_exists(e->orig)) {
+        s_fmt(err, errlen,
+              "%s exists: restore refuses to overwrite it (move it away "
+              "first)",
+              e->orig);
+        return AZO_ECONFLICT;
+    }
+    char dir[ARC_PATH_MAX];
+    s_dirname(e->orig, dir, sizeof dir);
+    if (!s_exists(dir)) {
+        s_fmt(err, errlen, "%s: the original directory is gone", dir);
+        return AZO_ENOTFOUND;
+    }
+    if (e->gzip) {
+        rc = arc_fs_gunzip(e->path, e->orig, err, errlen);
+        char sha[ARC_SHA_HEX];
+        if (rc == 0 &&
+            (rc = arc_fs_sha256(e->orig, sha, NULL, err, errlen)) == 0 &&
+            strcmp(sha, e->sha) != 0) {
+            (void)unlink(e->orig);
+            s_fmt(err, errlen,
+                  "%s: restored bytes differ from the "
+                  "catalog's checksum; archive kept",
+                  e->path);
+            rc = AZO_EINTERNAL;
+        }
+        if (rc == 0 && unlink(e->path) != 0) {
+            s_fmt(err, errlen, "restored, but unlink %s: %s", e->path,
+                  strerror(errno));
+            rc = -errno;
+        }
+    } else
+        rc = arc_fs_move(e->path, e->orig, e->sha, NULL, err, errlen);
+    if (rc < 0)
+        return rc;
+    e->state = ARC_RESTORED;
+    rc = azo_store_begin(w->store, true, &txn);
+    if (rc == 0)
+        rc = arc_cat_put(txn, w->db, e, false);
+    if (rc == 0)
+        rc = azo_store_commit(&txn);
+    azo_store_abort(&txn);
+    if (rc < 0)
+        s_fmt(err, errlen, "restored, but the catalog: %s", azo_err_str(rc));
+    return rc;
+}
+
+// --- the worker thread -----------------------------------------------------
+
+static void
+s_done(s_worker_t *w, int rc, const char *err, const msgpack_sbuffer *res)
+{
+    zmsg_t *m = zmsg_new();
+    zmsg_addstr(m, "DONE");
+    zmsg_addstrf(m, "%d", rc);
+    zmsg_addstr(m, err ? err : "");
+    zmsg_addmem(m, res ? res->data : "", res ? res->size : 0);
+    zmsg_send(&m, w->pipe);
+}
+
+static void
+s_do_run(s_worker_t *w, const char *job, bool dry)
+{
+    char k[400];
+    const char *kind =
+        azo_config_str(w->cfg, s_jobkey(w, job, "kind", k, sizeof k));
+    int64_t t0 = zclock_mono();
+    s_result_t r;
+    s_result_init(&r);
+    int rc = dry ? 0 : s_recover(w, &r);
+    if (rc == 0) {
+        if (kind && strcmp(kind, "cleanup") == 0)
+            rc = s_run_cleanup(w, job, dry, &r);
+        else if (kind && strcmp(kind, "archive") == 0)
+            rc = s_run_archive(w, job, dry, &r);
+        else
+            rc = AZO_EUNAVAIL;
+    }
+    int64_t ms = zclock_mono() - t0;
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 10);
+    azo_pack_kstr(&pk, "job", job);
+    azo_pack_kstr(&pk, "kind", kind);
+    azo_pack_kbool(&pk, "dry_run", dry);
+    azo_pack_kint(&pk, "moved", r.moved);
+    azo_pack_kint(&pk, "pruned", r.pruned);
+    azo_pack_kint(&pk, "bytes", r.bytes);
+    azo_pack_kint(&pk, "errors", r.errors);
+    azo_pack_kint(&pk, "duration_ms", ms);
+    msgpack_pack_str_with_body(&pk, "files", 5);
+    msgpack_pack_array(&pk, r.nfiles);
+    msgpack_sbuffer_write(&sb, r.files.data, r.files.size);
+    msgpack_pack_str_with_body(&pk, "error_list", 10);
+    msgpack_pack_array(&pk, r.nerrs);
+    msgpack_sbuffer_write(&sb, r.errs.data, r.errs.size);
+    if (!dry && rc == 0) {
+        // archive.run: the summary, without the lists.
+        msgpack_sbuffer ev;
+        msgpack_packer epk;
+        msgpack_sbuffer_init(&ev);
+        msgpack_packer_init(&epk, &ev, msgpack_sbuffer_write);
+        msgpack_pack_map(&epk, 7);
+        azo_pack_kstr(&epk, "job", job);
+        azo_pack_kstr(&epk, "kind", kind);
+        azo_pack_kint(&epk, "moved", r.moved);
+        azo_pack_kint(&epk, "pruned", r.pruned);
+        azo_pack_kint(&epk, "bytes", r.bytes);
+        azo_pack_kint(&epk, "errors", r.errors);
+        azo_pack_kint(&epk, "duration_ms", ms);
+        s_event(w, "archive.run", &ev);
+        msgpack_sbuffer_destroy(&ev);
+    }
+    char err[200] = "";
+    if (rc == AZO_EUNAVAIL)
+        s_fmt(err, sizeof err,
+              "job '%s': kind '%s' is not available in "
+              "this build yet",
+              job, kind ? kind : "?");
+    else if (rc < 0)
+        s_fmt(err, sizeof err, "job '%s': %s", job, azo_err_str(rc));
+    s_done(w, rc, err, &sb);
+    msgpack_sbuffer_destroy(&sb);
+    s_result_fini(&r);
+}
+
+static void
+s_do_restore(s_worker_t *w, uint64_t id)
+{
+    char err[600] = "";
+    arc_entry_t *e = calloc(1, sizeof *e);
+    int rc = e ? s_restore(w, id, err, sizeof err, e) : -ENOMEM;
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    if (rc == 0) {
+        arc_entry_pack(e, &pk);
+        s_event(w, "archive.restored", &sb);
+    }
+    s_done(w, rc, err, &sb);
+    msgpack_sbuffer_destroy(&sb);
+    free(e);
+}
+
+static void
+s_worker(zsock_t *pipe, void *arg)
+{
+    s_wargs_t *a = arg;
+    s_worker_t w = {pipe, a->cfg, a->store, a->db, false, "actors/archiver"};
+    free(a);
+    zsock_signal(pipe, 0);
+    while (!w.term) {
+        zmsg_t *m = zmsg_recv(pipe);
+        if (!m)
+            break;
+        char *cmd = zmsg_popstr(m);
+        if (cmd && strcmp(cmd, "$TERM") == 0)
+            w.term = true;
+        else if (cmd && strcmp(cmd, "RUN") == 0) {
+            char *job = zmsg_popstr(m), *dry = zmsg_popstr(m);
+            s_do_run(&w, job ? job : "", dry && strcmp(dry, "1") == 0);
+            zstr_free(&job);
+            zstr_free(&dry);
+        } else if (cmd && strcmp(cmd, "RESTORE") == 0) {
+            char *id = zmsg_popstr(m);
+            s_do_restore(&w, id ? strtoull(id, NULL, 10) : 0);
+            zstr_free(&id);
+        }
+        zstr_free(&cmd);
+        zmsg_destroy(&m);
+    }
+}
+
+// --- the actor ---------------------------------------------------------------
+
+typedef struct s_task {
+    char kind; // 'R' run, 'S' restore
+    char job[ARC_JOB_MAX];
+    bool dry;
+    uint64_t id;
+    azo_reply_t *reply; // NULL: nobody waits (one-way or part of "all")
+    struct s_all *all;  // archive.run without a job: gathers the results
+} s_task_t;
+
+typedef struct s_all {
+    azo_reply_t *reply;
+    size_t left;
+    msgpack_sbuffer sb; // the results, an array's elements
+    uint32_t n;
+    int64_t moved, errors;
+} s_all_t;
+
+typedef struct {
+    azo_actor_t *actor;
+    zactor_t *worker;
+    zlistx_t *tasks; // s_task_t, the first one running
+    bool busy;
+} s_arc_t;
+
+static void s_next(s_arc_t *self);
+
+static void
+s_publish(s_arc_t *self, const char *topic, const void *body, size_t len)
+{
+    msgpack_zone zone;
+    msgpack_zone_init(&zone, 2048);
+    msgpack_object obj;
+    if (azo_mp_unpack(body, len, &zone, &obj) == 0 &&
+        obj.type == MSGPACK_OBJECT_MAP) {
+        msgpack_packer *pk =
+            azo_actor_event(self->actor, topic, obj.via.map.size);
+        if (pk) {
+            for (uint32_t i = 0; i < obj.via.map.size; i++) {
+                msgpack_pack_object(pk, obj.via.map.ptr[i].key);
+                msgpack_pack_object(pk, obj.via.map.ptr[i].val);
+            }
+            (void)azo_actor_publish(self->actor);
+        }
+    }
+    msgpack_zone_destroy(&zone);
+}
+
+static void
+s_all_done(s_arc_t *self, s_all_t *all)
+{
+    if (all->reply) {
+        msgpack_packer *pk = azo_reply_result(all->reply);
+        msgpack_pack_map(pk, 3);
+        azo_pack_kint(pk, "moved", all->moved);
+        azo_pack_kint(pk, "errors", all->errors);
+        msgpack_pack_str_with_body(pk, "jobs", 4);
+        msgpack_pack_array(pk, all->n);
+        (void)pk->callback(pk->data, all->sb.data, all->sb.size);
+        (void)azo_actor_reply(self->actor, &all->reply);
+    }
+    msgpack_sbuffer_destroy(&all->sb);
+    free(all);
+}
+
+static int
+s_on_worker(zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void)loop;
+    s_arc_t *self = arg;
+    zmsg_t *m = zmsg_recv(sock);
+    if (!m)
+        return 0;
+    char *kind = zmsg_popstr(m);
+    if (kind && strcmp(kind, "EV") == 0) {
+        char *topic = zmsg_popstr(m);
+        zframe_t *body = zmsg_pop(m);
+        if (topic && body)
+            s_publish(self, topic, zframe_data(body), zframe_size(body));
+        zstr_free(&topic);
+        zframe_destroy(&body);
+    } else if (kind && strcmp(kind, "DONE") == 0) {
+        char *rcs = zmsg_popstr(m), *err = zmsg_popstr(m);
+        zframe_t *res = zmsg_pop(m);
+        int rc = rcs ? atoi(rcs) : AZO_EINTERNAL;
+        s_task_t *t = zlistx_first(self->tasks);
+        if (t) {
+            if (t->all) {
+                s_all_t *all = t->all;
+                all->n++;
+                if (rc < 0) {
+                    msgpack_packer pk;
+                    msgpack_packer_init(&pk, &all->sb, msgpack_sbuffer_write);
+                    msgpack_pack_map(&pk, 2);
+                    azo_pack_kstr(&pk, "job", t->job);
+                    azo_pack_kstr(&pk, "error", err);
+                    all->errors++;
+                } else if (res && zframe_size(res)) {
+                    msgpack_sbuffer_write(&all->sb,
+                                          (const char *)zframe_data(res),
+                                          zframe_size(res));
+                    msgpack_zone zone;
+                    msgpack_zone_init(&zone, 2048);
+                    msgpack_object o;
+                    int64_t v;
+                    if (azo_mp_unpack(zframe_data(res), zframe_size(res), &zone,
+                                      &o) == 0) {
+                        if (azo_mp_int(azo_mp_get(&o, "moved"), &v) == 0)
+                            all->moved += v;
+                        if (azo_mp_int(azo_mp_get(&o, "errors"), &v) == 0)
+                            all->errors += v;
+                    }
+                    msgpack_zone_destroy(&zone);
+                }
+                if (--all->left == 0)
+                    s_all_done(self, all);
+            } else if (t->reply) {
+                if (rc < 0)
+                    azo_reply_fail(t->reply, rc, "%s", err ? err : "");
+                else {
+                    msgpack_packer *pk = azo_reply_result(t->reply);
+                    (void)pk->callback(pk->data, (const char *)zframe_data(res),
+                                       zframe_size(res));
+                }
+                (void)azo_actor_reply(self->actor, &t->reply);
+            }
+            zlistx_delete(self->tasks, zlistx_cursor(self->tasks));
+        }
+        self->busy = false;
+        zstr_free(&rcs);
+        zstr_free(&err);
+        zframe_destroy(&res);
+        s_next(self);
+    }
+    zstr_free(&kind);
+    zmsg_destroy(&m);
+    return 0;
+}
+
+static void
+s_next(s_arc_t *self)
+{
+    if (self->busy)
+        return;
+    s_task_t *t = zlistx_first(self->tasks);
+    if (!t)
+        return;
+    self->busy = true;
+    if (t->kind == 'R')
+        zsock_send(self->worker, "sss", "RUN", t->job, t->dry ? "1" : "0");
+    else {
+        char id[32];
+        snprintf(id, sizeof id, "%llu", (unsigned long long)t->id);
+        zsock_send(self->worker, "ss", "RESTORE", id);
+    }
+}
+
+static bool
+s_job_exists(s_arc_t *self, const char *job)
+{
+    char k[400];
+    snprintf(k, sizeof k, "actors/archiver/jobs/%s", job);
+    return azo_config_section(azo_actor_config(self->actor), k) != NULL;
+}
+
+static s_task_t *
+s_task(s_arc_t *self, char kind, const char *job, bool dry)
+{
+    s_task_t *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->kind = kind;
+    snprintf(t->job, sizeof t->job, "%s", job ? job : "");
+    t->dry = dry;
+    if (!zlistx_add_end(self->tasks, t)) {
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+static int
+s_cmd_run(void *selfp, const azo_req_t *req, azo_reply_t *reply)
+{
+    s_arc_t *self = selfp;
+    const char *bad = azo_req_unknown_arg(req, "job,dry_run");
+    if (bad)
+        return azo_reply_fail(reply, AZO_EBADREQ,
+                              "unknown argument '%s' (known: job, dry_run)",
+                              bad);
+    const char *job = azo_req_str(req, "job");
+    if (azo_req_arg(req, "job") && !job)
+        return azo_reply_fail(reply, AZO_EBADREQ, "job: must be a string");
+    bool dry = false;
+    if (azo_req_bool(req, "dry_run", &dry) == AZO_EBADREQ)
+        return azo_reply_fail(reply, AZO_EBADREQ, "dry_run: must be a boolean");
+    if (job && (strchr(job, '/') || !s_job_exists(self, job)))
+        return azo_reply_fail(reply, AZO_ENOTFOUND, "no archiver job '%s'",
+                              job);
+    if (job) {
+        s_task_t *t = s_task(self, 'R', job, dry);
+        if (!t)
+            return -ENOMEM;
+        t->reply = azo_actor_defer(self->actor, reply);
+        s_next(self);
+        return 0;
+    }
+    // Every job, in config order.
+    zconfig_t *jobs = azo_config_section(azo_actor_config(self->actor),
+                                         "actors/archiver/jobs");
+    s_all_t *all = calloc(1, sizeof *all);
+    if (!all)
+        return -ENOMEM;
+    msgpack_sbuffer_init(&all->sb);
+    for (zconfig_t *j = jobs ? zconfig_child(jobs) : NULL; j;
+         j = zconfig_next(j)) {
+        s_task_t *t = s_task(self, 'R', zconfig_name(j), dry);
+        if (t) {
+            t->all = all;
+            all->left++;
+        }
+    }
+    all->reply = azo_actor_defer(self->actor, reply);
+    if (!all->left) { // no jobs configured
+        s_all_done(self, all);
+        return 0;
+    }
+    s_next(self);
+    return 0;
+}
+
+typedef struct {
+    msgpack_packer *pk;
+    const char *job;
+    int64_t since;
+    uint32_t n, max;
+    bool more;
+    uint64_t last;
+} s_list_t;
+
+static int
+s_list_one(const arc_entry_t *e, void *arg)
+{
+    s_list_t *l = arg;
+    if ((l->job && strcmp(e->job, l->job) != 0) || e->ts < l->since)
+        return 0;
+    if (l->n == l->max) {
+        l->more = true;
+        return 1;
+    }
+    arc_entry_pack(e, l->pk);
+    l->last = e->id;
+    l->n++;
+    return 0;
+}
+
+static int
+s_cmd_list(void *selfp, const azo_req_t *req, azo_reply_t *reply)
+{
+    s_arc_t *self = selfp;
+    const char *bad = azo_req_unknown_arg(req, "job,since,after,limit");
+    if (bad)
+        return azo_reply_fail(reply, AZO_EBADREQ,
+                              "unknown argument '%s' (known: job, since, "
+                              "after, limit)",
+                              bad);
+    const char *job = azo_req_str(req, "job");
+    if (azo_req_arg(req, "job") && !job)
+        return azo_reply_fail(reply, AZO_EBADREQ, "job: must be a string");
+    int64_t since = 0, after = 0, limit = S_LISTED;
+    if (azo_req_int(req, "since", &since) == AZO_EBADREQ)
+        return azo_reply_fail(reply, AZO_EBADREQ,
+                              "since: must be Unix ms (an integer)");
+    if (azo_req_int(req, "after", &after) == AZO_EBADREQ || after < 0)
+        return azo_reply_fail(reply, AZO_EBADREQ,
+                              "after: must be an id (an integer >= 0)");
+    if (azo_req_int(req, "limit", &limit) == AZO_EBADREQ || limit < 1 ||
+        limit > S_LISTED)
+        return azo_reply_fail(reply, AZO_EBADREQ,
+                              "limit: must be an integer 1..%d", S_LISTED);
+    azo_txn_t *txn = NULL;
+    int rc = azo_store_begin(azo_actor_store(self->actor), false, &txn);
+    if (rc < 0)
+        return azo_reply_fail(reply, rc, "catalog: %s", azo_err_str(rc));
+    msgpack_packer *pk = azo_reply_result(reply);
+    msgpack_pack_map(pk, 4);
+    msgpack_pack_str_with_body(pk, "files", 5);
+    size_t at = azo_pack_array_open(pk);
+    s_list_t l = {pk, job, since, 0, (uint32_t)limit, false, 0};
+    int bad_n = 0;
+    rc = arc_cat_each(txn, azo_actor_db(self->actor), false,
+                      (uint64_t)after + 1, s_list_one, &l, &bad_n);
+    azo_pack_array_close(pk, at, l.n);
+    azo_pack_kint(pk, "count", l.n);
+    azo_pack_kbool(pk, "more", l.more);
+    azo_pack_kuint(pk, "next_after", l.more ? l.last : 0);
+    azo_store_abort(&txn);
+    if (bad_n)
+        zsys_warning("archiver: %d corrupt catalog entries skipped", bad_n);
+    return rc < 0 ? azo_reply_fail(reply, rc, "catalog: %s", azo_err_str(rc))
+                  : 0;
+}
+
+static int
+s_cmd_restore(void *selfp, const azo_req_t *req, azo_reply_t *reply)
+{
+    s_arc_t *self = selfp;
+    const char *bad = azo_req_unknown_arg(req, "id");
+    if (bad)
+        return azo_reply_fail(reply, AZO_EBADREQ,
+                              "unknown argument '%s' (known: id)", bad);
+    int64_t id = 0;
+    if (azo_req_int(req, "id", &id) != 0 || id <= 0)
+        return azo_reply_fail(reply, AZO_EBADREQ,
+                              "id: must be a catalog id (an integer > 0)");
+    s_task_t *t = s_task(self, 'S', NULL, false);
+    if (!t)
+        return -ENOMEM;
+    t->id = (uint64_t)id;
+    t->reply = azo_actor_defer(self->actor, reply);
+    s_next(self);
+    return 0;
+}
+
+static void
+s_task_free(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
+
+static void
+s_fini(void *selfp)
+{
+    s_arc_t *self = selfp;
+    if (!self)
+        return;
+    zactor_destroy(&self->worker); // $TERM: it stops between files
+    // Tasks still queued: their deferred replies are answered by the
+    // runtime ("unavailable"); gathered results are dropped.
+    for (s_task_t *t = zlistx_first(self->tasks); t;
+         t = zlistx_next(self->tasks))
+        if (t->all && --t->all->left == 0) {
+            t->all->reply = NULL;
+            s_all_done(self, t->all);
+        }
+    zlistx_destroy(&self->tasks);
+    free(self);
+}
+
+static int
+s_init(azo_actor_t *actor, void **self_p)
+{
+    s_arc_t *self = calloc(1, sizeof *self);
+    s_wargs_t *a = calloc(1, sizeof *a);
+    if (!self || !a) {
+        free(self);
+        free(a);
+        return -ENOMEM;
+    }
+    self->actor = actor;
+    self->tasks = zlistx_new();
+    a->cfg = azo_actor_config(actor);
+    a->store = azo_actor_store(actor);
+    a->db = azo_actor_db(actor);
+    self->worker = zactor_new(s_worker, a);
+    if (!self->tasks || !self->worker) {
+        if (!self->worker)
+            free(a);
+        s_fini(self);
+        return -ENOMEM;
+    }
+    zlistx_set_destructor(self->tasks, s_task_free);
+    if (zloop_reader(azo_actor_loop(actor), zactor_sock(self->worker),
+                     s_on_worker, self) < 0) {
+        s_fini(self);
+        return -ENOMEM;
+    }
+    *self_p = self;
+    return 0;
+}
+
+static const azo_cfg_key_t s_keys[] = {
+    {"jobs", AZO_CFG_SECTION, NULL, 0, 0, NULL, "a section of jobs"},
+    {"jobs/*", AZO_CFG_SECTION, NULL, 0, 0, NULL,
+     "a job: a section named after it"},
+    {"jobs/*/kind", AZO_CFG_ENUM, NULL, 0, 0, "archive|rotate|cleanup",
+     "what the job does"},
+    {"jobs/*/dir", AZO_CFG_STR, NULL, 0, 0, NULL,
+     "archive, cleanup: the directory whose files it takes"},
+    {"jobs/*/glob", AZO_CFG_STR, "*", 0, 0, NULL,
+     "file names it takes (fnmatch)"},
+    {"jobs/*/recursive", AZO_CFG_BOOL, "0", 0, 0, NULL,
+     "also files in subdirectories"},
+    {"jobs/*/age", AZO_CFG_DURATION, "7d", 0, 3650LL * 86400000, NULL,
+     "archive: files older than this"},
+    {"jobs/*/archive_dir", AZO_CFG_STR, NULL, 0, 0, NULL,
+     "archive: where files go"},
+    {"jobs/*/compress", AZO_CFG_BOOL, "0", 0, 0, NULL,
+     "archive: gzip the archived copies"},
+    {"jobs/*/compress_level", AZO_CFG_INT, "6", 1, 9, NULL, "gzip level"},
+    {"jobs/*/max_archived", AZO_CFG_INT, "0", 0, 100000000, NULL,
+     "archive: archives kept (0: all); the oldest go first"},
+    {"jobs/*/max_age", AZO_CFG_DURATION, "0", 0, 3650LL * 86400000, NULL,
+     "cleanup: delete files older than this (0: no limit)"},
+    {"jobs/*/max_size", AZO_CFG_SIZE, "0", 0, 0, NULL,
+     "cleanup: keep the directory under this many bytes (0: no limit)"},
+};
+
+static int
+s_check(const azo_config_t *cfg, const char *base, char *err, size_t errlen)
+{
+    char k[400];
+    snprintf(k, sizeof k, "%s/jobs", base);
+    zconfig_t *jobs = azo_config_section(cfg, k);
+    for (zconfig_t *j = jobs ? zconfig_child(jobs) : NULL; j;
+         j = zconfig_next(j)) {
+        const char *name = zconfig_name(j);
+        snprintf(k, sizeof k, "%s/jobs/%s/kind", base, name);
+        const char *kind = azo_config_str(cfg, k);
+        if (!kind) {
+            snprintf(k, sizeof k, "%s/jobs/%s", base, name);
+            return azo_config_fail(cfg, k, err, errlen,
+                                   "a job needs kind = archive, rotate or "
+                                   "cleanup");
+        }
+        snprintf(k, sizeof k, "%s/jobs/%s/dir", base, name);
+        if (strcmp(kind, "rotate") != 0 && !azo_config_str(cfg, k)) {
+            snprintf(k, sizeof k, "%s/jobs/%s", base, name);
+            return azo_config_fail(cfg, k, err, errlen,
+                                   "kind = %s needs dir = DIRECTORY", kind);
+        }
+        snprintf(k, sizeof k, "%s/jobs/%s/archive_dir", base, name);
+        if (strcmp(kind, "archive") == 0 && !azo_config_str(cfg, k)) {
+            snprintf(k, sizeof k, "%s/jobs/%s", base, name);
+            return azo_config_fail(cfg, k, err, errlen,
+                                   "kind = archive needs archive_dir = "
+                                   "DIRECTORY");
+        }
+    }
+    return 0;
+}
+
 static const azo_cmd_entry_t s_cmds[] = {
-    {"archive.run", azo_cmd_unavailable},
-    {"archive.list", azo_cmd_unavailable},
-    {"archive.restore", azo_cmd_unavailable},
+    {"archive.run", s_cmd_run},
+    {"archive.list", s_cmd_list},
+    {"archive.restore", s_cmd_restore},
 };
 
 const azo_actor_def_t azo_archive_def = {
     .name = "archiver",
     .prefix = "archive.",
+    .init = s_init,
+    .fini = s_fini,
     .cmds = s_cmds,
     .ncmds = sizeof s_cmds / sizeof s_cmds[0],
+    .keys = s_keys,
+    .nkeys = sizeof s_keys / sizeof s_keys[0],
+    .check = s_check,
 };

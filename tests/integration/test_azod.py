@@ -195,7 +195,7 @@ class BadInputTest(NodeTest):
                           ("sched.bogus", "unknown_command"),
                           ("mining.report", "unavailable"),
                           ("pay.bogus", "unknown_command"),
-                          ("archive.list", "unavailable"),
+                          ("archive.bogus", "unknown_command"),
                           ("config.reload", "unavailable")]:
             with self.subTest(cmd):
                 rep = n.call(cmd)
