@@ -76,6 +76,7 @@ typedef struct {
     bool has_count;
     const char *status; // pay list --status: borrowed argv, or NULL
     const char *method; // pay requeue --method: borrowed argv, or NULL
+    bool dry_run;       // archive run --dry-run
     long long limit;    // pay list, pay events --limit: rows at most
     bool has_limit;
     const char *cert;       // borrowed: --cert or $AZO_CERT, or NULL
@@ -2313,6 +2314,24 @@ s_cmd_pay_submit(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
     return S_EXIT_OK;
 }
 
+// archive run [JOB] [--dry-run]: runs one archiver job (or all) and prints
+// the result (files moved or, dry, what would move).
+static int
+s_cmd_archive_run(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
+{
+    msgpack_sbuffer args;
+    msgpack_sbuffer_init(&args);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &args, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, (uint32_t)(argc > 0) + 1);
+    if (argc > 0)
+        azo_pack_kstr(&pk, "job", argv[0]);
+    azo_pack_kbool(&pk, "dry_run", c->opts->dry_run);
+    int rc = s_call_print(c, cmd->wire, &args);
+    msgpack_sbuffer_destroy(&args);
+    return rc;
+}
+
 // keygen NAME: writes NAME (public) and NAME_secret (mode 0600). Talks to
 // no node.
 static int
@@ -2608,7 +2627,7 @@ static const s_cmd_t s_cmds[] = {
     {"pay", "requeue", s_cmd_pay_requeue, "pay.requeue", "id", 1, 1},
     {"pay", "stats", s_cmd_pay_stats, "pay.stats", NULL, 0, 0},
     {"pay", "events", s_cmd_pay_events, "pay.events", "since", 0, 1},
-    {"archive", "run", s_cmd_thin, "archive.run", "job", 1, 1},
+    {"archive", "run", s_cmd_archive_run, "archive.run", "job", 0, 1},
     {"archive", "list", s_cmd_thin, "archive.list", NULL, 0, 0},
     {"archive", "restore", s_cmd_thin, "archive.restore", "id", 1, 1},
 };
@@ -2734,7 +2753,11 @@ s_help(FILE *out)
         "table (SEQ,\n"
         "                           TIME, TOPIC, ID, STATUS, ATTEMPT, "
         "ERROR); --limit N\n"
-        "  archive run JOB          archive.run {\"job\": JOB}\n"
+        "  archive run [JOB] [--dry-run]\n"
+        "                           archive.run {\"job\": JOB, \"dry_run\": "
+        "true}: one\n"
+        "                           archiver job (none: all), or what it "
+        "would do\n"
         "  archive list             archive.list\n"
         "  archive restore ID       archive.restore {\"id\": ID}\n"
         "\n"
@@ -2759,6 +2782,9 @@ s_help(FILE *out)
         "most\n"
         "      --method M           pay requeue: charge payment method M "
         "instead\n"
+        "      --dry-run            archive run: show what the job would do, "
+        "change\n"
+        "                           nothing\n"
         "      --cert FILE          use CURVE with this client certificate "
         "(NAME or\n"
         "                           NAME_secret, from keygen); needs "
@@ -2855,7 +2881,8 @@ s_parse(int argc, char **argv, s_opts_t *opts, int *first)
         OPT_SERVER_KEY,
         OPT_STATUS,
         OPT_LIMIT,
-        OPT_METHOD
+        OPT_METHOD,
+        OPT_DRY_RUN
     };
     static const struct option longopts[] = {
         {"endpoint", required_argument, NULL, 'e'},
@@ -2868,6 +2895,7 @@ s_parse(int argc, char **argv, s_opts_t *opts, int *first)
         {"status", required_argument, NULL, OPT_STATUS},
         {"limit", required_argument, NULL, OPT_LIMIT},
         {"method", required_argument, NULL, OPT_METHOD},
+        {"dry-run", no_argument, NULL, OPT_DRY_RUN},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -2932,6 +2960,9 @@ s_parse(int argc, char **argv, s_opts_t *opts, int *first)
                 return s_usage_error("--method: the method is empty");
             opts->method = optarg;
             break;
+        case OPT_DRY_RUN:
+            opts->dry_run = true;
+            break;
         case 'h':
             s_help(stdout);
             return S_EXIT_OK;
@@ -2994,6 +3025,8 @@ main(int argc, char **argv)
                              "only");
     if (opts.method && cmd->fn != s_cmd_pay_requeue)
         return s_usage_error("--method applies to pay requeue only");
+    if (opts.dry_run && cmd->fn != s_cmd_archive_run)
+        return s_usage_error("--dry-run applies to archive run only");
     if ((opts.cert != NULL) != (opts.server_key != NULL))
         return s_usage_error("CURVE needs both --cert and --server-key");
     if (opts.cert && cmd->fn != s_cmd_keygen) {

@@ -939,6 +939,8 @@ typedef struct {
 
 static void s_next(s_arc_t *self);
 
+// Publishes the worker's event: topic and the fields of body (a map), but
+// its "v" (a catalog entry's record version): the envelope has its own.
 static void
 s_publish(s_arc_t *self, const char *topic, const void *body, size_t len)
 {
@@ -947,10 +949,14 @@ s_publish(s_arc_t *self, const char *topic, const void *body, size_t len)
     msgpack_object obj;
     if (azo_mp_unpack(body, len, &zone, &obj) == 0 &&
         obj.type == MSGPACK_OBJECT_MAP) {
-        msgpack_packer *pk =
-            azo_actor_event(self->actor, topic, obj.via.map.size);
+        uint32_t n = 0;
+        for (uint32_t i = 0; i < obj.via.map.size; i++)
+            n += !azo_mp_str_eq(&obj.via.map.ptr[i].key, "v");
+        msgpack_packer *pk = azo_actor_event(self->actor, topic, n);
         if (pk) {
             for (uint32_t i = 0; i < obj.via.map.size; i++) {
+                if (azo_mp_str_eq(&obj.via.map.ptr[i].key, "v"))
+                    continue;
                 msgpack_pack_object(pk, obj.via.map.ptr[i].key);
                 msgpack_pack_object(pk, obj.via.map.ptr[i].val);
             }
@@ -1224,7 +1230,13 @@ s_cmd_restore(void *selfp, const azo_req_t *req, azo_reply_t *reply)
         return azo_reply_fail(reply, AZO_EBADREQ,
                               "unknown argument '%s' (known: id)", bad);
     int64_t id = 0;
-    if (azo_req_int(req, "id", &id) != 0 || id <= 0)
+    const char *ids = azo_req_str(req, "id"); // "12" from a command line
+    if (ids && *ids && strspn(ids, "0123456789") == strlen(ids) &&
+        strlen(ids) < 19)
+        id = strtoll(ids, NULL, 10);
+    else if (azo_req_int(req, "id", &id) != 0)
+        id = 0;
+    if (id <= 0)
         return azo_reply_fail(reply, AZO_EBADREQ,
                               "id: must be a catalog id (an integer > 0)");
     s_task_t *t = s_task(self, 'S', NULL, false);
