@@ -13,6 +13,7 @@
 
 #include "arc_cat.h"
 #include "arc_fs.h"
+#include "arc_rot.h"
 #include "azo_err.h"
 #include "azo_mp.h"
 
@@ -20,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define S_BATCH    256  // files per intent commit / catalog commit
+#define S_BATCH    512  // files per intent commit / catalog commit
 #define S_LISTED   1000 // most files listed in one answer
 #define S_ERRS     100  // most errors listed in one answer
 #define S_MAXFILES 1000000
@@ -241,7 +243,7 @@ s_recover(s_worker_t *w, s_result_t *r)
 // --- archive jobs ----------------------------------------------------------
 
 typedef struct {
-    char path[ARC_PATH_MAX];
+    char *path; // owned
     int64_t mtime, size;
 } s_file_t;
 
@@ -263,11 +265,22 @@ s_add_file(s_files_t *f, const char *path, const struct stat *st)
         f->v = v;
         f->cap = cap;
     }
-    s_file_t *x = &f->v[f->n++];
-    snprintf(x->path, sizeof x->path, "%s", path);
+    s_file_t *x = &f->v[f->n];
+    if (!(x->path = strdup(path)))
+        return -ENOMEM;
+    f->n++;
     x->mtime = st->st_mtime;
     x->size = st->st_size;
     return 0;
+}
+
+static void
+s_files_free(s_files_t *f)
+{
+    for (size_t i = 0; i < f->n; i++)
+        free(f->v[i].path);
+    free(f->v);
+    memset(f, 0, sizeof *f);
 }
 
 static int
@@ -644,7 +657,7 @@ s_run_archive(s_worker_t *w, const char *job, bool dry, s_result_t *r)
     }
     if (rc == 0 && max > 0 && !s_stopping(w))
         rc = s_prune(w, job, max, dry, r);
-    free(f.v);
+    s_files_free(&f);
     return rc;
 }
 
@@ -707,8 +720,86 @@ s_run_cleanup(s_worker_t *w, const char *job, bool dry, s_result_t *r)
             msgpack_sbuffer_destroy(&sb);
         }
     }
-    free(f.v);
+    s_files_free(&f);
     return rc;
+}
+
+// --- rotate jobs -----------------------------------------------------------
+
+typedef struct {
+    s_worker_t *w;
+    s_result_t *r;
+    const char *job;
+    bool dry;
+} s_rot_t;
+
+static void
+s_rot_report(void *arg, const char *action, const char *from, const char *to,
+             int64_t bytes, int rc, const char *err)
+{
+    s_rot_t *x = arg;
+    if (rc < 0) {
+        s_error(x->r, from ? from : "?", err && err[0] ? err : "failed");
+        return;
+    }
+    s_pack_plan(x->r, action, from, to, bytes);
+    if (strcmp(action, "rotate") == 0)
+        x->r->moved++;
+    else if (strcmp(action, "remove") == 0)
+        x->r->pruned++;
+    if (x->dry || strcmp(action, "skip") == 0)
+        return;
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 5);
+    azo_pack_kstr(&pk, "job", x->job);
+    azo_pack_kstr(&pk, "action", action);
+    azo_pack_kstr(&pk, "path", from);
+    azo_pack_kstr(&pk, "to", to);
+    azo_pack_kint(&pk, "bytes", bytes);
+    s_event(x->w,
+            strcmp(action, "remove") == 0 ? "archive.pruned"
+                                          : "archive.rotated",
+            &sb);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static int
+s_run_rotate(s_worker_t *w, const char *job, bool dry, s_result_t *r)
+{
+    char k[400];
+    const azo_config_t *cfg = w->cfg;
+#define S_JK(key) s_jobkey(w, job, key, k, sizeof k)
+    arc_rot_cfg_t rc = {
+        .path = azo_config_str(cfg, S_JK("path")),
+        .rotate = (int)azo_config_int(cfg, S_JK("rotate"), 4),
+        .size = azo_config_size(cfg, S_JK("size"), 0),
+        .max_age_ms = azo_config_ms(cfg, S_JK("max_age"), 0),
+        .compress = azo_config_bool(cfg, S_JK("compress"), false),
+        .delaycompress = azo_config_bool(cfg, S_JK("delaycompress"), false),
+        .dateext = azo_config_bool(cfg, S_JK("dateext"), false),
+        .missingok = azo_config_bool(cfg, S_JK("missingok"), false),
+        .notifempty = azo_config_bool(cfg, S_JK("notifempty"), false),
+        .copytruncate = azo_config_bool(cfg, S_JK("copytruncate"), false),
+        .pidfile = azo_config_str(cfg, S_JK("pidfile")),
+        .now_ms = zclock_time(),
+    };
+    const char *sig = azo_config_str(cfg, S_JK("signal"));
+#undef S_JK
+    rc.sig = !sig || strcmp(sig, "HUP") == 0 ? SIGHUP
+             : strcmp(sig, "USR1") == 0      ? SIGUSR1
+             : strcmp(sig, "USR2") == 0      ? SIGUSR2
+                                             : SIGHUP;
+    s_rot_t x = {w, r, job, dry};
+    char err[600] = "";
+    int n = arc_rot_run(&rc, dry, s_rot_report, &x, err, sizeof err);
+    if (n < 0 && n != AZO_EBADREQ)
+        return 0; // reported through s_rot_report
+    if (n == AZO_EBADREQ)
+        s_error(r, rc.path ? rc.path : job, err);
+    return 0;
 }
 
 // --- restore -----------------------------------------------------------------
@@ -810,6 +901,8 @@ s_do_run(s_worker_t *w, const char *job, bool dry)
             rc = s_run_cleanup(w, job, dry, &r);
         else if (kind && strcmp(kind, "archive") == 0)
             rc = s_run_archive(w, job, dry, &r);
+        else if (kind && strcmp(kind, "rotate") == 0)
+            rc = s_run_rotate(w, job, dry, &r);
         else
             rc = AZO_EUNAVAIL;
     }
@@ -1328,9 +1421,29 @@ static const azo_cfg_key_t s_keys[] = {
     {"jobs/*/max_archived", AZO_CFG_INT, "0", 0, 100000000, NULL,
      "archive: archives kept (0: all); the oldest go first"},
     {"jobs/*/max_age", AZO_CFG_DURATION, "0", 0, 3650LL * 86400000, NULL,
-     "cleanup: delete files older than this (0: no limit)"},
+     "cleanup: delete files older than this; rotate: rotate when the last "
+     "rotation is older (0: no limit)"},
     {"jobs/*/max_size", AZO_CFG_SIZE, "0", 0, 0, NULL,
      "cleanup: keep the directory under this many bytes (0: no limit)"},
+    {"jobs/*/path", AZO_CFG_STR, NULL, 0, 0, NULL, "rotate: the log file"},
+    {"jobs/*/rotate", AZO_CFG_INT, "4", 0, 10000, NULL,
+     "rotate: rotated files kept"},
+    {"jobs/*/size", AZO_CFG_SIZE, "0", 0, 0, NULL,
+     "rotate: rotate when larger (0: size does not matter)"},
+    {"jobs/*/delaycompress", AZO_CFG_BOOL, "0", 0, 0, NULL,
+     "rotate: leave the newest rotated file uncompressed"},
+    {"jobs/*/dateext", AZO_CFG_BOOL, "0", 0, 0, NULL,
+     "rotate: name rotated files path-YYYYMMDD"},
+    {"jobs/*/missingok", AZO_CFG_BOOL, "0", 0, 0, NULL,
+     "rotate: a missing log is not an error"},
+    {"jobs/*/notifempty", AZO_CFG_BOOL, "0", 0, 0, NULL,
+     "rotate: do not rotate an empty log"},
+    {"jobs/*/copytruncate", AZO_CFG_BOOL, "0", 0, 0, NULL,
+     "rotate: copy then truncate instead of rename + signal"},
+    {"jobs/*/pidfile", AZO_CFG_STR, NULL, 0, 0, NULL,
+     "rotate: signal the process in this file after the rename"},
+    {"jobs/*/signal", AZO_CFG_ENUM, "HUP", 0, 0, "HUP|USR1|USR2",
+     "rotate: the signal that makes the writer reopen"},
 };
 
 static int
@@ -1349,6 +1462,12 @@ s_check(const azo_config_t *cfg, const char *base, char *err, size_t errlen)
             return azo_config_fail(cfg, k, err, errlen,
                                    "a job needs kind = archive, rotate or "
                                    "cleanup");
+        }
+        snprintf(k, sizeof k, "%s/jobs/%s/path", base, name);
+        if (strcmp(kind, "rotate") == 0 && !azo_config_str(cfg, k)) {
+            snprintf(k, sizeof k, "%s/jobs/%s", base, name);
+            return azo_config_fail(cfg, k, err, errlen,
+                                   "kind = rotate needs path = LOGFILE");
         }
         snprintf(k, sizeof k, "%s/jobs/%s/dir", base, name);
         if (strcmp(kind, "rotate") != 0 && !azo_config_str(cfg, k)) {

@@ -199,13 +199,44 @@ class ArchiveTest(NodeTest):
             self.assertEqual(res["errors"], 1)
             self.assertIn("locked.log", res["error_list"][0]["path"])
 
+    def test_rotate(self):
+        log = os.path.join(self.src, "app.log")
+        with open(log, "wb") as f:
+            f.write(b"first generation\n" * 100)
+        n = self.start({"rot": {"kind": "rotate", "path": log, "rotate": 2,
+                                "size": "100", "compress": "yes",
+                                "delaycompress": "yes",
+                                "copytruncate": "yes"}})
+        before = sha(log)
+        dry = self.ok(n, "archive.run", {"job": "rot", "dry_run": True})
+        self.assertEqual(dry["moved"], 1, dry)
+        self.assertEqual(sorted(os.listdir(self.src)), ["app.log", "sub"])
+        sub = n.subscriber("archive.")
+        time.sleep(0.2)
+        res = self.ok(n, "archive.run", {"job": "rot"})
+        self.assertEqual((res["moved"], res["errors"]), (1, 0), res)
+        self.assertEqual(os.path.getsize(log), 0)          # truncated
+        self.assertEqual(sha(log + ".1"), before)          # delaycompress
+        self.assertEqual(recv_event(sub, topic="archive.rotated")[0],
+                         "archive.rotated")
+        with open(log, "ab") as f:
+            f.write(b"second generation\n" * 100)
+        self.ok(n, "archive.run", {"job": "rot"})
+        self.assertTrue(os.path.exists(log + ".2.gz"))
+        data = subprocess.run(["zcat", log + ".2.gz"],
+                              capture_output=True).stdout
+        self.assertEqual(hashlib.sha256(data).hexdigest(), before)
+        self.assertEqual(self.ok(n, "archive.run", {"job": "rot"})
+                         ["moved"], 0)                     # empty: below size
+
     def test_bad_config(self):
         for body, what in [
                 ("            j\n                dir = /tmp\n", "kind"),
                 ("            j\n                kind = archive\n"
                  "                dir = /tmp\n", "archive_dir"),
                 ("            j\n                kind = cleanup\n", "dir"),
-                ("            j\n                kind = shred\n", "kind")]:
+                ("            j\n                kind = shred\n", "kind"),
+                ("            j\n                kind = rotate\n", "path")]:
             cfg = self.write_cfg("actors\n    archiver\n        jobs\n"
                                  + body, name="bad.cfg")
             out = subprocess.run([AZOD, "--check", "-c", cfg],

@@ -4,7 +4,8 @@
 # (scheduler fire-time error, idle CPU), #6 (health-checker sweep of 1,000
 # TCP targets) and #7 (payments recovered through the local test gateway,
 # tools/bench/bench_pay.py, beside azo_bench_gwload's raw rate against the
-# same gateway), then prints one summary table:
+# same gateway) and #8 (archiver: small files vs mv + sync, gzip vs gzip
+# -6, tools/bench/bench_archive.py), then prints one summary table:
 #   metric | azo | baseline | ratio | target | met?
 # ratio is azo / baseline: for rates higher is better, for latencies lower.
 # Every baseline (raw libzmq + msgpack-c; for #3 the fork+exec floor,
@@ -20,7 +21,8 @@
 #                            with asserts on, as STYLE.md §4 asks of release
 #                            builds) instead of the preset's build/release
 #   AZO_BENCH_ACTOR_ARGS, AZO_BENCH_CTL_ARGS, AZO_BENCH_RESTART_ARGS,
-#   AZO_BENCH_SCHED_ARGS, AZO_BENCH_HEALTH_ARGS, AZO_BENCH_PAY_ARGS
+#   AZO_BENCH_SCHED_ARGS, AZO_BENCH_HEALTH_ARGS, AZO_BENCH_PAY_ARGS,
+#   AZO_BENCH_ARCHIVE_ARGS
 #                            extra options for azo_bench_actor /
 #                            azo_bench_ctl / azo_bench_restart /
 #                            azo_bench_sched / azo_bench_health (see --help)
@@ -40,6 +42,7 @@ restart_args=${AZO_BENCH_RESTART_ARGS:-}
 sched_args=${AZO_BENCH_SCHED_ARGS:-}
 health_args=${AZO_BENCH_HEALTH_ARGS:-}
 pay_args=${AZO_BENCH_PAY_ARGS:-}
+archive_args=${AZO_BENCH_ARCHIVE_ARGS:-}
 for arg in "$@"; do
     case $arg in
     --no-build) build=0 ;;
@@ -50,6 +53,7 @@ for arg in "$@"; do
         sched_args="--quick $sched_args"
         health_args="-s 5 -w 1 $health_args"
         pay_args="-n 5000 $pay_args"
+        archive_args="--mb 20 $archive_args"
         ;;
     -h | --help)
         sed -n '2,/^set -eu/p' "$self" | sed '$d; s/^# \{0,1\}//'
@@ -116,6 +120,10 @@ run "$bin/azo_bench_sched" $sched_args
 echo "== #6: health-checker sweeps (azo_bench_health $health_args)"
 # shellcheck disable=SC2086
 run "$bin/azo_bench_health" $health_args
+echo "== #8: archiver (bench_archive.py $archive_args)"
+# shellcheck disable=SC2086
+run /usr/bin/python3 tools/bench/bench_archive.py --azod "$dir/tools/azod" \
+    $archive_args
 echo "== #7: payment recovery (bench_pay.py $pay_args)"
 # shellcheck disable=SC2086
 run /usr/bin/python3 tools/bench/bench_pay.py --azod "$dir/tools/azod" \
