@@ -348,26 +348,51 @@ s_pack_plan(s_result_t *r, const char *action, const char *from, const char *to,
     r->nfiles++;
 }
 
+// One archive.moved event per batch: {job, count, files: [ENTRY]}.
 static void
-s_moved_event(s_worker_t *w, const arc_entry_t *e)
+s_moved_event(s_worker_t *w, const char *job, const arc_entry_t *es,
+              const bool *ok, size_t m, size_t count)
 {
+    if (!count)
+        return;
     msgpack_sbuffer sb;
     msgpack_packer pk;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    arc_entry_pack(e, &pk);
+    msgpack_pack_map(&pk, 3);
+    azo_pack_kstr(&pk, "job", job);
+    azo_pack_kint(&pk, "count", (int64_t)count);
+    msgpack_pack_str_with_body(&pk, "files", 5);
+    msgpack_pack_array(&pk, (uint32_t)count);
+    for (size_t i = 0; i < m; i++)
+        if (ok[i])
+            arc_entry_pack(&es[i], &pk);
     s_event(w, "archive.moved", &sb);
     msgpack_sbuffer_destroy(&sb);
 }
 
-// Picks the archive name of f in adir: "<stem>_<YYYYMMDD><ext><suffix>"
+// The names in the archive directory, read once per run, plus those this
+// run picks (so two files of one batch never get the same name).
+static zhashx_t *
+s_taken_load(const char *adir)
+{
+    zhashx_t *t = zhashx_new();
+    if (!t)
+        return NULL;
+    DIR *d = opendir(adir);
+    struct dirent *de;
+    while (d && (de = readdir(d)))
+        zhashx_insert(t, de->d_name, (void *)1);
+    if (d)
+        closedir(d);
+    return t;
+}
+
+// Picks the archive name of f: "<stem>_<YYYYMMDD><ext><suffix>"
 // (arc_fs_dated_name's form, date of the mtime in UTC), with _1, _2, ...
-// when that name is on disk or already taken by this batch (names[0..n)).
-// A missing adir (a dry run) has no names yet. Returns 0 or a negative
-// code.
+// when the name is taken, and takes it. Returns 0 or a negative code.
 static int
-s_name(const char *adir, const s_file_t *f, bool gz, char (*names)[256],
-       size_t n, char *out, size_t outlen)
+s_name(zhashx_t *taken, const s_file_t *f, bool gz, char *out, size_t outlen)
 {
     const char *base = strrchr(f->path, '/');
     base = base ? base + 1 : f->path;
@@ -381,21 +406,17 @@ s_name(const char *adir, const s_file_t *f, bool gz, char (*names)[256],
     char date[16];
     strftime(date, sizeof date, "%Y%m%d", &tm);
     for (int i = 0; i < 10000; i++) {
-        char num[16] = "", name[256], path[ARC_PATH_MAX];
+        char num[16] = "", name[256];
         if (i)
             snprintf(num, sizeof num, "_%d", i);
         int len = snprintf(name, sizeof name, "%.*s_%s%s%s%s", stem, base, date,
                            num, dot ? dot : "", gz ? ".gz" : "");
         if (len < 0 || len >= (int)sizeof name || len >= (int)outlen)
             return -ENAMETOOLONG;
-        bool taken = false;
-        for (size_t k = 0; k < n && !taken; k++)
-            taken = strcmp(names[k], name) == 0;
-        if (taken)
+        if (zhashx_lookup(taken, name))
             continue;
-        s_fmt(path, sizeof path, "%s/%s", adir, name);
-        if (s_exists(path))
-            continue;
+        if (zhashx_insert(taken, name, (void *)1) != 0)
+            return -ENOMEM;
         memcpy(out, name, (size_t)len + 1);
         return 0;
     }
@@ -405,8 +426,8 @@ s_name(const char *adir, const s_file_t *f, bool gz, char (*names)[256],
 // Archives files[0..n) (one batch): intents, the moves, the directory
 // syncs, then the catalog. Returns 0 or a negative code (store).
 static int
-s_batch(s_worker_t *w, const char *job, const char *adir, bool gz, int level,
-        const s_file_t *files, size_t n, s_result_t *r)
+s_batch(s_worker_t *w, const char *job, const char *adir, zhashx_t *taken,
+        bool gz, int level, const s_file_t *files, size_t n, s_result_t *r)
 {
     arc_entry_t *es = calloc(n, sizeof *es);
     char(*names)[256] = calloc(n, sizeof *names);
@@ -426,8 +447,7 @@ s_batch(s_worker_t *w, const char *job, const char *adir, bool gz, int level,
             s_error(r, files[i].path, err);
             continue;
         }
-        int nrc =
-            s_name(adir, &files[i], gz, names, m, names[m], sizeof names[m]);
+        int nrc = s_name(taken, &files[i], gz, names[m], sizeof names[m]);
         if (nrc) {
             s_fmt(err, sizeof err, "no free archive name: %s",
                   azo_err_str(nrc));
@@ -525,13 +545,16 @@ s_batch(s_worker_t *w, const char *job, const char *adir, bool gz, int level,
     if (rc == 0)
         rc = azo_store_commit(&txn);
     azo_store_abort(&txn);
+    size_t count = 0;
     for (size_t i = 0; rc == 0 && i < m; i++)
         if (ok[i]) {
             r->moved++;
             r->bytes += es[i].size;
             s_pack_plan(r, "archived", es[i].orig, es[i].path, es[i].size);
-            s_moved_event(w, &es[i]);
+            count++;
         }
+    if (rc == 0)
+        s_moved_event(w, job, es, ok, m, count);
     free(es);
     free(names);
     free(ok);
@@ -630,6 +653,9 @@ s_run_archive(s_worker_t *w, const char *job, bool dry, s_result_t *r)
         (void)arc_fs_clean_tmp(adir, NULL, 0);
     s_files_t f = {0};
     int64_t before = (zclock_time() - age) / 1000;
+    zhashx_t *taken = s_taken_load(adir);
+    if (!taken)
+        return -ENOMEM;
     int rc = s_scan(dir, glob ? glob : "*", rec, adir, before, &f, r);
     if (rc == 0)
         qsort(f.v, f.n, sizeof *f.v, s_by_mtime);
@@ -639,7 +665,7 @@ s_run_archive(s_worker_t *w, const char *job, bool dry, s_result_t *r)
             char(*names)[256] = calloc(n, sizeof *names);
             for (size_t i = 0; names && i < n; i++) {
                 char to[ARC_PATH_MAX];
-                if (s_name(adir, &f.v[at + i], gz, names, i, names[i],
+                if (s_name(taken, &f.v[at + i], gz, names[i],
                            sizeof names[i]) == 0) {
                     snprintf(to, sizeof to, "%s/%s", adir, names[i]);
                     s_pack_plan(r, "archive", f.v[at + i].path, to,
@@ -653,10 +679,11 @@ s_run_archive(s_worker_t *w, const char *job, bool dry, s_result_t *r)
         }
         if (s_stopping(w))
             break;
-        rc = s_batch(w, job, adir, gz, level, f.v + at, n, r);
+        rc = s_batch(w, job, adir, taken, gz, level, f.v + at, n, r);
     }
     if (rc == 0 && max > 0 && !s_stopping(w))
         rc = s_prune(w, job, max, dry, r);
+    zhashx_destroy(&taken);
     s_files_free(&f);
     return rc;
 }

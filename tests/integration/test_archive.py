@@ -87,10 +87,13 @@ class ArchiveTest(NodeTest):
         self.assertEqual(sorted(listing(self.arc).values()),
                          sorted(v for k, v in before.items()
                                 if k.endswith(".log") and k != "new.log"))
-        topics = set()
-        for _ in range(4):
-            topics.add(recv_event(sub)[0])
-        self.assertEqual(topics, {"archive.moved", "archive.run"})
+        _, moved = recv_event(sub, topic="archive.moved")
+        self.assertEqual(moved["count"], 3)  # one event per batch
+        self.assertEqual(sorted(f["original"] for f in moved["files"]),
+                         sorted(os.path.join(self.src, x) for x in
+                                ("app.log", "sub/app.log", "db.log")))
+        _, run = recv_event(sub, topic="archive.run")
+        self.assertEqual(run["moved"], 3)
         cat = self.ok(n, "archive.list", {"job": "logs"})
         self.assertEqual(cat["count"], 3)
         by_orig = {e["original"]: e for e in cat["files"]}
