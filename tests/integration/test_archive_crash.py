@@ -54,8 +54,12 @@ class ArchiveCrashTest(NodeTest):
         n = self.node(config=cfg)
         sock = n.socket()
         kills = 0
+        pid = 0
         while kills < KILLS:
-            wait_for(lambda: self.actor_pid(n), "the archiver to run")
+            # A new instance (the supervisor may not have seen the kill of
+            # the last one yet).
+            wait_for(lambda: self.actor_pid(n) not in (0, pid),
+                     "the archiver to run")
             sock.send(pack(
                 {"v": 1, "id": kills + 1, "cmd": "archive.run",
                  "args": {"job": "j"}}))
@@ -65,7 +69,8 @@ class ArchiveCrashTest(NodeTest):
                 os.kill(pid, signal.SIGKILL)
                 kills += 1
         sock.close()
-        wait_for(lambda: self.actor_pid(n), "the archiver to run")
+        wait_for(lambda: self.actor_pid(n) not in (0, pid),
+                 "the archiver to run again")
         left = len(os.listdir(src))
         self.assertGreater(left, 0, "the kills came too late to matter")
         rep = n.call("archive.run", {"job": "j"}, timeout=120)
