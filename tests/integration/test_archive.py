@@ -6,7 +6,9 @@ per-file errors that do not stop a run, bad config. Real azod processes,
 ipc endpoints, pyzmq client (/usr/bin/python3)."""
 import hashlib
 import os
+import shutil
 import subprocess
+import tempfile
 import time
 import unittest
 
@@ -150,6 +152,31 @@ class ArchiveTest(NodeTest):
         # A compressed archive restores to the original bytes.
         e = [e for e in cat if e["state"] == "archived"][0]
         self.ok(n, "archive.restore", {"id": e["id"]})
+        self.assertEqual(sha(e["original"]), e["sha256"])
+
+    def test_across_file_systems(self):
+        # /dev/shm is a tmpfs: another file system than the test's tree.
+        shm = "/dev/shm"
+        if (not os.path.isdir(shm) or not os.access(shm, os.W_OK) or
+                os.stat(shm).st_dev == os.stat(self.tmp).st_dev):
+            self.skipTest("no second file system at /dev/shm")
+        arc = tempfile.mkdtemp(prefix="azo-it-arc-", dir=shm)
+        self.addCleanup(shutil.rmtree, arc, True)
+        for i in range(20):
+            self.make("x%02d.log" % i, os.urandom(5000 + i), 10)
+        before = listing(self.src)
+        n = self.start({"x": {"kind": "archive", "dir": self.src,
+                              "archive_dir": arc}})
+        res = self.ok(n, "archive.run", {"job": "x"})
+        self.assertEqual((res["moved"], res["errors"]), (20, 0), res)
+        self.assertEqual(sorted(listing(arc).values()),
+                         sorted(before[k] for k in before
+                                if k.startswith("x")))
+        self.assertFalse([x for x in os.listdir(arc) if ".arc-tmp." in x])
+        self.assertFalse([x for x in os.listdir(self.src)
+                          if x.startswith("x")])
+        e = self.ok(n, "archive.list", {"job": "x", "limit": 1})["files"][0]
+        self.ok(n, "archive.restore", {"id": e["id"]})  # back across
         self.assertEqual(sha(e["original"]), e["sha256"])
 
     def test_cleanup_and_errors(self):
