@@ -22,7 +22,6 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,17 +33,6 @@
 #define S_ERRS     100  // most errors listed in one answer
 #define S_MAXFILES 1000000
 
-// snprintf for messages that may be cut (paths are long): no truncation
-// warnings, always terminated.
-static void __attribute__((format(printf, 3, 4)))
-s_fmt(char *buf, size_t len, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, len, fmt, ap);
-    va_end(ap);
-}
-
 // --- what the worker needs --------------------------------------------------
 
 typedef struct {
@@ -53,15 +41,27 @@ typedef struct {
     int db;
 } s_wargs_t;
 
+// msgpack being built: an event body (sent by s_body_send), a list.
+typedef struct {
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+} s_body_t;
+
+static msgpack_packer *
+s_body_init(s_body_t *b)
+{
+    msgpack_sbuffer_init(&b->sb);
+    msgpack_packer_init(&b->pk, &b->sb, msgpack_sbuffer_write);
+    return &b->pk;
+}
+
 // One run's result, built by the worker.
 typedef struct {
-    msgpack_sbuffer files; // packed file entries (dry run plan / moves)
-    msgpack_packer fpk;
+    s_body_t files; // packed file entries (dry run plan / moves)
     uint32_t nfiles;
-    msgpack_sbuffer errs; // packed {path, error}
-    msgpack_packer epk;
+    s_body_t errs; // packed {path, error}
     uint32_t nerrs;
-    int64_t moved, bytes, errors, pruned, skipped;
+    int64_t moved, bytes, errors, pruned;
 } s_result_t;
 
 typedef struct {
@@ -77,17 +77,15 @@ static void
 s_result_init(s_result_t *r)
 {
     memset(r, 0, sizeof *r);
-    msgpack_sbuffer_init(&r->files);
-    msgpack_packer_init(&r->fpk, &r->files, msgpack_sbuffer_write);
-    msgpack_sbuffer_init(&r->errs);
-    msgpack_packer_init(&r->epk, &r->errs, msgpack_sbuffer_write);
+    s_body_init(&r->files);
+    s_body_init(&r->errs);
 }
 
 static void
 s_result_fini(s_result_t *r)
 {
-    msgpack_sbuffer_destroy(&r->files);
-    msgpack_sbuffer_destroy(&r->errs);
+    msgpack_sbuffer_destroy(&r->files.sb);
+    msgpack_sbuffer_destroy(&r->errs.sb);
 }
 
 static void
@@ -96,9 +94,9 @@ s_error(s_result_t *r, const char *path, const char *why)
     r->errors++;
     if (r->nerrs >= S_ERRS)
         return;
-    msgpack_pack_map(&r->epk, 2);
-    azo_pack_kstr(&r->epk, "path", path);
-    azo_pack_kstr(&r->epk, "error", why);
+    msgpack_pack_map(&r->errs.pk, 2);
+    azo_pack_kstr(&r->errs.pk, "path", path);
+    azo_pack_kstr(&r->errs.pk, "error", why);
     r->nerrs++;
 }
 
@@ -111,6 +109,14 @@ s_event(s_worker_t *w, const char *topic, const msgpack_sbuffer *body)
     zmsg_addstr(m, topic);
     zmsg_addmem(m, body->data, body->size);
     zmsg_send(&m, w->pipe);
+}
+
+// Sends b as an event on topic and frees it.
+static void
+s_body_send(s_worker_t *w, const char *topic, s_body_t *b)
+{
+    s_event(w, topic, &b->sb);
+    msgpack_sbuffer_destroy(&b->sb);
 }
 
 // True when the actor asked the worker to stop.
@@ -192,12 +198,16 @@ s_recover(s_worker_t *w, s_result_t *r)
     if (rc == 0)
         rc = arc_cat_each(txn, w->db, true, 0, s_collect, &l, NULL);
     azo_store_abort(&txn);
+    char cleaned[ARC_PATH_MAX] = ""; // intents come in batches: one dir
     for (size_t i = 0; rc == 0 && i < l.n; i++) {
         arc_entry_t *e = &l.v[i];
         char err[512] = "", dir[ARC_PATH_MAX];
         bool done = false;
         s_dirname(e->path, dir, sizeof dir);
-        (void)arc_fs_clean_tmp(dir, NULL, 0);
+        if (strcmp(dir, cleaned) != 0) {
+            (void)arc_fs_clean_tmp(dir, NULL, 0);
+            memcpy(cleaned, dir, sizeof cleaned);
+        }
         if (s_exists(e->path)) {
             // The archive copy is complete: gzip and cross-fs copies are
             // renamed into place only when whole, and a rename is atomic.
@@ -213,13 +223,14 @@ s_recover(s_worker_t *w, s_result_t *r)
                         (void)arc_fs_sync_dir(dir, NULL, 0);
                         done = true;
                     } else
-                        s_fmt(err, sizeof err, "unlink %s: %s", e->orig,
-                              strerror(errno));
+                        (void)azo_err_set(err, sizeof err, 0, "unlink %s: %s",
+                                          e->orig, strerror(errno));
                 } else if (!err[0])
-                    s_fmt(err, sizeof err,
-                          "%s differs from the interrupted copy %s: both "
-                          "kept",
-                          e->orig, e->path);
+                    (void)azo_err_set(
+                        err, sizeof err, 0,
+                        "%s differs from the interrupted copy %s: both "
+                        "kept",
+                        e->orig, e->path);
             } else
                 done = true;
         }
@@ -302,7 +313,8 @@ s_scan(const char *dir, const char *glob, bool recursive, const char *skip,
     DIR *d = opendir(dir);
     if (!d) {
         char why[600];
-        s_fmt(why, sizeof why, "opendir %s: %s", dir, strerror(errno));
+        (void)azo_err_set(why, sizeof why, 0, "opendir %s: %s", dir,
+                          strerror(errno));
         s_error(r, dir, why);
         return errno == ENOENT ? 0 : 0;
     }
@@ -340,11 +352,11 @@ s_pack_plan(s_result_t *r, const char *action, const char *from, const char *to,
 {
     if (r->nfiles >= S_LISTED)
         return;
-    msgpack_pack_map(&r->fpk, 4);
-    azo_pack_kstr(&r->fpk, "action", action);
-    azo_pack_kstr(&r->fpk, "path", from);
-    azo_pack_kstr(&r->fpk, "to", to);
-    azo_pack_kint(&r->fpk, "size", size);
+    msgpack_pack_map(&r->files.pk, 4);
+    azo_pack_kstr(&r->files.pk, "action", action);
+    azo_pack_kstr(&r->files.pk, "path", from);
+    azo_pack_kstr(&r->files.pk, "to", to);
+    azo_pack_kint(&r->files.pk, "size", size);
     r->nfiles++;
 }
 
@@ -355,20 +367,17 @@ s_moved_event(s_worker_t *w, const char *job, const arc_entry_t *es,
 {
     if (!count)
         return;
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 3);
-    azo_pack_kstr(&pk, "job", job);
-    azo_pack_kint(&pk, "count", (int64_t)count);
-    msgpack_pack_str_with_body(&pk, "files", 5);
-    msgpack_pack_array(&pk, (uint32_t)count);
+    s_body_t b;
+    msgpack_packer *pk = s_body_init(&b);
+    msgpack_pack_map(pk, 3);
+    azo_pack_kstr(pk, "job", job);
+    azo_pack_kint(pk, "count", (int64_t)count);
+    msgpack_pack_str_with_body(pk, "files", 5);
+    msgpack_pack_array(pk, (uint32_t)count);
     for (size_t i = 0; i < m; i++)
         if (ok[i])
-            arc_entry_pack(&es[i], &pk);
-    s_event(w, "archive.moved", &sb);
-    msgpack_sbuffer_destroy(&sb);
+            arc_entry_pack(&es[i], pk);
+    s_body_send(w, "archive.moved", &b);
 }
 
 // The names in the archive directory, read once per run, plus those this
@@ -449,8 +458,8 @@ s_batch(s_worker_t *w, const char *job, const char *adir, zhashx_t *taken,
         }
         int nrc = s_name(taken, &files[i], gz, names[m], sizeof names[m]);
         if (nrc) {
-            s_fmt(err, sizeof err, "no free archive name: %s",
-                  azo_err_str(nrc));
+            (void)azo_err_set(err, sizeof err, 0, "no free archive name: %s",
+                              azo_err_str(nrc));
             s_error(r, files[i].path, err);
             continue;
         }
@@ -491,8 +500,8 @@ s_batch(s_worker_t *w, const char *job, const char *adir, zhashx_t *taken,
             mrc = arc_fs_gzip(e->orig, e->path, level, err, sizeof err);
             if (mrc == 0 && unlink(e->orig) != 0) {
                 mrc = -errno;
-                s_fmt(err, sizeof err, "unlink %s: %s", e->orig,
-                      strerror(errno));
+                (void)azo_err_set(err, sizeof err, 0, "unlink %s: %s", e->orig,
+                                  strerror(errno));
             }
         } else {
             mrc = renameat2(AT_FDCWD, e->orig, AT_FDCWD, e->path,
@@ -505,8 +514,8 @@ s_batch(s_worker_t *w, const char *job, const char *adir, zhashx_t *taken,
                 mrc = arc_fs_move(e->orig, e->path, e->sha, NULL, err,
                                   sizeof err);
             else if (mrc)
-                s_fmt(err, sizeof err, "rename %s -> %s: %s", e->orig, e->path,
-                      strerror(-mrc));
+                (void)azo_err_set(err, sizeof err, 0, "rename %s -> %s: %s",
+                                  e->orig, e->path, strerror(-mrc));
         }
         if (mrc) {
             s_error(r, e->orig, err);
@@ -595,7 +604,8 @@ s_prune(s_worker_t *w, const char *job, int64_t max, bool dry, s_result_t *r)
         }
         if (unlink(e->path) != 0 && errno != ENOENT) {
             char why[600];
-            s_fmt(why, sizeof why, "unlink %s: %s", e->path, strerror(errno));
+            (void)azo_err_set(why, sizeof why, 0, "unlink %s: %s", e->path,
+                              strerror(errno));
             s_error(r, e->path, why);
             continue;
         }
@@ -608,13 +618,9 @@ s_prune(s_worker_t *w, const char *job, int64_t max, bool dry, s_result_t *r)
         azo_store_abort(&txn);
         if (rc == 0) {
             r->pruned++;
-            msgpack_sbuffer sb;
-            msgpack_packer pk;
-            msgpack_sbuffer_init(&sb);
-            msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-            arc_entry_pack(e, &pk);
-            s_event(w, "archive.pruned", &sb);
-            msgpack_sbuffer_destroy(&sb);
+            s_body_t b;
+            arc_entry_pack(e, s_body_init(&b));
+            s_body_send(w, "archive.pruned", &b);
         }
     }
     free(p.l.v);
@@ -645,7 +651,8 @@ s_run_archive(s_worker_t *w, const char *job, bool dry, s_result_t *r)
         return AZO_EBADREQ;
     if (!dry && mkdir(adir, 0750) != 0 && errno != EEXIST) {
         char why[600];
-        s_fmt(why, sizeof why, "mkdir %s: %s", adir, strerror(errno));
+        (void)azo_err_set(why, sizeof why, 0, "mkdir %s: %s", adir,
+                          strerror(errno));
         s_error(r, adir, why);
         return 0;
     }
@@ -723,8 +730,8 @@ s_run_cleanup(s_worker_t *w, const char *job, bool dry, s_result_t *r)
             break;
         if (!dry && unlink(f.v[i].path) != 0) {
             char why[600];
-            s_fmt(why, sizeof why, "unlink %s: %s", f.v[i].path,
-                  strerror(errno));
+            (void)azo_err_set(why, sizeof why, 0, "unlink %s: %s", f.v[i].path,
+                              strerror(errno));
             s_error(r, f.v[i].path, why);
             continue;
         }
@@ -734,17 +741,14 @@ s_run_cleanup(s_worker_t *w, const char *job, bool dry, s_result_t *r)
         s_pack_plan(r, dry ? "delete" : "deleted", f.v[i].path, NULL,
                     f.v[i].size);
         if (!dry) {
-            msgpack_sbuffer sb;
-            msgpack_packer pk;
-            msgpack_sbuffer_init(&sb);
-            msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-            msgpack_pack_map(&pk, 4);
-            azo_pack_kstr(&pk, "job", job);
-            azo_pack_kstr(&pk, "path", f.v[i].path);
-            azo_pack_kint(&pk, "size", f.v[i].size);
-            azo_pack_kstr(&pk, "reason", old ? "max_age" : "max_size");
-            s_event(w, "archive.pruned", &sb);
-            msgpack_sbuffer_destroy(&sb);
+            s_body_t b;
+            msgpack_packer *pk = s_body_init(&b);
+            msgpack_pack_map(pk, 4);
+            azo_pack_kstr(pk, "job", job);
+            azo_pack_kstr(pk, "path", f.v[i].path);
+            azo_pack_kint(pk, "size", f.v[i].size);
+            azo_pack_kstr(pk, "reason", old ? "max_age" : "max_size");
+            s_body_send(w, "archive.pruned", &b);
         }
     }
     s_files_free(&f);
@@ -776,21 +780,18 @@ s_rot_report(void *arg, const char *action, const char *from, const char *to,
         x->r->pruned++;
     if (x->dry || strcmp(action, "skip") == 0)
         return;
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 5);
-    azo_pack_kstr(&pk, "job", x->job);
-    azo_pack_kstr(&pk, "action", action);
-    azo_pack_kstr(&pk, "path", from);
-    azo_pack_kstr(&pk, "to", to);
-    azo_pack_kint(&pk, "bytes", bytes);
-    s_event(x->w,
-            strcmp(action, "remove") == 0 ? "archive.pruned"
-                                          : "archive.rotated",
-            &sb);
-    msgpack_sbuffer_destroy(&sb);
+    s_body_t b;
+    msgpack_packer *pk = s_body_init(&b);
+    msgpack_pack_map(pk, 5);
+    azo_pack_kstr(pk, "job", x->job);
+    azo_pack_kstr(pk, "action", action);
+    azo_pack_kstr(pk, "path", from);
+    azo_pack_kstr(pk, "to", to);
+    azo_pack_kint(pk, "bytes", bytes);
+    s_body_send(x->w,
+                strcmp(action, "remove") == 0 ? "archive.pruned"
+                                              : "archive.rotated",
+                &b);
 }
 
 static int
@@ -840,30 +841,32 @@ s_restore(s_worker_t *w, uint64_t id, char *err, size_t errlen, arc_entry_t *e)
         rc = arc_cat_get(txn, w->db, id, false, e);
     azo_store_abort(&txn);
     if (rc == AZO_ENOTFOUND) {
-        s_fmt(err, errlen, "no archived file with id %llu",
-              (unsigned long long)id);
+        (void)azo_err_set(err, errlen, 0, "no archived file with id %llu",
+                          (unsigned long long)id);
         return rc;
     }
     if (rc < 0) {
-        s_fmt(err, errlen, "catalog: %s", azo_err_str(rc));
+        (void)azo_err_set(err, errlen, 0, "catalog: %s", azo_err_str(rc));
         return rc;
     }
     if (e->state != ARC_ARCHIVED) {
-        s_fmt(err, errlen, "file %llu is %s, not in the archive",
-              (unsigned long long)id, arc_state_name(e->state));
+        (void)azo_err_set(err, errlen, 0, "file %llu is %s, not in the archive",
+                          (unsigned long long)id, arc_state_name(e->state));
         return AZO_ECONFLICT;
     }
     if (s_exists(e->orig)) {
-        s_fmt(err, errlen,
-              "%s exists: restore refuses to overwrite it (move it away "
-              "first)",
-              e->orig);
+        (void)azo_err_set(
+            err, errlen, 0,
+            "%s exists: restore refuses to overwrite it (move it away "
+            "first)",
+            e->orig);
         return AZO_ECONFLICT;
     }
     char dir[ARC_PATH_MAX];
     s_dirname(e->orig, dir, sizeof dir);
     if (!s_exists(dir)) {
-        s_fmt(err, errlen, "%s: the original directory is gone", dir);
+        (void)azo_err_set(err, errlen, 0, "%s: the original directory is gone",
+                          dir);
         return AZO_ENOTFOUND;
     }
     if (e->gzip) {
@@ -873,15 +876,15 @@ s_restore(s_worker_t *w, uint64_t id, char *err, size_t errlen, arc_entry_t *e)
             (rc = arc_fs_sha256(e->orig, sha, NULL, err, errlen)) == 0 &&
             strcmp(sha, e->sha) != 0) {
             (void)unlink(e->orig);
-            s_fmt(err, errlen,
-                  "%s: restored bytes differ from the "
-                  "catalog's checksum; archive kept",
-                  e->path);
+            (void)azo_err_set(err, errlen, 0,
+                              "%s: restored bytes differ from the "
+                              "catalog's checksum; archive kept",
+                              e->path);
             rc = AZO_EINTERNAL;
         }
         if (rc == 0 && unlink(e->path) != 0) {
-            s_fmt(err, errlen, "restored, but unlink %s: %s", e->path,
-                  strerror(errno));
+            (void)azo_err_set(err, errlen, 0, "restored, but unlink %s: %s",
+                              e->path, strerror(errno));
             rc = -errno;
         }
     } else
@@ -896,7 +899,8 @@ s_restore(s_worker_t *w, uint64_t id, char *err, size_t errlen, arc_entry_t *e)
         rc = azo_store_commit(&txn);
     azo_store_abort(&txn);
     if (rc < 0)
-        s_fmt(err, errlen, "restored, but the catalog: %s", azo_err_str(rc));
+        (void)azo_err_set(err, errlen, 0, "restored, but the catalog: %s",
+                          azo_err_str(rc));
     return rc;
 }
 
@@ -911,6 +915,23 @@ s_done(s_worker_t *w, int rc, const char *err, const msgpack_sbuffer *res)
     zmsg_addstr(m, err ? err : "");
     zmsg_addmem(m, res ? res->data : "", res ? res->size : 0);
     zmsg_send(&m, w->pipe);
+}
+
+// Packs a run's summary: job, kind, dry_run (when dry is not NULL),
+// moved, pruned, bytes, errors, duration_ms: 7 or 8 pairs.
+static void
+s_pack_summary(msgpack_packer *pk, const char *job, const char *kind,
+               const bool *dry, const s_result_t *r, int64_t ms)
+{
+    azo_pack_kstr(pk, "job", job);
+    azo_pack_kstr(pk, "kind", kind);
+    if (dry)
+        azo_pack_kbool(pk, "dry_run", *dry);
+    azo_pack_kint(pk, "moved", r->moved);
+    azo_pack_kint(pk, "pruned", r->pruned);
+    azo_pack_kint(pk, "bytes", r->bytes);
+    azo_pack_kint(pk, "errors", r->errors);
+    azo_pack_kint(pk, "duration_ms", ms);
 }
 
 static void
@@ -934,52 +955,34 @@ s_do_run(s_worker_t *w, const char *job, bool dry)
             rc = AZO_EUNAVAIL;
     }
     int64_t ms = zclock_mono() - t0;
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 10);
-    azo_pack_kstr(&pk, "job", job);
-    azo_pack_kstr(&pk, "kind", kind);
-    azo_pack_kbool(&pk, "dry_run", dry);
-    azo_pack_kint(&pk, "moved", r.moved);
-    azo_pack_kint(&pk, "pruned", r.pruned);
-    azo_pack_kint(&pk, "bytes", r.bytes);
-    azo_pack_kint(&pk, "errors", r.errors);
-    azo_pack_kint(&pk, "duration_ms", ms);
-    msgpack_pack_str_with_body(&pk, "files", 5);
-    msgpack_pack_array(&pk, r.nfiles);
-    msgpack_sbuffer_write(&sb, r.files.data, r.files.size);
-    msgpack_pack_str_with_body(&pk, "error_list", 10);
-    msgpack_pack_array(&pk, r.nerrs);
-    msgpack_sbuffer_write(&sb, r.errs.data, r.errs.size);
+    s_body_t res;
+    msgpack_packer *pk = s_body_init(&res);
+    msgpack_pack_map(pk, 10);
+    s_pack_summary(pk, job, kind, &dry, &r, ms);
+    msgpack_pack_str_with_body(pk, "files", 5);
+    msgpack_pack_array(pk, r.nfiles);
+    msgpack_sbuffer_write(&res.sb, r.files.sb.data, r.files.sb.size);
+    msgpack_pack_str_with_body(pk, "error_list", 10);
+    msgpack_pack_array(pk, r.nerrs);
+    msgpack_sbuffer_write(&res.sb, r.errs.sb.data, r.errs.sb.size);
     if (!dry && rc == 0) {
         // archive.run: the summary, without the lists.
-        msgpack_sbuffer ev;
-        msgpack_packer epk;
-        msgpack_sbuffer_init(&ev);
-        msgpack_packer_init(&epk, &ev, msgpack_sbuffer_write);
-        msgpack_pack_map(&epk, 7);
-        azo_pack_kstr(&epk, "job", job);
-        azo_pack_kstr(&epk, "kind", kind);
-        azo_pack_kint(&epk, "moved", r.moved);
-        azo_pack_kint(&epk, "pruned", r.pruned);
-        azo_pack_kint(&epk, "bytes", r.bytes);
-        azo_pack_kint(&epk, "errors", r.errors);
-        azo_pack_kint(&epk, "duration_ms", ms);
-        s_event(w, "archive.run", &ev);
-        msgpack_sbuffer_destroy(&ev);
+        s_body_t ev;
+        msgpack_pack_map(s_body_init(&ev), 7);
+        s_pack_summary(&ev.pk, job, kind, NULL, &r, ms);
+        s_body_send(w, "archive.run", &ev);
     }
     char err[200] = "";
     if (rc == AZO_EUNAVAIL)
-        s_fmt(err, sizeof err,
-              "job '%s': kind '%s' is not available in "
-              "this build yet",
-              job, kind ? kind : "?");
+        (void)azo_err_set(err, sizeof err, 0,
+                          "job '%s': kind '%s' is not available in "
+                          "this build yet",
+                          job, kind ? kind : "?");
     else if (rc < 0)
-        s_fmt(err, sizeof err, "job '%s': %s", job, azo_err_str(rc));
-    s_done(w, rc, err, &sb);
-    msgpack_sbuffer_destroy(&sb);
+        (void)azo_err_set(err, sizeof err, 0, "job '%s': %s", job,
+                          azo_err_str(rc));
+    s_done(w, rc, err, &res.sb);
+    msgpack_sbuffer_destroy(&res.sb);
     s_result_fini(&r);
 }
 
@@ -989,16 +992,14 @@ s_do_restore(s_worker_t *w, uint64_t id)
     char err[600] = "";
     arc_entry_t *e = calloc(1, sizeof *e);
     int rc = e ? s_restore(w, id, err, sizeof err, e) : -ENOMEM;
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    s_body_t b;
+    msgpack_packer *pk = s_body_init(&b);
     if (rc == 0) {
-        arc_entry_pack(e, &pk);
-        s_event(w, "archive.restored", &sb);
+        arc_entry_pack(e, pk);
+        s_event(w, "archive.restored", &b.sb);
     }
-    s_done(w, rc, err, &sb);
-    msgpack_sbuffer_destroy(&sb);
+    s_done(w, rc, err, &b.sb); // the entry is also the answer
+    msgpack_sbuffer_destroy(&b.sb);
     free(e);
 }
 
