@@ -6,7 +6,6 @@
 #include "azo_mp.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -73,18 +72,6 @@ pay_id_ok(const char *s)
     return true;
 }
 
-static int
-s_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return AZO_EBADREQ;
-}
-
 // Copies string object o into dst[dstlen]: 1..dstlen-1 bytes of UTF-8
 // without NUL (or 0.. when empty_ok). Returns 0 or AZO_EBADREQ.
 static int
@@ -109,30 +96,30 @@ static int
 s_error_arg(pay_rec_t *rec, const msgpack_object *e, char *err, size_t errlen)
 {
     if (e->type != MSGPACK_OBJECT_MAP)
-        return s_fail(err, errlen,
-                      "error: must be a map {code, message, http}");
+        return azo_err_set(err, errlen, AZO_EBADREQ,
+                           "error: must be a map {code, message, http}");
     for (uint32_t i = 0; i < e->via.map.size; i++) {
         const msgpack_object_kv *kv = &e->via.map.ptr[i];
         int64_t v;
         if (azo_mp_str_eq(&kv->key, "code")) {
             if (s_str(&kv->val, rec->err_code, sizeof rec->err_code, false))
-                return s_fail(err, errlen,
-                              "error.code: must be a string of "
-                              "1..63 bytes");
+                return azo_err_set(err, errlen, AZO_EBADREQ,
+                                   "error.code: must be a string of "
+                                   "1..63 bytes");
         } else if (azo_mp_str_eq(&kv->key, "message")) {
             if (s_str(&kv->val, rec->err_msg, sizeof rec->err_msg, true))
-                return s_fail(err, errlen,
-                              "error.message: must be a string "
-                              "of at most 255 bytes");
+                return azo_err_set(err, errlen, AZO_EBADREQ,
+                                   "error.message: must be a string "
+                                   "of at most 255 bytes");
         } else if (azo_mp_str_eq(&kv->key, "http")) {
             if (azo_mp_int(&kv->val, &v) || v < 0 || v > 999)
-                return s_fail(err, errlen,
-                              "error.http: must be an integer 0..999");
+                return azo_err_set(err, errlen, AZO_EBADREQ,
+                                   "error.http: must be an integer 0..999");
             rec->err_http = (int)v;
         } else
-            return s_fail(err, errlen,
-                          "error: unknown field (expected code, message, "
-                          "http)");
+            return azo_err_set(err, errlen, AZO_EBADREQ,
+                               "error: unknown field (expected code, message, "
+                               "http)");
     }
     return 0;
 }
@@ -143,7 +130,7 @@ pay_rec_from_args(pay_rec_t *rec, const msgpack_object *args, char *err,
 {
     memset(rec, 0, sizeof *rec);
     if (!args || args->type != MSGPACK_OBJECT_MAP)
-        return s_fail(err, errlen, "args: must be a map");
+        return azo_err_set(err, errlen, AZO_EBADREQ, "args: must be a map");
     for (uint32_t i = 0; i < args->via.map.size; i++) {
         const msgpack_object *k = &args->via.map.ptr[i].key;
         bool known = false;
@@ -154,64 +141,68 @@ pay_rec_from_args(pay_rec_t *rec, const msgpack_object *args, char *err,
             azo_mp_clean_text(name, sizeof name, k->via.str.ptr,
                               k->type == MSGPACK_OBJECT_STR ? k->via.str.size
                                                             : 0);
-            return s_fail(err, errlen,
-                          "%s: unknown field (expected id, amount, currency, "
-                          "customer, method, status, error, description)",
-                          name);
+            return azo_err_set(
+                err, errlen, AZO_EBADREQ,
+                "%s: unknown field (expected id, amount, currency, "
+                "customer, method, status, error, description)",
+                name);
         }
     }
     const msgpack_object *o = azo_mp_get(args, "id");
     if (!o)
-        return s_fail(err, errlen, "id: missing");
+        return azo_err_set(err, errlen, AZO_EBADREQ, "id: missing");
     if (s_str(o, rec->id, sizeof rec->id, false) || !pay_id_ok(rec->id))
-        return s_fail(err, errlen,
-                      "id: must be a string of 1..128 of "
-                      "A-Z a-z 0-9 _ . : -");
+        return azo_err_set(err, errlen, AZO_EBADREQ,
+                           "id: must be a string of 1..128 of "
+                           "A-Z a-z 0-9 _ . : -");
     if (!(o = azo_mp_get(args, "amount")))
-        return s_fail(err, errlen, "amount: missing");
+        return azo_err_set(err, errlen, AZO_EBADREQ, "amount: missing");
     if (azo_mp_int(o, &rec->amount) || rec->amount <= 0 ||
         rec->amount > PAY_AMOUNT_MAX)
-        return s_fail(err, errlen,
-                      "amount: must be a positive integer of minor units "
-                      "(at most 10^14)");
+        return azo_err_set(err, errlen, AZO_EBADREQ,
+                           "amount: must be a positive integer of minor units "
+                           "(at most 10^14)");
     if (!(o = azo_mp_get(args, "currency")))
-        return s_fail(err, errlen, "currency: missing");
+        return azo_err_set(err, errlen, AZO_EBADREQ, "currency: missing");
     if (s_str(o, rec->currency, sizeof rec->currency, false))
-        return s_fail(err, errlen, "currency: must be an ISO-4217 code");
+        return azo_err_set(err, errlen, AZO_EBADREQ,
+                           "currency: must be an ISO-4217 code");
     for (int i = 0; rec->currency[i]; i++)
         if (rec->currency[i] >= 'a' && rec->currency[i] <= 'z')
             rec->currency[i] = (char)(rec->currency[i] - 'a' + 'A');
     if (!pay_currency_ok(rec->currency))
-        return s_fail(err, errlen,
-                      "currency: '%s' is not an ISO-4217 currency code",
-                      rec->currency);
+        return azo_err_set(err, errlen, AZO_EBADREQ,
+                           "currency: '%s' is not an ISO-4217 currency code",
+                           rec->currency);
     if (!(o = azo_mp_get(args, "customer")))
-        return s_fail(err, errlen, "customer: missing");
+        return azo_err_set(err, errlen, AZO_EBADREQ, "customer: missing");
     if (s_str(o, rec->customer, sizeof rec->customer, false))
-        return s_fail(err, errlen,
-                      "customer: must be a string of 1..128 bytes");
+        return azo_err_set(err, errlen, AZO_EBADREQ,
+                           "customer: must be a string of 1..128 bytes");
     if (!(o = azo_mp_get(args, "method")))
-        return s_fail(err, errlen, "method: missing");
+        return azo_err_set(err, errlen, AZO_EBADREQ, "method: missing");
     if (s_str(o, rec->method, sizeof rec->method, false))
-        return s_fail(err, errlen,
-                      "method: must be a string of 1..128 "
-                      "bytes (a payment method reference)");
+        return azo_err_set(err, errlen, AZO_EBADREQ,
+                           "method: must be a string of 1..128 "
+                           "bytes (a payment method reference)");
     if ((o = azo_mp_get(args, "description")) &&
         s_str(o, rec->description, sizeof rec->description, true))
-        return s_fail(err, errlen,
-                      "description: must be a string of at most 255 bytes");
+        return azo_err_set(
+            err, errlen, AZO_EBADREQ,
+            "description: must be a string of at most 255 bytes");
     rec->status = PAY_PENDING;
     if ((o = azo_mp_get(args, "status"))) {
         if (azo_mp_str_eq(o, "failed"))
             rec->status = PAY_FAILED;
         else if (!azo_mp_str_eq(o, "pending"))
-            return s_fail(err, errlen,
-                          "status: must be \"pending\" (to process) or "
-                          "\"failed\" (to recover)");
+            return azo_err_set(err, errlen, AZO_EBADREQ,
+                               "status: must be \"pending\" (to process) or "
+                               "\"failed\" (to recover)");
     }
     if ((o = azo_mp_get(args, "error"))) {
         if (rec->status != PAY_FAILED)
-            return s_fail(err, errlen, "error: only with status \"failed\"");
+            return azo_err_set(err, errlen, AZO_EBADREQ,
+                               "error: only with status \"failed\"");
         int rc = s_error_arg(rec, o, err, errlen);
         if (rc)
             return rc;
@@ -265,7 +256,8 @@ static void
 s_get_str(s_dec_t *d, const char *key, char *dst, size_t dstlen, bool empty)
 {
     if (d->rc == 0 && s_str(azo_mp_get(d->map, key), dst, dstlen, empty))
-        d->rc = s_fail(d->err, d->errlen, "field %s: not a valid string", key);
+        d->rc = azo_err_set(d->err, d->errlen, AZO_EBADREQ,
+                            "field %s: not a valid string", key);
 }
 
 static int64_t
@@ -274,10 +266,10 @@ s_get_int(s_dec_t *d, const char *key, int64_t min, int64_t max)
     int64_t v = 0;
     const msgpack_object *o = azo_mp_get(d->map, key);
     if (d->rc == 0 && (!o || azo_mp_int(o, &v) || v < min || v > max))
-        d->rc = s_fail(d->err, d->errlen,
-                       "field %s: not an integer in "
-                       "range",
-                       key);
+        d->rc = azo_err_set(d->err, d->errlen, AZO_EBADREQ,
+                            "field %s: not an integer in "
+                            "range",
+                            key);
     return v;
 }
 
@@ -286,7 +278,8 @@ s_get_bool(s_dec_t *d, const char *key)
 {
     const msgpack_object *o = azo_mp_get(d->map, key);
     if (d->rc == 0 && (!o || o->type != MSGPACK_OBJECT_BOOLEAN)) {
-        d->rc = s_fail(d->err, d->errlen, "field %s: not a boolean", key);
+        d->rc = azo_err_set(d->err, d->errlen, AZO_EBADREQ,
+                            "field %s: not a boolean", key);
         return false;
     }
     return o && o->type == MSGPACK_OBJECT_BOOLEAN && o->via.boolean;
@@ -298,7 +291,7 @@ pay_rec_unpack(pay_rec_t *rec, const msgpack_object *obj, char *err,
 {
     memset(rec, 0, sizeof *rec);
     if (!obj || obj->type != MSGPACK_OBJECT_MAP)
-        return s_fail(err, errlen, "not a map");
+        return azo_err_set(err, errlen, AZO_EBADREQ, "not a map");
     s_dec_t d = {obj, err, errlen, 0};
     char st[16];
     (void)s_get_int(&d, "v", 1, 1);
@@ -329,7 +322,8 @@ pay_rec_unpack(pay_rec_t *rec, const msgpack_object *obj, char *err,
     if (d.rc == 0) {
         int s = pay_status_parse(st);
         if (s < 0 || !pay_id_ok(rec->id) || !pay_currency_ok(rec->currency))
-            d.rc = s_fail(err, errlen, "bad status, id or currency");
+            d.rc = azo_err_set(err, errlen, AZO_EBADREQ,
+                               "bad status, id or currency");
         else
             rec->status = (uint8_t)s;
     }
@@ -362,7 +356,7 @@ pay_trail_unpack(pay_trail_t *t, const msgpack_object *obj, char *err,
 {
     memset(t, 0, sizeof *t);
     if (!obj || obj->type != MSGPACK_OBJECT_MAP)
-        return s_fail(err, errlen, "not a map");
+        return azo_err_set(err, errlen, AZO_EBADREQ, "not a map");
     s_dec_t d = {obj, err, errlen, 0};
     char from[16] = "", to[16];
     t->n = (uint32_t)s_get_int(&d, "n", 1, UINT32_MAX);
@@ -380,7 +374,7 @@ pay_trail_unpack(pay_trail_t *t, const msgpack_object *obj, char *err,
     if (d.rc == 0) {
         int a = from[0] ? pay_status_parse(from) : -1, b = pay_status_parse(to);
         if ((from[0] && a < 0) || b < 0)
-            d.rc = s_fail(err, errlen, "bad status");
+            d.rc = azo_err_set(err, errlen, AZO_EBADREQ, "bad status");
         t->from = (int8_t)a;
         t->to = (uint8_t)(b < 0 ? 0 : b);
     }
