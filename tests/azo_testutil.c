@@ -2,9 +2,12 @@
 #define _XOPEN_SOURCE 700 // nftw
 #include "azo_testutil.h"
 
+#include <arpa/inet.h>
 #include <ftw.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -52,4 +55,33 @@ azo_test_one_line(const char *s)
         if (*p < 0x20 || *p == 0x7f)
             return false;
     return true;
+}
+
+int
+azo_test_listen(int backlog, uint16_t *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+        listen(fd, backlog) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    *port = ntohs(sa.sin_port);
+    return fd;
+}
+
+uint16_t
+azo_test_closed_port(void)
+{
+    uint16_t port = 0;
+    int fd = azo_test_listen(1, &port);
+    if (fd < 0)
+        return 0;
+    close(fd);
+    return port;
 }

@@ -146,44 +146,12 @@ s_http_main(void *arg)
     return NULL;
 }
 
-static uint16_t
-s_port_of(int fd)
-{
-    struct sockaddr_in sa;
-    socklen_t len = sizeof sa;
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    return ntohs(sa.sin_port);
-}
-
-// A listening socket on 127.0.0.1, port chosen by the kernel.
-static int
-s_listen(int backlog)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET,
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    assert_int_equal(listen(fd, backlog), 0);
-    return fd;
-}
-
-// A port on 127.0.0.1 where nothing listens.
-static uint16_t
-s_closed_port(void)
-{
-    int fd = s_listen(1);
-    uint16_t port = s_port_of(fd);
-    close(fd);
-    return port;
-}
-
 static void
 s_http_start(s_http_srv_t *srv)
 {
     memset(srv, 0, sizeof *srv);
-    srv->lfd = s_listen(64);
-    srv->port = s_port_of(srv->lfd);
+    srv->lfd = azo_test_listen(64, &srv->port);
+    assert_true(srv->lfd >= 0);
     assert_int_equal(pipe2(srv->stop, O_CLOEXEC), 0);
     assert_int_equal(pthread_create(&srv->thread, NULL, s_http_main, srv), 0);
 }
@@ -404,8 +372,9 @@ s_addr(char *buf, uint16_t port)
 static uint16_t
 s_full_listener(int *lfd, int *filler)
 {
-    *lfd = s_listen(0);
-    uint16_t port = s_port_of(*lfd);
+    uint16_t port = 0;
+    *lfd = azo_test_listen(0, &port);
+    assert_true(*lfd >= 0);
     *filler = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET,
                              .sin_port = htons(port),
@@ -421,7 +390,7 @@ test_hc_probe_tcp_refused(void **state)
 {
     s_fix_t *f = *state;
     char addr[64];
-    uint64_t id = s_tcp(f, s_addr(addr, s_closed_port()), 5000);
+    uint64_t id = s_tcp(f, s_addr(addr, azo_test_closed_port()), 5000);
     // Even when connect() fails at once, the result comes from the loop.
     assert_int_equal(f->got, 0);
     s_run(f, 1);
@@ -468,12 +437,13 @@ static void
 test_hc_probe_tcp_by_host_name(void **state)
 {
     s_fix_t *f = *state;
-    int lfd = s_listen(16);
+    uint16_t port = 0;
+    int lfd = azo_test_listen(16, &port);
+    assert_true(lfd >= 0);
     char open_addr[64], closed_addr[64];
-    snprintf(open_addr, sizeof open_addr, "localhost:%u",
-             (unsigned)s_port_of(lfd));
+    snprintf(open_addr, sizeof open_addr, "localhost:%u", (unsigned)port);
     snprintf(closed_addr, sizeof closed_addr, "localhost:%u",
-             (unsigned)s_closed_port());
+             (unsigned)azo_test_closed_port());
     uint64_t ok = s_tcp(f, open_addr, 5000);
     uint64_t bad = s_tcp(f, closed_addr, 5000);
     s_run(f, 2);
@@ -487,9 +457,11 @@ static void
 test_hc_probe_tcp_connects_many_at_once(void **state)
 {
     s_fix_t *f = *state;
-    int lfd = s_listen(1024);
+    uint16_t port = 0;
+    int lfd = azo_test_listen(1024, &port);
+    assert_true(lfd >= 0);
     char addr[64];
-    s_addr(addr, s_port_of(lfd));
+    s_addr(addr, port);
     enum { N = 500 };
     for (int i = 0; i < N; i++)
         (void)s_tcp(f, addr, 10000);
@@ -581,7 +553,7 @@ test_hc_probe_http_connection_refused(void **state)
     s_fix_t *f = *state;
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%u/",
-             (unsigned)s_closed_port());
+             (unsigned)azo_test_closed_port());
     hc_probe_spec_t spec = {
         .kind = HC_PROBE_HTTP, .addr = url, .timeout_ms = 5000};
     uint64_t id = s_start(f, &spec);
@@ -988,10 +960,12 @@ static void
 test_hc_probe_callback_may_start_and_cancel(void **state)
 {
     s_fix_t *f = *state;
-    int lfd = s_listen(64);
-    f->hook_ids[3] = s_port_of(lfd);
+    uint16_t port = 0;
+    int lfd = azo_test_listen(64, &port);
+    assert_true(lfd >= 0);
+    f->hook_ids[3] = port;
     char addr[64];
-    snprintf(addr, sizeof addr, "127.0.0.1:%u", (unsigned)s_port_of(lfd));
+    snprintf(addr, sizeof addr, "127.0.0.1:%u", (unsigned)port);
     f->hook = s_hook_reenter;
     f->hook_ids[0] = s_tcp(f, addr, 5000);
     f->hook_ids[1] = s_sh(f, "sleep 10", 10000);
@@ -1016,9 +990,11 @@ static void
 test_hc_probe_callback_cancels_rest_of_batch(void **state)
 {
     s_fix_t *f = *state;
-    int lfd = s_listen(1024);
+    uint16_t port = 0;
+    int lfd = azo_test_listen(1024, &port);
+    assert_true(lfd >= 0);
     char addr[64];
-    snprintf(addr, sizeof addr, "127.0.0.1:%u", (unsigned)s_port_of(lfd));
+    snprintf(addr, sizeof addr, "127.0.0.1:%u", (unsigned)port);
     // The first result cancels the others, whose connects have completed
     // in the same epoll batch: none of them may be delivered.
     enum { N = 200 };

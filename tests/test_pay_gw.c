@@ -308,33 +308,11 @@ s_srv_main(void *arg)
     return NULL;
 }
 
-static uint16_t
-s_port_of(int fd)
-{
-    struct sockaddr_in sa;
-    socklen_t len = sizeof sa;
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    return ntohs(sa.sin_port);
-}
-
-// A listening socket on 127.0.0.1, port chosen by the kernel.
-static int
-s_listen(int backlog)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET,
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    assert_int_equal(listen(fd, backlog), 0);
-    return fd;
-}
-
 static void
 s_srv_start(s_srv_t *srv)
 {
-    srv->lfd = s_listen(S_CONNS);
-    srv->port = s_port_of(srv->lfd);
+    srv->lfd = azo_test_listen(S_CONNS, &srv->port);
+    assert_true(srv->lfd >= 0);
     for (int i = 0; i < S_CONNS; i++)
         srv->conns[i].fd = -1;
     assert_int_equal(pipe2(srv->stop, O_CLOEXEC), 0);
@@ -1387,8 +1365,9 @@ static void
 test_pay_gw_http_closed_port_is_not_unknown(void **state)
 {
     s_fix_t *f = *state;
-    int fd = s_listen(1);
-    uint16_t port = s_port_of(fd);
+    uint16_t port = 0;
+    int fd = azo_test_listen(1, &port);
+    assert_true(fd >= 0);
     close(fd);
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%u", (unsigned)port);
@@ -1407,8 +1386,9 @@ test_pay_gw_http_connect_timeout_is_not_unknown(void **state)
     s_fix_t *f = *state;
     // A listener whose accept queue is full (backlog 0, one connection
     // in): Linux drops further SYNs, so the connect never completes.
-    int lfd = s_listen(0);
-    uint16_t port = s_port_of(lfd);
+    uint16_t port = 0;
+    int lfd = azo_test_listen(0, &port);
+    assert_true(lfd >= 0);
     int filler = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET,
                              .sin_port = htons(port),
