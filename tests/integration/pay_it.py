@@ -4,6 +4,7 @@ the kernel picks, its inspection API, configs for the actor, and the
 checks of a payment's audit trail."""
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -34,7 +35,8 @@ class Gateway:
             [sys.executable, GATEWAY, "--port", "0"] + list(args),
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             start_new_session=True, preexec_fn=_die_with_parent)
-        line = self.proc.stdout.readline().decode()
+        ready, _, _ = select.select([self.proc.stdout], [], [], DEADLINE)
+        line = self.proc.stdout.readline().decode() if ready else ""
         if not line.startswith("PORT "):
             self.stop()
             raise AssertionError("the gateway did not start: %r" % line)
@@ -58,6 +60,8 @@ class Gateway:
         return self._req("/_faults", kw)
 
     def stop(self):
+        """Sends SIGTERM (SIGKILL to its group after DEADLINE) and returns
+        the exit status."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -66,6 +70,8 @@ class Gateway:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
         self.proc.stdout.close()
+        return self.proc.returncode
+
 
 
 def pay_cfg(extra="", mode="thread", sup=""):

@@ -11,7 +11,7 @@ import signal
 import time
 import unittest
 
-from azo_it import DEADLINE, NodeTest, recv_event, wait_for
+from azo_it import NodeTest, recv_event, wait_for
 from pay_it import Gateway, check_trail, pay_cfg
 
 FAST = """backoff_base = 100ms

@@ -13,8 +13,6 @@ import signal
 import time
 import unittest
 
-import zmq
-
 from azo_it import DEADLINE, NodeTest, pack, unpack, wait_for
 from pay_it import Gateway, check_trail, pay_cfg
 

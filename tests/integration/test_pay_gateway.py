@@ -5,58 +5,22 @@ requests with one key), declines, validation, the API key, and each
 injected fault (fail-first, 500, 429 + Retry-After, drop, drop_after,
 slow), the inspection endpoints and the command line. Each gateway runs on
 a port chosen by the kernel and dies with the test. http.client only."""
-import ctypes
 import http.client
 import json
 import os
-import select
-import signal
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 import unittest
 from urllib.parse import urlencode
 
-GATEWAY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
-                       "gateway", "pay_gateway.py")
+import pay_it
+
 KEY = "sk_test_gw"
-_libc = ctypes.CDLL(None, use_errno=True)
 
 
-def _die_with_parent():
-    _libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-
-
-class Gateway:
-    """A pay_gateway.py process; stop() ends it."""
-
-    def __init__(self, *args):
-        self.proc = subprocess.Popen(
-            [sys.executable, GATEWAY, "--port", "0"] + list(args),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            start_new_session=True, preexec_fn=_die_with_parent)
-        ready, _, _ = select.select([self.proc.stdout], [], [], 10)
-        line = self.proc.stdout.readline().decode() if ready else ""
-        if not line.startswith("PORT "):
-            self.stop()
-            raise AssertionError("gateway did not start: %r %r" % (
-                line, self.proc.stderr.read()))
-        self.port = int(line.split()[1])
-
-    def stop(self):
-        """Sends SIGTERM and returns the exit status (SIGKILL after 5 s)."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc.stdout.close()
-        self.proc.stderr.close()
-        return self.proc.returncode
+class Gateway(pay_it.Gateway):
+    """pay_it's gateway process, with raw HTTP access for these tests."""
 
     def conn(self, timeout=5):
         return http.client.HTTPConnection("127.0.0.1", self.port,
