@@ -14,14 +14,11 @@ import argparse
 import os
 import random
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
 import time
 
-import msgpack
-import zmq
+from azo_bench_node import Node
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -53,61 +50,6 @@ def make_log(path, mb, rnd):
             n += 1
     old = time.time() - 30 * 86400
     os.utime(path, (old, old))
-
-
-class Node:
-    def __init__(self, azod, tmp, cfg):
-        self.ctl = "ipc://" + os.path.join(tmp, "ctl")
-        path = os.path.join(tmp, "azo.cfg")
-        with open(path, "w") as f:
-            f.write(cfg)
-        self.log = open(os.path.join(tmp, "azod.log"), "wb")
-        self.proc = subprocess.Popen(
-            [azod, "-c", path,
-             "--set", "node/data_dir=" + os.path.join(tmp, "data"),
-             "--set", "endpoints/control=" + self.ctl,
-             "--set", "endpoints/events=ipc://" + os.path.join(tmp, "ev"),
-             "--set", "endpoints/cluster=ipc://" + os.path.join(tmp, "cl"),
-             "--set", "supervisor/request_timeout=1h"],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        self.sock = zmq.Context.instance().socket(zmq.DEALER)
-        self.sock.setsockopt(zmq.LINGER, 0)
-        self.sock.connect(self.ctl)
-        self.id = 0
-        end = time.monotonic() + 20
-        while time.monotonic() < end:
-            try:
-                st = self.call("status", timeout=0.5)
-                if all(a["state"] == "running" for a in st["actors"]):
-                    return
-            except TimeoutError:
-                pass
-        sys.exit("bench_archive: azod did not start")
-
-    def call(self, cmd, args=None, timeout=600.0):
-        self.id += 1
-        body = {"v": 1, "id": self.id, "cmd": cmd}
-        if args is not None:
-            body["args"] = args
-        self.sock.send(msgpack.packb(body, use_bin_type=True))
-        while True:
-            if not self.sock.poll(int(timeout * 1000)):
-                raise TimeoutError(cmd)
-            rep = msgpack.unpackb(self.sock.recv(), raw=False)
-            if rep.get("id") == self.id:
-                if not rep.get("ok"):
-                    sys.exit("bench_archive: %s: %s" % (cmd, rep))
-                return rep["result"]
-
-    def stop(self):
-        self.sock.close()
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
 
 
 def main():
@@ -145,7 +87,8 @@ def main():
                     "            big\n                kind = archive\n"
                     "                dir = %s\n"
                     "                archive_dir = %s/arc-gz\n"
-                    "                compress = yes\n" % (src, base, big, base))
+                    "                compress = yes\n" % (src, base, big, base),
+                    sets=["supervisor/request_timeout=1h"])
         try:
             t0 = time.monotonic()
             r = node.call("archive.run", {"job": "small"})

@@ -24,8 +24,7 @@ import sys
 import tempfile
 import time
 
-import msgpack
-import zmq
+from azo_bench_node import Node
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -66,30 +65,6 @@ def raw_rate(gwload, n, conc):
     return float(m.group(1))
 
 
-class Client:
-    def __init__(self, endpoint):
-        self.ctx = zmq.Context.instance()
-        self.sock = self.ctx.socket(zmq.DEALER)
-        self.sock.setsockopt(zmq.LINGER, 0)
-        self.sock.connect(endpoint)
-        self.id = 0
-
-    def call(self, cmd, args=None, timeout=30.0):
-        self.id += 1
-        body = {"v": 1, "id": self.id, "cmd": cmd}
-        if args is not None:
-            body["args"] = args
-        self.sock.send(msgpack.packb(body, use_bin_type=True))
-        while True:
-            if not self.sock.poll(int(timeout * 1000)):
-                raise TimeoutError(cmd)
-            rep = msgpack.unpackb(self.sock.recv(), raw=False)
-            if rep.get("id") == self.id:
-                if not rep.get("ok"):
-                    sys.exit("bench_pay: %s: %s" % (cmd, rep))
-                return rep["result"]
-
-
 def cpu_s(pid):
     """User + system CPU seconds of process pid (all its threads)."""
     with open("/proc/%d/stat" % pid) as f:
@@ -100,48 +75,30 @@ def cpu_s(pid):
 def actor_rate(azod, n, conc, extra):
     gw, url = start_gateway()
     tmp = tempfile.mkdtemp(prefix="azo-bench-pay-")
-    cfg = os.path.join(tmp, "azo.cfg")
-    with open(cfg, "w") as f:
-        f.write("actors\n    payment-recovery\n"
-                "        gateway = http\n        url = %s\n"
-                "        max_inflight = %d\n        sweep = trigger\n"
-                "        timeout = 30s\n" % (url, conc)
-                + "".join("        %s\n" % kv.replace("=", " = ", 1)
-                          for kv in extra))
-    ctl = "ipc://" + os.path.join(tmp, "ctl")
-    log = open(os.path.join(tmp, "azod.log"), "wb")
-    node = subprocess.Popen(
-        [azod, "-c", cfg, "--set", "node/data_dir=" + os.path.join(tmp, "d"),
-         "--set", "endpoints/control=" + ctl,
-         "--set", "endpoints/events=ipc://" + os.path.join(tmp, "ev"),
-         "--set", "endpoints/cluster=ipc://" + os.path.join(tmp, "cl")],
-        stdout=log, stderr=subprocess.STDOUT)
+    node = None
     try:
-        c = Client(ctl)
-        end = time.monotonic() + 20
-        while True:
-            try:
-                st = c.call("status", timeout=0.5)
-                if all(a["state"] == "running" for a in st["actors"]):
-                    break
-            except TimeoutError:
-                c = Client(ctl)
-            if time.monotonic() > end:
-                sys.exit("bench_pay: azod did not start")
+        node = Node(
+            azod, tmp,
+            "actors\n    payment-recovery\n"
+            "        gateway = http\n        url = %s\n"
+            "        max_inflight = %d\n        sweep = trigger\n"
+            "        timeout = 30s\n" % (url, conc)
+            + "".join("        %s\n" % kv.replace("=", " = ", 1)
+                      for kv in extra))
         for at in range(0, n, 1000):
             batch = [{"id": "b-%06d" % i, "amount": 1000, "currency": "usd",
                       "customer": "cus_%d" % (i % 1000),
                       "method": "pm_card_visa", "status": "failed"}
                      for i in range(at, min(n, at + 1000))]
-            r = c.call("pay.submit", {"payments": batch})
+            r = node.call("pay.submit", {"payments": batch})
             assert r["created"] == len(batch), r
-        before = c.call("pay.stats")
+        before = node.call("pay.stats")
         assert before["count"]["failed"] == n, before
         t0 = time.monotonic()
         cpu0, gcpu0 = cpu_s(node.pid), cpu_s(gw.pid)
-        c.call("pay.sweep")
+        node.call("pay.sweep")
         while True:
-            st = c.call("pay.stats")
+            st = node.call("pay.stats")
             if st["count"]["succeeded"] == n:
                 break
             time.sleep(0.005)
@@ -149,15 +106,9 @@ def actor_rate(azod, n, conc, extra):
         cpu = cpu_s(node.pid) - cpu0
         gcpu = cpu_s(gw.pid) - gcpu0
         b = st["batches"]
-        c.sock.close()
     finally:
-        node.send_signal(signal.SIGTERM)
-        try:
-            node.wait(30)
-        except subprocess.TimeoutExpired:
-            node.kill()
-            node.wait()
-        log.close()
+        if node:
+            node.stop()
         stop(gw)
         shutil.rmtree(tmp, ignore_errors=True)
     b["cpu"], b["gcpu"] = cpu, gcpu
