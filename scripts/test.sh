@@ -4,7 +4,9 @@
 #   2. asan build (AddressSanitizer + UndefinedBehaviorSanitizer): unit and
 #      integration tests again, azod included;
 #   3. tsan build (ThreadSanitizer): unit tests;
-#   4. fuzz build (clang, libFuzzer, ASan + UBSan): each fuzz target of
+#   4. release build of azod and azoctl (the quick start's binaries: -O2
+#      warns about things -O0 does not see);
+#   5. fuzz build (clang, libFuzzer, ASan + UBSan): each fuzz target of
 #      tests/fuzz for a bounded time (about a minute in all; docs/fuzzing.md).
 # Exits non-zero on the first failure. CI runs exactly this (.ci/run).
 set -eu
@@ -30,6 +32,10 @@ for preset in dev asan tsan; do
         ctest --test-dir "build/$preset" -L integration --output-on-failure
     fi
 done
+
+echo "== release: build (azod, azoctl)"
+cmake --preset release >/dev/null
+cmake --build --preset release -j"$jobs" --target azod azoctl
 
 # The fuzz preset needs clang (scripts/setup.sh installs gcc only).
 if ! command -v clang >/dev/null 2>&1; then

@@ -2217,8 +2217,8 @@ s_submit_stopped(size_t from)
 static int
 s_pay_submit_stdin(s_client_t *c, const s_cmd_t *cmd)
 {
-    char *buf;
-    size_t len;
+    char *buf = NULL;
+    size_t len = 0;
     json_t *items = NULL;
     int rc = s_read_all(stdin, &buf, &len);
     if (rc != S_EXIT_OK)
