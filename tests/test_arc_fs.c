@@ -186,6 +186,62 @@ test_arc_fs_sha256_known_content(void **state)
     assert_true(azo_test_one_line(err));
 }
 
+// sha256sum's digest of path.
+static void
+s_sha256sum(const char *path, char hex[ARC_SHA_HEX])
+{
+    char cmd[PATH_MAX + 32];
+    snprintf(cmd, sizeof cmd, "sha256sum '%s'", path);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    assert_non_null(fgets(hex, ARC_SHA_HEX, p));
+    assert_int_equal(strlen(hex), 64);
+    (void)pclose(p);
+}
+
+// Sizes around the first (stack) read and the larger reads after it, the
+// directory-relative form, and no following of symbolic links.
+static void
+test_arc_fs_sha256_sizes_at_and_links(void **state)
+{
+    fix_t *f = *state;
+    static const size_t sizes[] = {16383, 16384, 16385, 300000, 1048576};
+    char *data = malloc(1048576);
+    assert_non_null(data);
+    for (size_t i = 0; i < 1048576; i++)
+        data[i] = (char)(i * 7 + i / 251);
+    int dfd = open(f->dir, O_RDONLY | O_DIRECTORY);
+    assert_true(dfd >= 0);
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        char p[PATH_MAX], name[32], hex[ARC_SHA_HEX], want[ARC_SHA_HEX];
+        char err[256];
+        int64_t size = -1;
+        snprintf(name, sizeof name, "s%zu", sizes[i]);
+        s_path(p, f->dir, name);
+        s_write(p, data, sizes[i], 0644);
+        s_sha256sum(p, want);
+        assert_int_equal(arc_fs_sha256(p, hex, &size, err, sizeof err), 0);
+        assert_string_equal(hex, want);
+        assert_int_equal(size, (int64_t)sizes[i]);
+        memset(hex, 0, sizeof hex);
+        assert_int_equal(
+            arc_fs_sha256_at(dfd, name, p, hex, &size, err, sizeof err), 0);
+        assert_string_equal(hex, want);
+    }
+    char p[PATH_MAX], t[PATH_MAX], hex[ARC_SHA_HEX], err[256];
+    s_path(p, f->dir, "link");
+    s_path(t, f->dir, "s16384");
+    assert_int_equal(symlink(t, p), 0);
+    assert_int_equal(arc_fs_sha256(p, hex, NULL, err, sizeof err), -ELOOP);
+    assert_non_null(strstr(err, p));
+    assert_int_equal(arc_fs_sha256_at(dfd, "missing", "/shown/path", hex, NULL,
+                                      err, sizeof err),
+                     -ENOENT);
+    assert_non_null(strstr(err, "/shown/path"));
+    close(dfd);
+    free(data);
+}
+
 static void
 test_arc_fs_move_same_fs(void **state)
 {
@@ -577,6 +633,7 @@ main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_arc_fs_sha256_known_content),
+        T(test_arc_fs_sha256_sizes_at_and_links),
         T(test_arc_fs_move_same_fs),
         T(test_arc_fs_move_across_fs),
         T(test_arc_fs_gzip_round_trip),

@@ -84,7 +84,7 @@ arc_entry_unpack(arc_entry_t *e, const msgpack_object *obj)
 }
 
 int
-arc_cat_next_id(azo_txn_t *txn, int db, uint64_t *id)
+arc_cat_next_ids(azo_txn_t *txn, int db, uint64_t count, uint64_t *first)
 {
     const void *v;
     size_t n;
@@ -94,8 +94,8 @@ arc_cat_next_id(azo_txn_t *txn, int db, uint64_t *id)
         memcpy(&last, v, 8);
     else if (rc != 0 && rc != AZO_ENOTFOUND)
         return rc;
-    last++;
-    *id = last;
+    *first = last + 1;
+    last += count;
     return azo_txn_put(txn, db, "n", 1, &last, 8);
 }
 

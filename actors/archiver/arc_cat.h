@@ -47,8 +47,9 @@ typedef struct {
 void arc_entry_pack(const arc_entry_t *e, msgpack_packer *pk);
 int arc_entry_unpack(arc_entry_t *e, const msgpack_object *obj);
 
-// Next id (the n key, in txn). Returns 0 or a negative code.
-int arc_cat_next_id(azo_txn_t *txn, int db, uint64_t *id);
+// Reserves count consecutive ids (the n key, in txn): *first is the
+// first. Returns 0 or a negative code.
+int arc_cat_next_ids(azo_txn_t *txn, int db, uint64_t count, uint64_t *first);
 
 // Writes e as an intent (i/) or an entry (c/) in txn.
 int arc_cat_put(azo_txn_t *txn, int db, const arc_entry_t *e, bool intent);

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include <zlib.h>
 
 #define S_BUF           (256 * 1024) // read, write and zlib buffers
+#define S_SMALL         (16 * 1024)  // first read of a checksum, on the stack
 #define S_RAND_HEX      16           // random hex digits in a temporary name
 #define S_TMP_BASE_MAX  200 // base bytes kept in a temporary name (NAME_MAX)
 #define S_MAX_COLLISION 9999
@@ -99,33 +101,63 @@ s_hex(const unsigned char *md, unsigned n, char *hex)
 
 // SHA-256 of fd's whole content, read with pread from offset 0 (fd's own
 // offset is not used). Returns 0, -errno, or AZO_EINTERNAL (OpenSSL).
+// SHA-256 fetched once: EVP_sha256() looks the provider up on every
+// EVP_DigestInit_ex, which costs as much as hashing a small file.
+static pthread_once_t s_md_once = PTHREAD_ONCE_INIT;
+static EVP_MD *s_md_fetched;
+
+static void
+s_md_fetch(void)
+{
+    s_md_fetched = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static const EVP_MD *
+s_sha256(void)
+{
+    (void)pthread_once(&s_md_once, s_md_fetch);
+    return s_md_fetched ? s_md_fetched : EVP_sha256();
+}
+
 static int
 s_sha_fd(int fd, char hex[ARC_SHA_HEX], int64_t *size)
 {
-    unsigned char *buf = malloc(S_BUF);
+    // Most files end within the first, small read: no heap buffer, no
+    // read-ahead hint and no second read to find the end for them.
+    unsigned char small[S_SMALL], *big = NULL, *buf = small;
+    size_t cap = sizeof small;
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     int rc = AZO_EINTERNAL;
-    if (!buf || !md) {
+    if (!md) {
         rc = -ENOMEM;
         goto fail;
     }
-    if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+    if (EVP_DigestInit_ex(md, s_sha256(), NULL) != 1)
         goto fail;
-    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL); // a hint only
     int64_t off = 0;
     for (;;) {
-        ssize_t r = pread(fd, buf, S_BUF, off);
+        ssize_t r = pread(fd, buf, cap, off);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
             rc = -errno;
             goto fail;
         }
-        if (r == 0)
-            break;
-        if (EVP_DigestUpdate(md, buf, (size_t)r) != 1)
+        if (r > 0 && EVP_DigestUpdate(md, buf, (size_t)r) != 1)
             goto fail;
         off += r;
+        // A regular file's read comes back short only at its end.
+        if ((size_t)r < cap)
+            break;
+        if (!big) {
+            if (!(big = malloc(S_BUF))) {
+                rc = -ENOMEM;
+                goto fail;
+            }
+            buf = big;
+            cap = S_BUF;
+            (void)posix_fadvise(fd, off, 0, POSIX_FADV_SEQUENTIAL); // a hint
+        }
     }
     unsigned char out[EVP_MAX_MD_SIZE];
     unsigned n = 0;
@@ -137,7 +169,7 @@ s_sha_fd(int fd, char hex[ARC_SHA_HEX], int64_t *size)
     rc = 0;
 fail:
     EVP_MD_CTX_free(md);
-    free(buf);
+    free(big);
     return rc;
 }
 
@@ -145,7 +177,17 @@ int
 arc_fs_sha256(const char *path, char hex[ARC_SHA_HEX], int64_t *size, char *err,
               size_t errlen)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    return arc_fs_sha256_at(AT_FDCWD, path, path, hex, size, err, errlen);
+}
+
+int
+arc_fs_sha256_at(int dirfd, const char *name, const char *path,
+                 char hex[ARC_SHA_HEX], int64_t *size, char *err, size_t errlen)
+{
+    // Not through a symbolic link, and never blocking on a FIFO put in
+    // the file's place.
+    int fd =
+        openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0) {
         int rc = -errno;
         return azo_err_set(err, errlen, rc, "open %s: %s", path,
@@ -405,7 +447,7 @@ s_move_copy(const char *src, const char *dst, const char *sha, char *err,
     // pass); with one, copy_file_range may do the copy in the kernel.
     if (!sha) {
         md = EVP_MD_CTX_new();
-        if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+        if (!md || EVP_DigestInit_ex(md, s_sha256(), NULL) != 1) {
             rc = azo_err_set(err, errlen, AZO_EINTERNAL, "sha256 init");
             goto fail;
         }

@@ -23,6 +23,12 @@
 int arc_fs_sha256(const char *path, char hex[ARC_SHA_HEX], int64_t *size,
                   char *err, size_t errlen);
 
+// arc_fs_sha256 of name relative to the directory dirfd (AT_FDCWD: the
+// working directory); path names the file in messages.
+int arc_fs_sha256_at(int dirfd, const char *name, const char *path,
+                     char hex[ARC_SHA_HEX], int64_t *size, char *err,
+                     size_t errlen);
+
 // fsync of directory dir. Returns 0 or -errno.
 int arc_fs_sync_dir(const char *dir, char *err, size_t errlen);
 

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,10 +29,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define S_BATCH    512  // files per intent commit / catalog commit
-#define S_LISTED   1000 // most files listed in one answer
-#define S_ERRS     100  // most errors listed in one answer
-#define S_MAXFILES 1000000
+#define S_BATCH       2048 // most files per intent commit / catalog commit
+#define S_BATCH_FIRST 128  // files of the first batch (then doubling)
+#define S_LISTED      1000 // most files listed in one answer
+#define S_ERRS        100  // most errors listed in one answer
+#define S_MAXFILES    1000000
 
 // --- what the worker needs --------------------------------------------------
 
@@ -329,7 +331,7 @@ s_scan(const char *dir, const char *glob, bool recursive, const char *skip,
             (int)sizeof path)
             continue;
         struct stat st;
-        if (lstat(path, &st) != 0)
+        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
             continue; // vanished
         if (S_ISDIR(st.st_mode)) {
             if (recursive && (!skip || strcmp(path, skip) != 0))
@@ -358,26 +360,6 @@ s_pack_plan(s_result_t *r, const char *action, const char *from, const char *to,
     azo_pack_kstr(&r->files.pk, "to", to);
     azo_pack_kint(&r->files.pk, "size", size);
     r->nfiles++;
-}
-
-// One archive.moved event per batch: {job, count, files: [ENTRY]}.
-static void
-s_moved_event(s_worker_t *w, const char *job, const arc_entry_t *es,
-              const bool *ok, size_t m, size_t count)
-{
-    if (!count)
-        return;
-    s_body_t b;
-    msgpack_packer *pk = s_body_init(&b);
-    msgpack_pack_map(pk, 3);
-    azo_pack_kstr(pk, "job", job);
-    azo_pack_kint(pk, "count", (int64_t)count);
-    msgpack_pack_str_with_body(pk, "files", 5);
-    msgpack_pack_array(pk, (uint32_t)count);
-    for (size_t i = 0; i < m; i++)
-        if (ok[i])
-            arc_entry_pack(&es[i], pk);
-    s_body_send(w, "archive.moved", &b);
 }
 
 // The names in the archive directory, read once per run, plus those this
@@ -432,141 +414,330 @@ s_name(zhashx_t *taken, const s_file_t *f, bool gz, char *out, size_t outlen)
     return -EEXIST;
 }
 
-// Archives files[0..n) (one batch): intents, the moves, the directory
-// syncs, then the catalog. Returns 0 or a negative code (store).
+// --- a batch's checksums, taken on a second thread ---------------------------
+
+// A directory of the files being worked on, kept open while consecutive
+// files are in it (their names are then looked up relative to it); dirty
+// when entries in it changed, so that leaving it fsyncs it.
+typedef struct {
+    char path[ARC_PATH_MAX];
+    int fd; // -1: none
+    bool dirty;
+} s_dir_t;
+
+// Leaves d, with an fsync when dirty. Returns 0 or a negative code (the
+// fsync failed; message in err).
 static int
-s_batch(s_worker_t *w, const char *job, const char *adir, zhashx_t *taken,
-        bool gz, int level, const s_file_t *files, size_t n, s_result_t *r)
+s_dir_leave(s_dir_t *d, char *err, size_t errlen)
 {
-    arc_entry_t *es = calloc(n, sizeof *es);
-    char(*names)[256] = calloc(n, sizeof *names);
-    bool *ok = calloc(n, sizeof *ok);
-    if (!es || !names || !ok) {
-        free(es);
-        free(names);
-        free(ok);
-        return -ENOMEM;
+    int rc = 0;
+    if (d->fd >= 0 && d->dirty && fsync(d->fd) != 0) {
+        rc = -errno;
+        (void)azo_err_set(err, errlen, rc, "fsync dir %s: %s", d->path,
+                          azo_err_str(rc));
     }
-    int64_t now = zclock_time();
-    size_t m = 0; // entries planned
-    for (size_t i = 0; i < n; i++) {
-        arc_entry_t *e = &es[m];
+    if (d->fd >= 0)
+        (void)close(d->fd); // synced above, or read-only use
+    d->fd = -1;
+    d->dirty = false;
+    d->path[0] = 0;
+    return rc;
+}
+
+// The fd of the directory holding path, *name set to path's last part.
+// Another directory than d's last is opened, the last one left first (a
+// failed fsync clears *synced). Returns the fd or a negative code (err).
+static int
+s_dir_enter(s_dir_t *d, const char *path, const char **name, bool *synced,
+            char *err, size_t errlen)
+{
+    char dir[ARC_PATH_MAX];
+    s_dirname(path, dir, sizeof dir);
+    const char *slash = strrchr(path, '/');
+    *name = slash ? slash + 1 : path;
+    if (d->fd >= 0 && strcmp(dir, d->path) == 0)
+        return d->fd;
+    if (s_dir_leave(d, err, errlen) != 0 && synced)
+        *synced = false;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        int rc = -errno;
+        return azo_err_set(err, errlen, rc, "open dir %s: %s", dir,
+                           azo_err_str(rc));
+    }
+    d->fd = fd;
+    memcpy(d->path, dir, sizeof d->path);
+    return fd;
+}
+
+// One file's checksum, or why there is none.
+typedef struct {
+    char sha[ARC_SHA_HEX];
+    int64_t size;
+    bool bad;
+    char *err; // owned; NULL when bad and out of memory
+} s_sum_t;
+
+// The checksums of files[0..n): taken on a thread of their own while the
+// worker moves the batch before (reading files and renaming them then use
+// both cores), or inline when no thread can be had.
+typedef struct {
+    const s_file_t *files;
+    size_t n;
+    s_sum_t *sums; // n, owned
+    pthread_t th;
+    bool threaded;
+} s_hasher_t;
+
+static void *
+s_hash_run(void *arg)
+{
+    s_hasher_t *h = arg;
+    s_dir_t d = {.fd = -1};
+    for (size_t i = 0; i < h->n; i++) {
+        s_sum_t *sum = &h->sums[i];
+        const char *path = h->files[i].path, *name;
         char err[600];
-        if (arc_fs_sha256(files[i].path, e->sha, &e->size, err, sizeof err)) {
-            s_error(r, files[i].path, err);
+        int fd = s_dir_enter(&d, path, &name, NULL, err, sizeof err);
+        if (fd < 0 || arc_fs_sha256_at(fd, name, path, sum->sha, &sum->size,
+                                       err, sizeof err) != 0) {
+            sum->bad = true;
+            sum->err = strdup(err);
+        }
+    }
+    (void)s_dir_leave(&d, NULL, 0); // read only: no fsync
+    return NULL;
+}
+
+static int
+s_hash_start(s_hasher_t *h, const s_file_t *files, size_t n)
+{
+    *h = (s_hasher_t){.files = files, .n = n};
+    if (!(h->sums = calloc(n ? n : 1, sizeof *h->sums)))
+        return -ENOMEM;
+    h->threaded = pthread_create(&h->th, NULL, s_hash_run, h) == 0;
+    if (!h->threaded)
+        (void)s_hash_run(h);
+    return 0;
+}
+
+static void
+s_hash_join(s_hasher_t *h)
+{
+    if (h->threaded)
+        (void)pthread_join(h->th, NULL);
+    h->threaded = false;
+}
+
+static void
+s_hash_free(s_hasher_t *h)
+{
+    s_hash_join(h);
+    for (size_t i = 0; h->sums && i < h->n; i++)
+        free(h->sums[i].err);
+    free(h->sums);
+    h->sums = NULL;
+}
+
+// --- a batch: intents, moves, directory syncs, catalog -----------------------
+
+// The plan for one file of a batch.
+typedef struct {
+    uint64_t id;
+    char name[256]; // in the archive directory
+    bool planned;   // intent written
+    bool ok;        // moved
+} s_item_t;
+
+typedef struct {
+    const char *job, *adir;
+    int adirfd;
+    zhashx_t *taken;
+    bool gz;
+    int level;
+    int64_t ts; // of this batch's intents and entries
+    const s_file_t *files;
+    const s_sum_t *sums;
+    s_item_t *items;
+    size_t n;
+} s_batch_t;
+
+// The catalog entry of b's file i.
+static void
+s_entry(const s_batch_t *b, size_t i, uint8_t state, arc_entry_t *e)
+{
+    const s_file_t *f = &b->files[i];
+    e->id = b->items[i].id;
+    snprintf(e->orig, sizeof e->orig, "%s", f->path);
+    snprintf(e->path, sizeof e->path, "%s/%s", b->adir, b->items[i].name);
+    e->size = b->sums[i].size;
+    e->mtime = f->mtime;
+    memcpy(e->sha, b->sums[i].sha, sizeof e->sha);
+    e->gzip = b->gz;
+    snprintf(e->job, sizeof e->job, "%s", b->job);
+    e->ts = b->ts;
+    e->state = state;
+}
+
+// One archive.moved event per batch: {job, count, files: [ENTRY]}.
+static void
+s_moved_event(s_worker_t *w, const s_batch_t *b, size_t count, arc_entry_t *e)
+{
+    if (!count)
+        return;
+    s_body_t body;
+    msgpack_packer *pk = s_body_init(&body);
+    msgpack_pack_map(pk, 3);
+    azo_pack_kstr(pk, "job", b->job);
+    azo_pack_kint(pk, "count", (int64_t)count);
+    msgpack_pack_str_with_body(pk, "files", 5);
+    msgpack_pack_array(pk, (uint32_t)count);
+    for (size_t i = 0; i < b->n; i++)
+        if (b->items[i].ok) {
+            s_entry(b, i, ARC_ARCHIVED, e);
+            arc_entry_pack(e, pk);
+        }
+    s_body_send(w, "archive.moved", &body);
+}
+
+// Moves b's planned file i into the archive (renamed relative to its
+// directory's fd sfd; gzip-compressed; or copied to another file system).
+// Returns 0 or a negative code (err).
+static int
+s_move(const s_batch_t *b, size_t i, int sfd, const char *name, char *err,
+       size_t errlen)
+{
+    const char *from = b->files[i].path;
+    char to[ARC_PATH_MAX];
+    snprintf(to, sizeof to, "%s/%s", b->adir, b->items[i].name);
+    int rc;
+    if (b->gz) {
+        rc = arc_fs_gzip(from, to, b->level, err, errlen);
+        if (rc == 0 && unlinkat(sfd, name, 0) != 0) {
+            rc = -errno;
+            (void)azo_err_set(err, errlen, 0, "unlink %s: %s", from,
+                              strerror(errno));
+        }
+        return rc;
+    }
+    rc = renameat2(sfd, name, b->adirfd, b->items[i].name, RENAME_NOREPLACE)
+             ? -errno
+             : 0;
+    // Another file system (a copy), or one that refuses RENAME_NOREPLACE:
+    // arc_fs does it the long way.
+    if (rc == -EXDEV || rc == -EINVAL)
+        rc = arc_fs_move(from, to, b->sums[i].sha, NULL, err, errlen);
+    else if (rc)
+        (void)azo_err_set(err, errlen, 0, "rename %s -> %s: %s", from, to,
+                          strerror(-rc));
+    return rc;
+}
+
+// Archives b's files (one batch): intents, the moves, the directory syncs,
+// then the catalog. Returns 0 or a negative code (store).
+static int
+s_batch(s_worker_t *w, s_batch_t *b, s_result_t *r)
+{
+    arc_entry_t *e = malloc(sizeof *e); // one at a time: 8 KiB each
+    if (!e)
+        return -ENOMEM;
+    uint64_t planned = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        s_item_t *it = &b->items[i];
+        char err[600];
+        if (b->sums[i].bad) {
+            s_error(r, b->files[i].path,
+                    b->sums[i].err ? b->sums[i].err : "out of memory");
             continue;
         }
-        int nrc = s_name(taken, &files[i], gz, names[m], sizeof names[m]);
+        int nrc =
+            s_name(b->taken, &b->files[i], b->gz, it->name, sizeof it->name);
         if (nrc) {
             (void)azo_err_set(err, sizeof err, 0, "no free archive name: %s",
                               azo_err_str(nrc));
-            s_error(r, files[i].path, err);
+            s_error(r, b->files[i].path, err);
             continue;
         }
-        snprintf(e->orig, sizeof e->orig, "%s", files[i].path);
-        snprintf(e->path, sizeof e->path, "%s/%s", adir, names[m]);
-        e->mtime = files[i].mtime;
-        e->gzip = gz;
-        snprintf(e->job, sizeof e->job, "%s", job);
-        e->ts = now;
-        e->state = ARC_MOVING;
-        m++;
+        it->planned = true;
+        planned++;
     }
+    uint64_t id = 0;
     azo_txn_t *txn = NULL;
     int rc = azo_store_begin(w->store, true, &txn);
-    for (size_t i = 0; rc == 0 && i < m; i++) {
-        rc = arc_cat_next_id(txn, w->db, &es[i].id);
-        if (rc == 0)
-            rc = arc_cat_put(txn, w->db, &es[i], true);
+    if (rc == 0 && planned)
+        rc = arc_cat_next_ids(txn, w->db, planned, &id);
+    for (size_t i = 0; rc == 0 && i < b->n; i++) {
+        if (!b->items[i].planned)
+            continue;
+        b->items[i].id = id++;
+        s_entry(b, i, ARC_MOVING, e);
+        rc = arc_cat_put(txn, w->db, e, true);
     }
     if (rc == 0)
         rc = azo_store_commit(&txn);
     azo_store_abort(&txn);
     if (rc < 0) {
-        free(es);
-        free(names);
-        free(ok);
+        free(e);
         return rc;
     }
-    // The moves. Same file system: one rename each, the directories
-    // synced once per batch below; otherwise arc_fs does it all.
-    char lastdir[ARC_PATH_MAX] = "";
+    // The moves; each directory synced once, after its renames.
     bool synced = true;
-    for (size_t i = 0; i < m; i++) {
-        arc_entry_t *e = &es[i];
-        char err[600] = "";
-        int mrc;
-        if (gz) {
-            mrc = arc_fs_gzip(e->orig, e->path, level, err, sizeof err);
-            if (mrc == 0 && unlink(e->orig) != 0) {
-                mrc = -errno;
-                (void)azo_err_set(err, sizeof err, 0, "unlink %s: %s", e->orig,
-                                  strerror(errno));
-            }
-        } else {
-            mrc = renameat2(AT_FDCWD, e->orig, AT_FDCWD, e->path,
-                            RENAME_NOREPLACE)
-                      ? -errno
-                      : 0;
-            // Another file system (a copy), or one that refuses
-            // RENAME_NOREPLACE: arc_fs does it the long way.
-            if (mrc == -EXDEV || mrc == -EINVAL)
-                mrc = arc_fs_move(e->orig, e->path, e->sha, NULL, err,
-                                  sizeof err);
-            else if (mrc)
-                (void)azo_err_set(err, sizeof err, 0, "rename %s -> %s: %s",
-                                  e->orig, e->path, strerror(-mrc));
-        }
-        if (mrc) {
-            s_error(r, e->orig, err);
+    s_dir_t src = {.fd = -1};
+    char err[600] = "";
+    for (size_t i = 0; i < b->n; i++) {
+        if (!b->items[i].planned)
+            continue;
+        const char *name;
+        int sfd = s_dir_enter(&src, b->files[i].path, &name, &synced, err,
+                              sizeof err);
+        if (sfd < 0 || s_move(b, i, sfd, name, err, sizeof err) != 0) {
+            s_error(r, b->files[i].path, err);
             continue;
         }
-        ok[i] = true;
-        char dir[ARC_PATH_MAX];
-        s_dirname(e->orig, dir, sizeof dir);
-        if (strcmp(dir, lastdir) != 0) {
-            if (lastdir[0] && arc_fs_sync_dir(lastdir, err, sizeof err))
-                synced = false;
-            snprintf(lastdir, sizeof lastdir, "%s", dir);
-        }
+        src.dirty = true;
+        b->items[i].ok = true;
     }
-    char err[600] = "";
-    if ((lastdir[0] && arc_fs_sync_dir(lastdir, err, sizeof err)) ||
-        arc_fs_sync_dir(adir, err, sizeof err))
+    err[0] = 0;
+    if (s_dir_leave(&src, err, sizeof err) != 0)
         synced = false;
+    if (fsync(b->adirfd) != 0) {
+        synced = false;
+        (void)azo_err_set(err, sizeof err, 0, "fsync dir %s: %s", b->adir,
+                          strerror(errno));
+    }
     if (!synced) {
         // Not known to be on disk: the intents stay, and the next run's
         // recovery looks at the files again.
-        s_error(r, adir, err[0] ? err : "directory fsync failed");
-        free(es);
-        free(names);
-        free(ok);
+        s_error(r, b->adir, err[0] ? err : "directory fsync failed");
+        free(e);
         return 0;
     }
     rc = azo_store_begin(w->store, true, &txn);
-    for (size_t i = 0; rc == 0 && i < m; i++) {
-        rc = arc_cat_del_intent(txn, w->db, es[i].id);
-        if (rc == 0 && ok[i]) {
-            es[i].state = ARC_ARCHIVED;
-            rc = arc_cat_put(txn, w->db, &es[i], false);
+    for (size_t i = 0; rc == 0 && i < b->n; i++) {
+        if (!b->items[i].planned)
+            continue;
+        rc = arc_cat_del_intent(txn, w->db, b->items[i].id);
+        if (rc == 0 && b->items[i].ok) {
+            s_entry(b, i, ARC_ARCHIVED, e);
+            rc = arc_cat_put(txn, w->db, e, false);
         }
     }
     if (rc == 0)
         rc = azo_store_commit(&txn);
     azo_store_abort(&txn);
     size_t count = 0;
-    for (size_t i = 0; rc == 0 && i < m; i++)
-        if (ok[i]) {
+    for (size_t i = 0; rc == 0 && i < b->n; i++)
+        if (b->items[i].ok) {
+            char to[ARC_PATH_MAX];
+            snprintf(to, sizeof to, "%s/%s", b->adir, b->items[i].name);
             r->moved++;
-            r->bytes += es[i].size;
-            s_pack_plan(r, "archived", es[i].orig, es[i].path, es[i].size);
+            r->bytes += b->sums[i].size;
+            s_pack_plan(r, "archived", b->files[i].path, to, b->sums[i].size);
             count++;
         }
     if (rc == 0)
-        s_moved_event(w, job, es, ok, m, count);
-    free(es);
-    free(names);
-    free(ok);
+        s_moved_event(w, b, count, e);
+    free(e);
     return rc;
 }
 
@@ -627,6 +798,62 @@ s_prune(s_worker_t *w, const char *job, int64_t max, bool dry, s_result_t *r)
     return rc;
 }
 
+// Archives files in batches growing from S_BATCH_FIRST to S_BATCH: the
+// checksums of the next batch are taken while this one is moved.
+static int
+s_archive_batches(s_worker_t *w, const char *job, const char *adir,
+                  zhashx_t *taken, bool gz, int level, const s_files_t *f,
+                  s_result_t *r)
+{
+    int adirfd = open(adir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (adirfd < 0) {
+        char why[600];
+        (void)azo_err_set(why, sizeof why, 0, "open dir %s: %s", adir,
+                          strerror(errno));
+        s_error(r, adir, why);
+        return 0;
+    }
+    size_t n = f->n < S_BATCH_FIRST ? f->n : S_BATCH_FIRST;
+    s_hasher_t cur = {0}, next = {0};
+    int rc = n ? s_hash_start(&cur, f->v, n) : 0;
+    for (size_t at = 0; rc == 0 && at < f->n;) {
+        s_hash_join(&cur);
+        size_t nat = at + n;
+        size_t nn = f->n - nat < 2 * n ? f->n - nat : 2 * n;
+        if (nn > S_BATCH)
+            nn = S_BATCH;
+        if (s_stopping(w))
+            break;
+        if (nn)
+            rc = s_hash_start(&next, f->v + nat, nn);
+        s_item_t *items = calloc(n, sizeof *items);
+        if (rc == 0 && !items)
+            rc = -ENOMEM;
+        s_batch_t b = {.job = job,
+                       .adir = adir,
+                       .adirfd = adirfd,
+                       .taken = taken,
+                       .gz = gz,
+                       .level = level,
+                       .ts = zclock_time(),
+                       .files = f->v + at,
+                       .sums = cur.sums,
+                       .items = items,
+                       .n = n};
+        if (rc == 0)
+            rc = s_batch(w, &b, r);
+        free(items);
+        s_hash_free(&cur);
+        cur = next;
+        next = (s_hasher_t){0};
+        at = nat;
+        n = nn;
+    }
+    s_hash_free(&cur);
+    (void)close(adirfd); // synced after each batch
+    return rc;
+}
+
 static int
 s_run_archive(s_worker_t *w, const char *job, bool dry, s_result_t *r)
 {
@@ -666,28 +893,18 @@ s_run_archive(s_worker_t *w, const char *job, bool dry, s_result_t *r)
     int rc = s_scan(dir, glob ? glob : "*", rec, adir, before, &f, r);
     if (rc == 0)
         qsort(f.v, f.n, sizeof *f.v, s_by_mtime);
-    for (size_t at = 0; rc == 0 && at < f.n; at += S_BATCH) {
-        size_t n = f.n - at < S_BATCH ? f.n - at : S_BATCH;
-        if (dry) {
-            char(*names)[256] = calloc(n, sizeof *names);
-            for (size_t i = 0; names && i < n; i++) {
-                char to[ARC_PATH_MAX];
-                if (s_name(taken, &f.v[at + i], gz, names[i],
-                           sizeof names[i]) == 0) {
-                    snprintf(to, sizeof to, "%s/%s", adir, names[i]);
-                    s_pack_plan(r, "archive", f.v[at + i].path, to,
-                                f.v[at + i].size);
-                    r->moved++;
-                    r->bytes += f.v[at + i].size;
-                }
+    if (dry) {
+        for (size_t i = 0; rc == 0 && i < f.n; i++) {
+            char name[256], to[ARC_PATH_MAX];
+            if (s_name(taken, &f.v[i], gz, name, sizeof name) == 0) {
+                snprintf(to, sizeof to, "%s/%s", adir, name);
+                s_pack_plan(r, "archive", f.v[i].path, to, f.v[i].size);
+                r->moved++;
+                r->bytes += f.v[i].size;
             }
-            free(names);
-            continue;
         }
-        if (s_stopping(w))
-            break;
-        rc = s_batch(w, job, adir, taken, gz, level, f.v + at, n, r);
-    }
+    } else if (rc == 0)
+        rc = s_archive_batches(w, job, adir, taken, gz, level, &f, r);
     if (rc == 0 && max > 0 && !s_stopping(w))
         rc = s_prune(w, job, max, dry, r);
     zhashx_destroy(&taken);
