@@ -77,7 +77,7 @@ typedef struct {
     const char *status; // pay list --status: borrowed argv, or NULL
     const char *method; // pay requeue --method: borrowed argv, or NULL
     bool dry_run;       // archive run --dry-run
-    long long limit;    // pay list, pay events --limit: rows at most
+    long long limit;    // pay list/events, archive list --limit: rows
     bool has_limit;
     const char *cert;       // borrowed: --cert or $AZO_CERT, or NULL
     const char *server_key; // borrowed: --server-key or $AZO_SERVER_KEY
@@ -2314,6 +2314,67 @@ s_cmd_pay_submit(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
     return S_EXIT_OK;
 }
 
+static int
+s_archive_row(s_table_t *t, const msgpack_object *e, int64_t now)
+{
+    char b[7][S_CELL_MAX];
+    const char *row[7] = {
+        s_text(azo_mp_get(e, "id"), b[0]),
+        s_utc(azo_mp_get(e, "ts"), true, now, b[1]),
+        s_text(azo_mp_get(e, "job"), b[2]),
+        s_text(azo_mp_get(e, "state"), b[3]),
+        s_text(azo_mp_get(e, "size"), b[4]),
+        s_text(azo_mp_get(e, "original"), b[5]),
+        s_text(azo_mp_get(e, "path"), b[6]),
+    };
+    return s_table_add(t, row);
+}
+
+// archive list [JOB]: the catalog (of one job), oldest first, page after
+// page.
+static int
+s_cmd_archive_list(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
+{
+    const char *job = argc ? argv[0] : NULL;
+    if (job && !s_utf8_ok(job))
+        return s_usage_error("archive list: '%s' is not valid UTF-8", job);
+    static const char *const head[] = {"ID",   "ARCHIVED", "JOB",    "STATE",
+                                       "SIZE", "ORIGINAL", "ARCHIVE"};
+    s_pages_t pg;
+    int rc = s_pages_init(&pg, c, cmd, "files", s_archive_row, head, 7);
+    int64_t after = 0;
+    bool more = false;
+    while (rc == S_EXIT_OK) {
+        msgpack_packer *pk =
+            s_pages_args(&pg, 1 + (job != NULL) + (after != 0));
+        azo_pack_kint(pk, "limit", s_pages_limit(&pg));
+        if (job)
+            azo_pack_kstr(pk, "job", job);
+        if (after)
+            azo_pack_kint(pk, "after", after);
+        const msgpack_object *res;
+        rc = s_pages_fetch(&pg, &res);
+        more = rc == S_EXIT_OK && s_is_true(azo_mp_get(res, "more"));
+        if (!more || s_pages_full(&pg))
+            break;
+        // Ids only grow from page to page: that bounds the loop.
+        int64_t next;
+        if (azo_mp_int(azo_mp_get(res, "next_after"), &next) < 0 ||
+            next <= after)
+            rc = s_malformed(cmd->wire, "'more' is true but 'next_after' "
+                                        "does not advance");
+        after = next;
+    }
+    long long shown = pg.shown;
+    if (rc == S_EXIT_OK && pg.all &&
+        json_object_set_new(pg.all, "count", json_integer(shown)) < 0)
+        rc = s_malformed(cmd->wire, "the result cannot be shown as JSON");
+    rc = s_pages_end(&pg, rc, "archived files");
+    if (rc == S_EXIT_OK && more && !c->opts->json)
+        printf("(the first %lld files: more follow, see --limit)\n", shown);
+    return rc;
+}
+
 // archive run [JOB] [--dry-run]: runs one archiver job (or all) and prints
 // the result (files moved or, dry, what would move).
 static int
@@ -2628,7 +2689,7 @@ static const s_cmd_t s_cmds[] = {
     {"pay", "stats", s_cmd_pay_stats, "pay.stats", NULL, 0, 0},
     {"pay", "events", s_cmd_pay_events, "pay.events", "since", 0, 1},
     {"archive", "run", s_cmd_archive_run, "archive.run", "job", 0, 1},
-    {"archive", "list", s_cmd_thin, "archive.list", NULL, 0, 0},
+    {"archive", "list", s_cmd_archive_list, "archive.list", "job", 0, 1},
     {"archive", "restore", s_cmd_thin, "archive.restore", "id", 1, 1},
 };
 #define S_NCMDS (sizeof s_cmds / sizeof s_cmds[0])
@@ -2758,7 +2819,12 @@ s_help(FILE *out)
         "true}: one\n"
         "                           archiver job (none: all), or what it "
         "would do\n"
-        "  archive list             archive.list\n"
+        "  archive list [JOB]       archive.list: the catalog (of JOB), "
+        "oldest first,\n"
+        "                           every page, as a table (ID, ARCHIVED, "
+        "JOB,\n"
+        "                           STATE, SIZE, ORIGINAL, ARCHIVE); --limit "
+        "N\n"
         "  archive restore ID       archive.restore {\"id\": ID}\n"
         "\n"
         "Options (anywhere on the line; '--' ends them):\n"
@@ -2778,8 +2844,9 @@ s_help(FILE *out)
         "  -n, --count N            sub: exit after N events\n"
         "      --status S           pay list: only the payments in status "
         "S\n"
-        "      --limit N            pay list, pay events: print N rows at "
-        "most\n"
+        "      --limit N            pay list, pay events, archive list: "
+        "print N rows\n"
+        "                           at most\n"
         "      --method M           pay requeue: charge payment method M "
         "instead\n"
         "      --dry-run            archive run: show what the job would do, "
@@ -3020,9 +3087,9 @@ main(int argc, char **argv)
     if (opts.status && cmd->fn != s_cmd_pay_list)
         return s_usage_error("--status applies to pay list only");
     if (opts.has_limit && cmd->fn != s_cmd_pay_list &&
-        cmd->fn != s_cmd_pay_events)
-        return s_usage_error("--limit applies to pay list and pay events "
-                             "only");
+        cmd->fn != s_cmd_pay_events && cmd->fn != s_cmd_archive_list)
+        return s_usage_error("--limit applies to pay list, pay events and "
+                             "archive list only");
     if (opts.method && cmd->fn != s_cmd_pay_requeue)
         return s_usage_error("--method applies to pay requeue only");
     if (opts.dry_run && cmd->fn != s_cmd_archive_run)

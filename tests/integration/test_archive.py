@@ -103,6 +103,23 @@ class ArchiveTest(NodeTest):
         self.assertEqual(e["state"], "archived")
         self.assertEqual(e["sha256"], before["app.log"])
         self.assertTrue(os.path.exists(e["path"]))
+        # azoctl archive list: a table, page after page (--limit 2 stops
+        # after the first two rows and says more follow).
+        out = n.azoctl("archive", "list", "logs")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        rows = [l.split() for l in out.stdout.splitlines()]
+        self.assertEqual(rows[0], ["ID", "ARCHIVED", "JOB", "STATE", "SIZE",
+                                   "ORIGINAL", "ARCHIVE"])
+        self.assertEqual(sorted((r[0], r[-2], r[-1]) for r in rows[1:]),
+                         sorted((str(x["id"]), x["original"], x["path"])
+                                for x in cat["files"]))
+        out = n.azoctl("archive", "list", "--limit", "2")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(len(out.stdout.splitlines()), 4, out.stdout)
+        self.assertIn("more follow", out.stdout)
+        out = n.azoctl("--json", "archive", "list", "nosuchjob")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn('"count":0', out.stdout)
         # Restore: identical bytes back at the original path; never over a
         # file that is there.
         with open(a, "wb") as f:
