@@ -58,6 +58,7 @@
 // pay retry waits for the gateway's answer, which may take the gateway's
 // own time-out (10 s by default): without --timeout it waits this long.
 #define S_PAY_RETRY_TIMEOUT_MS 30000
+#define S_BACKTEST_TIMEOUT_MS  120000 // mining backtest: a long history
 #define S_STDIN_MAX            (256u * 1024 * 1024) // pay submit -: input cap
 // One pay.submit stays well inside the wire limits (azo_mp_check): the
 // envelope takes a few objects and bytes of its own.
@@ -77,6 +78,7 @@ typedef struct {
     const char *status; // pay list --status: borrowed argv, or NULL
     const char *method; // pay requeue --method: borrowed argv, or NULL
     bool dry_run;       // archive run --dry-run
+    bool refresh;       // mining report --refresh
     long long limit;    // pay list/events, archive list --limit: rows
     bool has_limit;
     const char *cert;       // borrowed: --cert or $AZO_CERT, or NULL
@@ -2048,15 +2050,14 @@ s_read_all(FILE *f, char **out, size_t *len)
         n += got;
         if (n > S_STDIN_MAX) {
             free(buf);
-            return s_usage_error("pay submit: standard input holds more "
-                                 "than %u MiB",
+            return s_usage_error("the input holds more than %u MiB",
                                  S_STDIN_MAX >> 20);
         }
         if (got == 0 || n < cap - 1) {
             if (ferror(f)) {
                 int e = errno;
                 free(buf);
-                fprintf(stderr, "azoctl: cannot read standard input: %s\n",
+                fprintf(stderr, "azoctl: cannot read the input: %s\n",
                         strerror(e));
                 return S_EXIT_ERROR;
             }
@@ -2393,6 +2394,308 @@ s_cmd_archive_run(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
     return rc;
 }
 
+// --- mining ------------------------------------------------------------------
+
+// A money figure per day, or "-".
+static const char *
+s_money_day(const msgpack_object *obj, char *buf)
+{
+    if (obj && (obj->type == MSGPACK_OBJECT_FLOAT64 ||
+                obj->type == MSGPACK_OBJECT_FLOAT32))
+        snprintf(buf, S_CELL_MAX, "%.2f", obj->via.f64);
+    else
+        s_text(obj, buf);
+    return buf;
+}
+
+// Prints a mining report (a map) for people: the choice, the decision and
+// the most profitable coins.
+static int
+s_print_report(const msgpack_object *r, int64_t now)
+{
+    char b[8][S_CELL_MAX];
+    const msgpack_object *cur = azo_mp_get(r, "current"),
+                         *best = azo_mp_get(r, "best"),
+                         *dec = azo_mp_get(r, "decision");
+    printf("mode:      %s", s_text(azo_mp_get(r, "mode"), b[0]));
+    if (s_has_str(azo_mp_get(r, "reason")))
+        printf(" (%s)", s_text(azo_mp_get(r, "reason"), b[0]));
+    printf("\ncycle:     %s (%s) at %s, electricity %s/kWh\n",
+           s_text(azo_mp_get(r, "cycle"), b[0]),
+           s_text(azo_mp_get(r, "trigger"), b[1]),
+           s_utc(azo_mp_get(r, "ts"), true, now, b[2]),
+           s_text(azo_mp_get(r, "kwh_price"), b[3]));
+    printf("current:   %s (%s) since %s, profit %s/day\n",
+           s_has_str(azo_mp_get(cur, "symbol"))
+               ? s_text(azo_mp_get(cur, "symbol"), b[0])
+               : "idle",
+           s_text(azo_mp_get(cur, "algorithm"), b[1]),
+           s_utc(azo_mp_get(cur, "since"), true, now, b[2]),
+           s_money_day(azo_mp_get(cur, "profit"), b[3]));
+    if (best && best->type == MSGPACK_OBJECT_MAP)
+        printf("best:      %s (%s), profit %s/day\n",
+               s_text(azo_mp_get(best, "symbol"), b[0]),
+               s_text(azo_mp_get(best, "algorithm"), b[1]),
+               s_money_day(azo_mp_get(best, "profit"), b[2]));
+    printf("decision:  %s%s",
+           s_is_true(azo_mp_get(dec, "switched")) ? "switched, " : "",
+           s_text(azo_mp_get(dec, "reason"), b[0]));
+    int64_t streak = 0, left = 0;
+    if (azo_mp_int(azo_mp_get(dec, "streak"), &streak) == 0 && streak > 0)
+        printf(" (%lld in a row)", (long long)streak);
+    if (azo_mp_int(azo_mp_get(dec, "dwell_left_ms"), &left) == 0 && left > 0)
+        printf(" (dwell: %s left)", s_human_ms_int(left, b[1]));
+    printf("\ncoins:     %s in the market, %s for the rig; switches: %s\n",
+           s_text(azo_mp_get(r, "coins"), b[0]),
+           s_text(azo_mp_get(r, "candidates"), b[1]),
+           s_text(azo_mp_get(r, "switches"), b[2]));
+    const msgpack_object *in = azo_mp_get(r, "inputs");
+    printf("inputs:    %s ticks, %s rejected, %s held, %s files\n",
+           s_text(azo_mp_get(in, "ticks"), b[0]),
+           s_text(azo_mp_get(in, "rejected"), b[1]),
+           s_text(azo_mp_get(in, "held"), b[2]),
+           s_text(azo_mp_get(in, "files"), b[3]));
+    const msgpack_object *errs = azo_mp_get(in, "errors");
+    for (uint32_t i = 0;
+         errs && errs->type == MSGPACK_OBJECT_ARRAY && i < errs->via.array.size;
+         i++)
+        printf("  input error: %s: %s\n",
+               s_text(azo_mp_get(&errs->via.array.ptr[i], "source"), b[0]),
+               s_text(azo_mp_get(&errs->via.array.ptr[i], "error"), b[1]));
+    const msgpack_object *top = azo_mp_get(r, "top");
+    if (!top || top->type != MSGPACK_OBJECT_ARRAY || !top->via.array.size)
+        return S_EXIT_OK;
+    s_table_t t = {.ncols = 7};
+    static const char *const head[] = {"SYMBOL",  "ALGORITHM", "PRICE",
+                                       "REVENUE", "POWER",     "PROFIT/DAY",
+                                       "HELD"};
+    int rc = s_table_add(&t, head);
+    for (uint32_t i = 0; rc == 0 && i < top->via.array.size; i++) {
+        const msgpack_object *c = &top->via.array.ptr[i];
+        const char *row[7] = {
+            s_text(azo_mp_get(c, "symbol"), b[0]),
+            s_text(azo_mp_get(c, "algorithm"), b[1]),
+            s_text(azo_mp_get(c, "price"), b[2]),
+            s_money_day(azo_mp_get(c, "revenue"), b[3]),
+            s_money_day(azo_mp_get(c, "power"), b[4]),
+            s_money_day(azo_mp_get(c, "profit"), b[5]),
+            s_text(azo_mp_get(c, "held"), b[6]),
+        };
+        rc = s_table_add(&t, row);
+    }
+    printf("\n");
+    return s_table_end(&t, rc);
+}
+
+// mining report [--refresh]: the cached report keys (a new cycle when they
+// expired), the report itself in full.
+static int
+s_cmd_mining_report(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    msgpack_sbuffer args;
+    msgpack_sbuffer_init(&args);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &args, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 1);
+    azo_pack_kbool(&pk, "refresh", c->opts->refresh);
+    const msgpack_object *res;
+    int rc = c->opts->json
+                 ? s_call_print(c, cmd->wire, &args)
+                 : s_call_map(c, cmd->wire, args.data, args.size, &res);
+    msgpack_sbuffer_destroy(&args);
+    if (rc != S_EXIT_OK || c->opts->json)
+        return rc;
+    int64_t now = s_wall_ms();
+    const msgpack_object *keys = azo_mp_get(res, "keys");
+    if (!keys || keys->type != MSGPACK_OBJECT_MAP)
+        return s_malformed(cmd->wire, "'keys' must be a map");
+    char b[3][S_CELL_MAX];
+    int64_t in = 0;
+    (void)azo_mp_int(azo_mp_get(res, "expires_in_ms"), &in);
+    printf("%s, expires in %s\n",
+           s_is_true(azo_mp_get(res, "cached")) ? "cached" : "computed now",
+           s_human_ms_int(in > 0 ? in : 0, b[0]));
+    const msgpack_object *report = NULL;
+    s_table_t t = {.ncols = 3};
+    static const char *const head[] = {"KEY", "VALUE", "EXPIRES IN"};
+    rc = s_table_add(&t, head);
+    for (uint32_t i = 0; rc == 0 && i < keys->via.map.size; i++) {
+        const msgpack_object *k = &keys->via.map.ptr[i].key,
+                             *v = &keys->via.map.ptr[i].val;
+        const msgpack_object *val = azo_mp_get(v, "value");
+        int64_t exp = 0;
+        (void)azo_mp_int(azo_mp_get(v, "expires"), &exp);
+        bool is_report = azo_mp_str_eq(k, "mining:optimization:report");
+        if (is_report)
+            report = val;
+        const char *row[3] = {
+            s_text(k, b[0]),
+            is_report || (val && val->type == MSGPACK_OBJECT_MAP) ? "{...}"
+            : (azo_mp_str_eq(k, "mining:optimization:timestamp") ||
+               azo_mp_str_eq(k, "mining:optimization:last_run"))
+                ? s_utc(val, false, now, b[1])
+                : s_money_day(val, b[1]),
+            s_human_ms_int(exp > now ? exp - now : 0, b[2]),
+        };
+        rc = s_table_add(&t, row);
+    }
+    rc = s_table_end(&t, rc);
+    if (rc == S_EXIT_OK && report && report->type == MSGPACK_OBJECT_MAP) {
+        printf("\n");
+        rc = s_print_report(report, now);
+    }
+    return rc;
+}
+
+// mining optimize: a cycle now; its report.
+static int
+s_cmd_mining_optimize(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    if (c->opts->json)
+        return s_call_print(c, cmd->wire, NULL);
+    const msgpack_object *res;
+    int rc = s_call_map(c, cmd->wire, NULL, 0, &res);
+    return rc == S_EXIT_OK ? s_print_report(res, s_wall_ms()) : rc;
+}
+
+// Reads FILE ("-": standard input) whole. Returns S_EXIT_OK with *buf.
+static int
+s_read_path(const char *path, char **buf, size_t *len)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "azoctl: cannot open %s: %s\n", path, strerror(errno));
+        return S_EXIT_ERROR;
+    }
+    int rc = s_read_all(f, buf, len);
+    if (f != stdin)
+        fclose(f); // read only
+    return rc;
+}
+
+// mining market FILE: the ticks of a JSON file (an array, or {"ticks":
+// [...]}) sent as mining.market; each rejected tick is named.
+static int
+s_cmd_mining_market(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
+{
+    (void)argc;
+    char *text = NULL;
+    size_t len = 0;
+    int rc = s_read_path(argv[0], &text, &len);
+    if (rc != S_EXIT_OK)
+        return rc;
+    json_error_t je;
+    json_t *j = json_loadb(text, len, 0, &je);
+    free(text);
+    if (!j)
+        return s_usage_error("mining market: %s: not JSON: %s (line %d)",
+                             argv[0], je.text, je.line);
+    json_t *ticks = json_is_object(j) ? json_object_get(j, "ticks") : j;
+    msgpack_sbuffer args;
+    msgpack_sbuffer_init(&args);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &args, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 1);
+    azo_pack_str(&pk, "ticks");
+    if (!json_is_array(ticks) || azo_json_to_mp(ticks, &pk) != 0) {
+        json_decref(j);
+        msgpack_sbuffer_destroy(&args);
+        return s_usage_error("mining market: %s: expected an array of ticks "
+                             "or {\"ticks\": [...]}",
+                             argv[0]);
+    }
+    json_decref(j);
+    const msgpack_object *res;
+    rc = c->opts->json ? s_call_print(c, cmd->wire, &args)
+                       : s_call_map(c, cmd->wire, args.data, args.size, &res);
+    msgpack_sbuffer_destroy(&args);
+    if (rc != S_EXIT_OK || c->opts->json)
+        return rc;
+    char b[6][S_CELL_MAX];
+    printf("%s accepted, %s held, %s confirmed, %s dropped, %s rejected; "
+           "%s coins\n",
+           s_text(azo_mp_get(res, "accepted"), b[0]),
+           s_text(azo_mp_get(res, "held"), b[1]),
+           s_text(azo_mp_get(res, "confirmed"), b[2]),
+           s_text(azo_mp_get(res, "dropped"), b[3]),
+           s_text(azo_mp_get(res, "rejected"), b[4]),
+           s_text(azo_mp_get(res, "coins"), b[5]));
+    const msgpack_object *errs = azo_mp_get(res, "errors");
+    for (uint32_t i = 0;
+         errs && errs->type == MSGPACK_OBJECT_ARRAY && i < errs->via.array.size;
+         i++)
+        fprintf(stderr, "azoctl: rejected: %s\n",
+                s_text(azo_mp_get(&errs->via.array.ptr[i], "error"), b[0]));
+    int64_t rejected = 0;
+    (void)azo_mp_int(azo_mp_get(res, "rejected"), &rejected);
+    return rejected ? S_EXIT_ERROR : S_EXIT_OK;
+}
+
+// mining backtest FILE: a price history (CSV or JSON, by its extension or
+// its first character) replayed by the actor with its settings.
+static int
+s_cmd_mining_backtest(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
+{
+    (void)argc;
+    char *text = NULL;
+    size_t len = 0;
+    int rc = s_read_path(argv[0], &text, &len);
+    if (rc != S_EXIT_OK)
+        return rc;
+    size_t n = strlen(argv[0]);
+    size_t at = 0;
+    while (at < len && strchr(" \t\r\n", text[at]))
+        at++;
+    bool json = (n > 5 && strcmp(argv[0] + n - 5, ".json") == 0) ||
+                (at < len && (text[at] == '[' || text[at] == '{'));
+    msgpack_sbuffer args;
+    msgpack_sbuffer_init(&args);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &args, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 2);
+    azo_pack_kstr(&pk, "format", json ? "json" : "csv");
+    azo_pack_str(&pk, "history");
+    azo_pack_strn(&pk, text, len);
+    free(text);
+    if (!c->opts->has_timeout && c->timeout_ms < S_BACKTEST_TIMEOUT_MS)
+        c->timeout_ms = S_BACKTEST_TIMEOUT_MS;
+    const msgpack_object *res;
+    rc = c->opts->json ? s_call_print(c, cmd->wire, &args)
+                       : s_call_map(c, cmd->wire, args.data, args.size, &res);
+    msgpack_sbuffer_destroy(&args);
+    if (rc != S_EXIT_OK || c->opts->json)
+        return rc;
+    const msgpack_object *st = azo_mp_get(res, "strategies");
+    if (!st || st->type != MSGPACK_OBJECT_ARRAY)
+        return s_malformed(cmd->wire, "'strategies' must be an array");
+    char b[5][S_CELL_MAX];
+    printf("%s steps, %s rows\n", s_text(azo_mp_get(res, "steps"), b[0]),
+           s_text(azo_mp_get(res, "rows"), b[1]));
+    s_table_t t = {.ncols = 5};
+    static const char *const head[] = {"STRATEGY", "PROFIT", "SWITCHES", "IDLE",
+                                       "MINED"};
+    rc = s_table_add(&t, head);
+    for (uint32_t i = 0; rc == 0 && i < st->via.array.size; i++) {
+        const msgpack_object *x = &st->via.array.ptr[i];
+        int64_t idle = 0, mined = 0;
+        (void)azo_mp_int(azo_mp_get(x, "idle_ms"), &idle);
+        (void)azo_mp_int(azo_mp_get(x, "mined_ms"), &mined);
+        const char *row[5] = {
+            s_text(azo_mp_get(x, "name"), b[0]),
+            s_money_day(azo_mp_get(x, "profit"), b[1]),
+            s_text(azo_mp_get(x, "switches"), b[2]),
+            s_human_ms_int(idle, b[3]),
+            s_human_ms_int(mined, b[4]),
+        };
+        rc = s_table_add(&t, row);
+    }
+    return s_table_end(&t, rc);
+}
+
 // keygen NAME: writes NAME (public) and NAME_secret (mode 0600). Talks to
 // no node.
 static int
@@ -2680,7 +2983,13 @@ static const s_cmd_t s_cmds[] = {
     {NULL, "pause", s_cmd_job, "sched.pause", "job", 1, 1},
     {NULL, "resume", s_cmd_job, "sched.resume", "job", 1, 1},
     {NULL, "health", s_cmd_health, "health.status", NULL, 0, 2},
-    {NULL, "report", s_cmd_thin, "mining.report", NULL, 0, 0},
+    {NULL, "report", s_cmd_mining_report, "mining.report", NULL, 0, 0},
+    {"mining", "report", s_cmd_mining_report, "mining.report", NULL, 0, 0},
+    {"mining", "optimize", s_cmd_mining_optimize, "mining.optimize", NULL, 0,
+     0},
+    {"mining", "market", s_cmd_mining_market, "mining.market", "file", 1, 1},
+    {"mining", "backtest", s_cmd_mining_backtest, "mining.backtest", "file", 1,
+     1},
     {"pay", "submit", s_cmd_pay_submit, "pay.submit", NULL, 1, INT_MAX},
     {"pay", "get", s_cmd_pay_get, "pay.get", "id", 1, 1},
     {"pay", "list", s_cmd_pay_list, "pay.list", "status", 0, 1},
@@ -2755,7 +3064,24 @@ s_help(FILE *out)
         "  health check [TARGET]    health.check: probe every target (or "
         "one) now;\n"
         "                           one line per result\n"
-        "  report                   mining.report\n"
+        "  mining report [--refresh]\n"
+        "                           mining.report: the cached report keys "
+        "and the\n"
+        "                           report (a new cycle when they expired "
+        "or with\n"
+        "                           --refresh); 'report' is the same\n"
+        "  mining optimize          mining.optimize: a cycle now, its "
+        "report\n"
+        "  mining market FILE       mining.market: the ticks of a JSON file "
+        "(an array\n"
+        "                           or {\"ticks\": [...]}; - for stdin); "
+        "exit 1 if any\n"
+        "                           is rejected\n"
+        "  mining backtest FILE     mining.backtest: a price history (CSV or "
+        "JSON)\n"
+        "                           replayed with the actor's settings: "
+        "profit,\n"
+        "                           switches, idle time per strategy\n"
         "  pay submit KEY=VALUE...  pay.submit: record one payment (VALUEs as "
         "for call),\n"
         "                           e.g. id=p1 amount=1250 currency=USD "
@@ -2849,6 +3175,7 @@ s_help(FILE *out)
         "                           at most\n"
         "      --method M           pay requeue: charge payment method M "
         "instead\n"
+        "      --refresh            mining report: compute a new report now\n"
         "      --dry-run            archive run: show what the job would do, "
         "change\n"
         "                           nothing\n"
@@ -2949,7 +3276,8 @@ s_parse(int argc, char **argv, s_opts_t *opts, int *first)
         OPT_STATUS,
         OPT_LIMIT,
         OPT_METHOD,
-        OPT_DRY_RUN
+        OPT_DRY_RUN,
+        OPT_REFRESH
     };
     static const struct option longopts[] = {
         {"endpoint", required_argument, NULL, 'e'},
@@ -2963,6 +3291,7 @@ s_parse(int argc, char **argv, s_opts_t *opts, int *first)
         {"limit", required_argument, NULL, OPT_LIMIT},
         {"method", required_argument, NULL, OPT_METHOD},
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+        {"refresh", no_argument, NULL, OPT_REFRESH},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -3030,6 +3359,9 @@ s_parse(int argc, char **argv, s_opts_t *opts, int *first)
         case OPT_DRY_RUN:
             opts->dry_run = true;
             break;
+        case OPT_REFRESH:
+            opts->refresh = true;
+            break;
         case 'h':
             s_help(stdout);
             return S_EXIT_OK;
@@ -3094,6 +3426,8 @@ main(int argc, char **argv)
         return s_usage_error("--method applies to pay requeue only");
     if (opts.dry_run && cmd->fn != s_cmd_archive_run)
         return s_usage_error("--dry-run applies to archive run only");
+    if (opts.refresh && cmd->fn != s_cmd_mining_report)
+        return s_usage_error("--refresh applies to mining report only");
     if ((opts.cert != NULL) != (opts.server_key != NULL))
         return s_usage_error("CURVE needs both --cert and --server-key");
     if (opts.cert && cmd->fn != s_cmd_keygen) {

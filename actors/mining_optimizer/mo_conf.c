@@ -79,7 +79,8 @@ const azo_cfg_key_t mo_conf_keys[] = {
      "per coin symbol: its pool URL, given to switch_command as {pool}"},
     {"pools/*", AZO_CFG_STR, NULL, 0, 0, NULL, "a pool URL"},
 };
-const size_t mo_conf_nkeys = sizeof mo_conf_keys / sizeof mo_conf_keys[0];
+_Static_assert(sizeof mo_conf_keys / sizeof mo_conf_keys[0] == MO_CONF_NKEYS,
+               "MO_CONF_NKEYS must count mo_conf_keys");
 
 static const char *
 s_key(char *buf, size_t len, const char *base, const char *key)

@@ -17,8 +17,8 @@ typedef struct {
     double switch_cost_s; // mining time lost per switch (backtest, report)
 } mo_conf_t;
 
+#define MO_CONF_NKEYS 36 // entries of mo_conf_keys (checked at build time)
 extern const azo_cfg_key_t mo_conf_keys[];
-extern const size_t mo_conf_nkeys;
 
 // Reads the settings under base ("actors/mining-optimizer") of a config
 // validated against mo_conf_keys. Checks what the schema cannot (hashrates,
