@@ -434,11 +434,23 @@ test_mo_market_outlier_confirm_3(void **state)
     const mo_mcoin_t *m = apply(mk, 410, MO_TICK_HELD);
     assert_true(m->c.price == 100);
     assert_int_equal(m->held_n, 2);
-    assert_true(m->held_price == 410);
+    assert_true(m->held_price == 400); // the first of the jump
     m = apply(mk, 405, MO_TICK_CONFIRMED);
     assert_true(m->c.price == 405);
     assert_int_equal(m->held_total, 2);
     assert_int_equal(m->ticks, 4);
+    mo_market_destroy(&mk);
+    // A drifting run is compared with its first tick: 400, then 1100
+    // (within 3x of 400: held, 2nd), then 3000 (7.5x 400: a new jump, held
+    // once) never confirms itself.
+    mk = s_market(0.5, 3, 3);
+    apply(mk, 100, MO_TICK_ACCEPTED);
+    apply(mk, 400, MO_TICK_HELD);
+    assert_int_equal(apply(mk, 1100, MO_TICK_HELD)->held_n, 2);
+    m = apply(mk, 3000, MO_TICK_HELD);
+    assert_int_equal(m->held_n, 1);
+    assert_true(m->held_price == 3000);
+    assert_true(m->c.price == 100);
     mo_market_destroy(&mk);
 }
 

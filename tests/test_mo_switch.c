@@ -359,6 +359,15 @@ test_mo_switch_below_floor_goes_idle_without_dwell(void **state)
     assert_stay(s_eval(&s, &cfg, low, 11), "confirming");
     assert_stay(s_eval(&s, &cfg, low, 12), "confirming");
     assert_moved(s_eval(&s, &cfg, low, 13), "", "below_floor");
+    // The current coin at 4.9 below the floor 5, another at 5.1 above it:
+    // 0.2 is under 5% of 4.9, yet the rig moves (after three, no dwell)
+    // rather than stay on a coin not worth mining.
+    s_start_on(&s, &cfg, "A", 10, 20);
+    const mo_cand_t near[] = {
+        {"A", "sha256", 4.9}, {"B", "scrypt", 5.1}, {NULL, NULL, 0}};
+    assert_stay(s_eval(&s, &cfg, near, 21), "confirming");
+    assert_stay(s_eval(&s, &cfg, near, 22), "confirming");
+    assert_moved(s_eval(&s, &cfg, near, 23), "B", "more_profitable");
 }
 
 static void

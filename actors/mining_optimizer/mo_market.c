@@ -189,12 +189,15 @@ mo_market_apply(mo_market_t *self, const mo_coin_t *c, int64_t ts)
         m->held_n = 0;
         rc = MO_TICK_CONFIRMED;
     } else {
+        // Each confirming tick is compared with the first of the jump, so
+        // a drifting run (400, 1100, 3000) never confirms itself.
         if (m->held_n && c->price <= m->held_price * f &&
             c->price >= m->held_price / f)
             m->held_n++;
-        else
+        else {
             m->held_n = 1;
-        m->held_price = c->price;
+            m->held_price = c->price;
+        }
         m->held_total++;
         rc = MO_TICK_HELD;
     }

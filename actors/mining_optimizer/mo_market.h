@@ -28,7 +28,8 @@ typedef struct {
 typedef struct {
     mo_coin_t c;         // as used: c.price is the smoothed price
     double last_price;   // last accepted raw price
-    double held_price;   // a jump waiting for confirmation; 0: none
+    double held_price;   // the first tick of a jump waiting for
+                         // confirmation; 0: none
     int held_n;          // ticks of it so far
     int64_t ts;          // last tick (Unix ms)
     uint64_t ticks;      // applied, held ones included

@@ -62,6 +62,12 @@ mo_switch_eval(mo_switch_t *s, const mo_switch_cfg_t *cfg,
     } else if (!best_ok) {
         move = true;
         why = "below_floor";
+    } else if (best != cur && cur->profit <= cfg->floor) {
+        // The current coin no longer beats the floor but another does:
+        // no threshold and no dwell keep the rig on it.
+        move = true;
+        want = best;
+        why = "more_profitable";
     } else if (best != cur) {
         double margin = cfg->threshold * fabs(cur->profit);
         if (best->profit > cur->profit &&
@@ -69,8 +75,7 @@ mo_switch_eval(mo_switch_t *s, const mo_switch_cfg_t *cfg,
             move = true;
             want = best;
             why = "more_profitable";
-            // A coin losing money is left without waiting out the dwell.
-            dwell = cur->profit > cfg->floor;
+            dwell = true;
         } else
             why = "below_threshold";
     } else

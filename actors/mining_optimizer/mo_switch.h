@@ -6,8 +6,9 @@
 //    a row, and the current coin has run at least min_dwell;
 //  - to idle: no coin beats the floor for confirmations evaluations in a
 //    row (no dwell: mining at a loss is not kept up);
-//  - from idle, or when the current coin has no data any more: to the
-//    best coin above the floor after confirmations evaluations.
+//  - from idle, when the current coin has no data any more, or when it no
+//    longer beats the floor while another does: to the best coin above the
+//    floor after confirmations evaluations (no threshold, no dwell).
 // The backtest replays history through the same code.
 #ifndef MO_SWITCH_H
 #define MO_SWITCH_H
