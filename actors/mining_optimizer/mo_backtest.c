@@ -205,7 +205,7 @@ int
 mo_backtest_run(const mo_hist_t *h, const mo_conf_t *conf,
                 mo_bt_result_t out[MO_BT_N], char *err, size_t errlen)
 {
-    size_t n = mo_hist_count(h), ncoins = mo_hist_ncoins(h), steps;
+    size_t n = mo_hist_count(h), ncoins = mo_hist_ncoins(h), steps = 0;
     s_run_t r = {
         .raw = calloc(ncoins, sizeof *r.raw),
         .algo = calloc(ncoins, sizeof *r.algo),

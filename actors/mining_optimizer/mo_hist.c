@@ -283,7 +283,7 @@ s_add(mo_hist_t *self, msgpack_object_kv *kv, uint32_t n, bool has_ts,
         }
         return azo_err_set(err, errlen, rc, "%s", msg);
     }
-    uint32_t id;
+    uint32_t id = 0;
     if ((rc = s_coin_add(self, &c, p, &id, err, errlen)))
         return rc;
     if (s_grow((void **)&self->rows, &self->cap, self->n, sizeof *self->rows))
