@@ -326,6 +326,34 @@ azo_actor_publish(azo_actor_t *self)
                            self->ev_sb.size);
 }
 
+int
+azo_actor_publish_map(azo_actor_t *self, const char *topic, const void *body,
+                      size_t len)
+{
+    msgpack_zone zone;
+    msgpack_zone_init(&zone, 2048);
+    msgpack_object obj;
+    int rc = AZO_EBADREQ;
+    if (azo_mp_unpack(body, len, &zone, &obj) == 0 &&
+        obj.type == MSGPACK_OBJECT_MAP) {
+        uint32_t n = 0;
+        for (uint32_t i = 0; i < obj.via.map.size; i++)
+            n += !azo_mp_str_eq(&obj.via.map.ptr[i].key, "v");
+        msgpack_packer *pk = azo_actor_event(self, topic, n);
+        rc = pk ? 0 : -ENOMEM;
+        for (uint32_t i = 0; pk && i < obj.via.map.size; i++) {
+            if (azo_mp_str_eq(&obj.via.map.ptr[i].key, "v"))
+                continue;
+            msgpack_pack_object(pk, obj.via.map.ptr[i].key);
+            msgpack_pack_object(pk, obj.via.map.ptr[i].val);
+        }
+        if (pk)
+            rc = azo_actor_publish(self);
+    }
+    msgpack_zone_destroy(&zone);
+    return rc;
+}
+
 // --- timers -----------------------------------------------------------------
 
 static void

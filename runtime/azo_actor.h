@@ -88,6 +88,12 @@ msgpack_packer *azo_actor_event(azo_actor_t *self, const char *topic,
 // without spaces or control characters), or another negative code.
 int azo_actor_publish(azo_actor_t *self);
 
+// Publishes on topic the fields of body (len bytes: one msgpack map), its
+// own "v" excepted (the event envelope has one). Returns azo_actor_publish's
+// codes, or AZO_EBADREQ when body is not a map.
+int azo_actor_publish_map(azo_actor_t *self, const char *topic,
+                          const void *body, size_t len);
+
 // Inside a command handler: takes reply over to answer after the handler
 // returns. Returns the reply to complete later (owned by the runtime until
 // azo_actor_reply), or NULL for one-way requests or when out of memory; then

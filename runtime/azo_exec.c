@@ -21,9 +21,12 @@
 #define _GNU_SOURCE // pipe2, posix_spawn_file_actions_addclosefrom_np
 #include "azo_exec.h"
 
+#include "azo_err.h"
+
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -462,4 +465,98 @@ azo_exec_cancel(azo_exec_t **handle)
         s_free(self);
     else
         s_leave_to_reap(self);
+}
+
+// --- command lines -----------------------------------------------------------
+
+#define S_ARGV_MAX 256 // words of a command line
+
+void
+azo_exec_argv_free(char ***argv_p)
+{
+    char **argv = *argv_p;
+    if (!argv)
+        return;
+    for (char **a = argv; *a; a++)
+        free(*a);
+    free(argv);
+    *argv_p = NULL;
+}
+
+// Appends a copy of word[0..n) to argv (room for S_ARGV_MAX + 1).
+static int
+s_push(char **argv, size_t *argc, const char *word, size_t n)
+{
+    if (*argc == S_ARGV_MAX)
+        return AZO_EBADREQ;
+    char *w = strndup(word, n);
+    if (!w)
+        return -ENOMEM;
+    argv[(*argc)++] = w;
+    return 0;
+}
+
+int
+azo_exec_argv(const char *text, char ***argv_p, char *err, size_t errlen)
+{
+    *argv_p = NULL;
+    if (err && errlen)
+        err[0] = 0; // a JSON element's own reason is told apart below
+    char **argv = calloc(S_ARGV_MAX + 1, sizeof *argv);
+    if (!argv)
+        return -ENOMEM;
+    size_t argc = 0;
+    int rc = 0;
+    const char *p = text + strspn(text, " \t");
+    if (*p == '[') {
+        json_error_t jerr;
+        json_t *arr = json_loads(p, JSON_REJECT_DUPLICATES, &jerr);
+        if (!arr || !json_is_array(arr)) {
+            json_decref(arr);
+            azo_exec_argv_free(&argv);
+            return azo_err_set(err, errlen, AZO_EBADREQ,
+                               "a JSON array of strings: %s",
+                               arr ? "not an array" : jerr.text);
+        }
+        size_t i;
+        json_t *v;
+        json_array_foreach(arr, i, v)
+        {
+            if (!json_is_string(v) ||
+                strlen(json_string_value(v)) != json_string_length(v)) {
+                rc = azo_err_set(err, errlen, AZO_EBADREQ,
+                                 "element %zu: expected a string without "
+                                 "NUL",
+                                 i);
+                break;
+            }
+            rc = s_push(argv, &argc, json_string_value(v),
+                        json_string_length(v));
+            if (rc < 0)
+                break;
+        }
+        json_decref(arr);
+    } else {
+        while (*p && rc == 0) {
+            size_t n = strcspn(p, " \t");
+            rc = s_push(argv, &argc, p, n);
+            p += n;
+            p += strspn(p, " \t");
+        }
+    }
+    if (rc == AZO_EBADREQ && !(err && *err))
+        azo_err_set(err, errlen, rc, "more than %d words", S_ARGV_MAX);
+    else if (rc == 0 && argc == 0)
+        rc = azo_err_set(err, errlen, AZO_EBADREQ, "an empty command");
+    else if (rc == 0 && !strchr(argv[0], '/'))
+        rc = azo_err_set(err, errlen, AZO_EBADREQ,
+                         "'%s': the program must be a path (/usr/bin/%s), "
+                         "there is no search of PATH",
+                         argv[0], argv[0]);
+    if (rc < 0) {
+        azo_exec_argv_free(&argv);
+        return rc;
+    }
+    *argv_p = argv;
+    return 0;
 }

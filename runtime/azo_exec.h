@@ -62,4 +62,14 @@ pid_t azo_exec_pid(const azo_exec_t *self);
 // becomes NULL; NULL and *handle NULL do nothing.
 void azo_exec_cancel(azo_exec_t **handle);
 
+// Splits a configured command line: a JSON array of strings, or blank-
+// separated words (no quoting); argv[0] must be a path (hold a '/'): there
+// is no search of PATH for configured commands. On success *argv_p owns a
+// NULL-terminated array (free with azo_exec_argv_free) and 0 is returned;
+// else AZO_EBADREQ with the reason in err, or -ENOMEM.
+int azo_exec_argv(const char *text, char ***argv_p, char *err, size_t errlen);
+
+// Frees *argv_p (NULL-safe) and sets it to NULL.
+void azo_exec_argv_free(char ***argv_p);
+
 #endif

@@ -1,6 +1,7 @@
 // test_hc_conf — command lines of exec probes and actions, and target
 // settings read from a real config.
 #include "azo_err.h"
+#include "azo_exec.h"
 #include "hc_conf.h"
 
 #include <setjmp.h>
@@ -17,24 +18,24 @@ test_hc_conf_argv_words_and_json(void **state)
     (void)state;
     char **argv = NULL, err[256];
     assert_int_equal(
-        hc_conf_argv("  /bin/sh  -c\ttrue ", &argv, err, sizeof err), 0);
+        azo_exec_argv("  /bin/sh  -c\ttrue ", &argv, err, sizeof err), 0);
     assert_string_equal(argv[0], "/bin/sh");
     assert_string_equal(argv[1], "-c");
     assert_string_equal(argv[2], "true");
     assert_null(argv[3]);
-    hc_conf_argv_free(&argv);
+    azo_exec_argv_free(&argv);
     assert_null(argv);
-    assert_int_equal(hc_conf_argv("[\"/bin/sh\", \"-c\", \"echo a b; exit 3\"]",
+    assert_int_equal(azo_exec_argv("[\"/bin/sh\", \"-c\", \"echo a b; exit 3\"]",
                                   &argv, err, sizeof err),
                      0);
     assert_string_equal(argv[2], "echo a b; exit 3");
     assert_null(argv[3]);
-    hc_conf_argv_free(&argv);
-    hc_conf_argv_free(&argv); // NULL-safe
+    azo_exec_argv_free(&argv);
+    azo_exec_argv_free(&argv); // NULL-safe
 }
 
 static void
-test_hc_conf_argv_rejects_bad_lines(void **state)
+test_azo_exec_argv_rejects_bad_lines(void **state)
 {
     (void)state;
     static const struct {
@@ -52,7 +53,7 @@ test_hc_conf_argv_rejects_bad_lines(void **state)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char **argv = NULL, err[256] = "";
-        int rc = hc_conf_argv(bad[i].text, &argv, err, sizeof err);
+        int rc = azo_exec_argv(bad[i].text, &argv, err, sizeof err);
         if (rc != AZO_EBADREQ || !strstr(err, bad[i].word))
             fail_msg("'%s': rc %d, err '%s'", bad[i].text, rc, err);
         assert_null(argv);
@@ -62,7 +63,7 @@ test_hc_conf_argv_rejects_bad_lines(void **state)
     for (int i = 0; i < 300; i++)
         strcat(many, " a");
     char **argv = NULL, err[256];
-    assert_int_equal(hc_conf_argv(many, &argv, err, sizeof err), AZO_EBADREQ);
+    assert_int_equal(azo_exec_argv(many, &argv, err, sizeof err), AZO_EBADREQ);
     assert_non_null(strstr(err, "words"));
 }
 
@@ -124,7 +125,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hc_conf_argv_words_and_json),
-        cmocka_unit_test(test_hc_conf_argv_rejects_bad_lines),
+        cmocka_unit_test(test_azo_exec_argv_rejects_bad_lines),
         cmocka_unit_test(test_hc_conf_target_reads_and_resolves_self),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -474,6 +474,31 @@ test_mo_switch_threshold_of_negative_profit(void **state)
     assert_stay(s_eval(&s, &cfg, big, 23), "dwell");
 }
 
+// From idle the evaluations count while any coin beats the floor, though
+// the best changes each time: the best of the last one is started.
+static void
+test_mo_switch_from_idle_best_alternating(void **state)
+{
+    (void)state;
+    mo_switch_t s;
+    mo_switch_init(&s, 0);
+    const mo_cand_t ab[] = {
+        {"A", "sha256", 10}, {"B", "scrypt", 9}, {NULL, NULL, 0}};
+    const mo_cand_t ba[] = {
+        {"A", "sha256", 9}, {"B", "scrypt", 10}, {NULL, NULL, 0}};
+    assert_stay(s_eval(&s, &s_cfg, ab, 1), "confirming");
+    assert_stay(s_eval(&s, &s_cfg, ba, 2), "confirming");
+    assert_moved(s_eval(&s, &s_cfg, ab, 3), "A", "above_floor");
+    // A streak from idle is broken when nothing beats the floor.
+    mo_switch_init(&s, 0);
+    const mo_cand_t none[] = {{"A", "sha256", -1}, {NULL, NULL, 0}};
+    assert_stay(s_eval(&s, &s_cfg, ab, 1), "confirming");
+    assert_stay(s_eval(&s, &s_cfg, none, 2), "idle");
+    assert_stay(s_eval(&s, &s_cfg, ba, 3), "confirming");
+    assert_stay(s_eval(&s, &s_cfg, ab, 4), "confirming");
+    assert_moved(s_eval(&s, &s_cfg, ba, 5), "B", "above_floor");
+}
+
 static void
 test_mo_switch_counter(void **state)
 {
@@ -515,6 +540,7 @@ main(void)
         cmocka_unit_test(test_mo_switch_current_unavailable),
         cmocka_unit_test(test_mo_switch_ties_by_symbol),
         cmocka_unit_test(test_mo_switch_threshold_of_negative_profit),
+        cmocka_unit_test(test_mo_switch_from_idle_best_alternating),
         cmocka_unit_test(test_mo_switch_counter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -97,27 +97,13 @@ s_usage(FILE *out)
         out);
 }
 
-// The node schema with the mining-optimizer's keys. The actor definition
-// lists mo_conf_keys; a build whose definition does not yet gets them here.
+// The node schema: azod's, so a config azod takes is taken here.
 static azo_cfg_key_t *
 s_schema(size_t *nkeys)
 {
     size_t n;
     const azo_actor_def_t *const *all = azo_actors_all(&n);
-    const azo_actor_def_t *defs[16];
-    azo_actor_def_t mining;
-    if (n > sizeof defs / sizeof defs[0])
-        n = sizeof defs / sizeof defs[0];
-    for (size_t i = 0; i < n; i++) {
-        defs[i] = all[i];
-        if (strcmp(all[i]->name, "mining-optimizer") == 0 && !all[i]->nkeys) {
-            mining = *all[i];
-            mining.keys = mo_conf_keys;
-            mining.nkeys = MO_CONF_NKEYS;
-            defs[i] = &mining;
-        }
-    }
-    return azo_sup_schema(defs, n, nkeys);
+    return azo_sup_schema(all, n, nkeys);
 }
 
 static void

@@ -1282,26 +1282,7 @@ static void s_next(s_arc_t *self);
 static void
 s_publish(s_arc_t *self, const char *topic, const void *body, size_t len)
 {
-    msgpack_zone zone;
-    msgpack_zone_init(&zone, 2048);
-    msgpack_object obj;
-    if (azo_mp_unpack(body, len, &zone, &obj) == 0 &&
-        obj.type == MSGPACK_OBJECT_MAP) {
-        uint32_t n = 0;
-        for (uint32_t i = 0; i < obj.via.map.size; i++)
-            n += !azo_mp_str_eq(&obj.via.map.ptr[i].key, "v");
-        msgpack_packer *pk = azo_actor_event(self->actor, topic, n);
-        if (pk) {
-            for (uint32_t i = 0; i < obj.via.map.size; i++) {
-                if (azo_mp_str_eq(&obj.via.map.ptr[i].key, "v"))
-                    continue;
-                msgpack_pack_object(pk, obj.via.map.ptr[i].key);
-                msgpack_pack_object(pk, obj.via.map.ptr[i].val);
-            }
-            (void)azo_actor_publish(self->actor);
-        }
-    }
-    msgpack_zone_destroy(&zone);
+    (void)azo_actor_publish_map(self->actor, topic, body, len);
 }
 
 static void

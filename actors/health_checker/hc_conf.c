@@ -2,6 +2,7 @@
 #include "hc_conf.h"
 
 #include "azo_err.h"
+#include "azo_exec.h"
 #include "azo_wire.h"
 
 #include <errno.h>
@@ -10,103 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_ARGV_MAX 256 // words of a command line
-
-void
-hc_conf_argv_free(char ***argv_p)
-{
-    char **argv = *argv_p;
-    if (!argv)
-        return;
-    for (char **a = argv; *a; a++)
-        free(*a);
-    free(argv);
-    *argv_p = NULL;
-}
-
-// Appends a copy of word[0..n) to argv (room for S_ARGV_MAX + 1).
-static int
-s_push(char **argv, size_t *argc, const char *word, size_t n)
-{
-    if (*argc == S_ARGV_MAX)
-        return AZO_EBADREQ;
-    char *w = strndup(word, n);
-    if (!w)
-        return -ENOMEM;
-    argv[(*argc)++] = w;
-    return 0;
-}
-
-int
-hc_conf_argv(const char *text, char ***argv_p, char *err, size_t errlen)
-{
-    *argv_p = NULL;
-    if (err && errlen)
-        err[0] = 0; // a JSON element's own reason is told apart below
-    char **argv = calloc(S_ARGV_MAX + 1, sizeof *argv);
-    if (!argv)
-        return -ENOMEM;
-    size_t argc = 0;
-    int rc = 0;
-    const char *p = text + strspn(text, " \t");
-    if (*p == '[') {
-        json_error_t jerr;
-        json_t *arr = json_loads(p, JSON_REJECT_DUPLICATES, &jerr);
-        if (!arr || !json_is_array(arr)) {
-            json_decref(arr);
-            hc_conf_argv_free(&argv);
-            return azo_err_set(err, errlen, AZO_EBADREQ,
-                               "a JSON array of strings: %s",
-                               arr ? "not an array" : jerr.text);
-        }
-        size_t i;
-        json_t *v;
-        json_array_foreach(arr, i, v)
-        {
-            if (!json_is_string(v) ||
-                strlen(json_string_value(v)) != json_string_length(v)) {
-                rc = azo_err_set(err, errlen, AZO_EBADREQ,
-                                 "element %zu: expected a string without "
-                                 "NUL",
-                                 i);
-                break;
-            }
-            rc = s_push(argv, &argc, json_string_value(v),
-                        json_string_length(v));
-            if (rc < 0)
-                break;
-        }
-        json_decref(arr);
-    } else {
-        while (*p && rc == 0) {
-            size_t n = strcspn(p, " \t");
-            rc = s_push(argv, &argc, p, n);
-            p += n;
-            p += strspn(p, " \t");
-        }
-    }
-    if (rc == AZO_EBADREQ && !(err && *err))
-        azo_err_set(err, errlen, rc, "more than %d words", S_ARGV_MAX);
-    else if (rc == 0 && argc == 0)
-        rc = azo_err_set(err, errlen, AZO_EBADREQ, "an empty command");
-    else if (rc == 0 && !strchr(argv[0], '/'))
-        rc = azo_err_set(err, errlen, AZO_EBADREQ,
-                         "'%s': the program must be a path (/usr/bin/%s), "
-                         "there is no search of PATH",
-                         argv[0], argv[0]);
-    if (rc < 0) {
-        hc_conf_argv_free(&argv);
-        return rc;
-    }
-    *argv_p = argv;
-    return 0;
-}
-
 void
 hc_conf_target_fini(hc_target_cfg_t *t)
 {
-    hc_conf_argv_free(&t->argv);
-    hc_conf_argv_free(&t->run);
+    azo_exec_argv_free(&t->argv);
+    azo_exec_argv_free(&t->run);
     memset(t, 0, sizeof *t);
 }
 
@@ -179,7 +88,7 @@ hc_conf_target(const azo_config_t *cfg, const char *base, const char *name,
     char why[300] = "";
     int rc = 0;
     if (out->kind == HC_PROBE_EXEC) {
-        rc = hc_conf_argv(out->addr, &out->argv, why, sizeof why);
+        rc = azo_exec_argv(out->addr, &out->argv, why, sizeof why);
         out->addr = NULL;
     } else {
         bool self = out->kind == HC_PROBE_ZMQ && strcmp(out->addr, "self") == 0;
@@ -239,7 +148,7 @@ hc_conf_target(const azo_config_t *cfg, const char *base, const char *name,
     }
     const char *run =
         azo_config_str(cfg, s_key(k, sizeof k, base, name, "run"));
-    if (run && (rc = hc_conf_argv(run, &out->run, why, sizeof why)) < 0) {
+    if (run && (rc = azo_exec_argv(run, &out->run, why, sizeof why)) < 0) {
         hc_conf_target_fini(out);
         return rc == -ENOMEM ? rc
                              : azo_config_fail(cfg, k, err, errlen, "%s", why);

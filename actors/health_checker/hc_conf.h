@@ -50,13 +50,4 @@ void hc_conf_set_self(hc_target_cfg_t *t, const char *control);
 // Frees what *t owns and empties it.
 void hc_conf_target_fini(hc_target_cfg_t *t);
 
-// Splits a command line: a JSON array of strings, or blank-separated
-// words; argv[0] must be a path (hold a '/'). On success *argv_p owns a
-// NULL-terminated array (free with hc_conf_argv_free) and 0 is returned;
-// else AZO_EBADREQ with the reason in err, or -ENOMEM.
-int hc_conf_argv(const char *text, char ***argv_p, char *err, size_t errlen);
-
-// Frees *argv_p (NULL-safe) and sets it to NULL.
-void hc_conf_argv_free(char ***argv_p);
-
 #endif

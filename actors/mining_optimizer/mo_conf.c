@@ -53,8 +53,8 @@ const azo_cfg_key_t mo_conf_keys[] = {
     {"rig", AZO_CFG_SECTION, NULL, 0, 0, NULL, "the rig profile"},
     {"rig/idle_watts", AZO_CFG_REAL, "0", 0, 10000000, NULL,
      "power drawn while idle"},
-    {"rig/pool_fee", AZO_CFG_REAL, "0", 0, 0.99, NULL,
-     "the pool's fee, a fraction of revenue (0.01 = 1%)"},
+    {"rig/pool_fee", AZO_CFG_REAL, "0", 0, 1, NULL,
+     "the pool's fee, a fraction of revenue below 1 (0.01 = 1%)"},
     {"rig/algorithms", AZO_CFG_SECTION, NULL, 0, 0, NULL,
      "per algorithm: hashrate and watts"},
     {"rig/algorithms/*", AZO_CFG_SECTION, NULL, 0, 0, NULL,
@@ -98,6 +98,10 @@ s_rig(const azo_config_t *cfg, const char *base, mo_rig_t *rig, char *err,
         azo_config_real(cfg, s_key(k, sizeof k, base, "rig/idle_watts"), 0);
     rig->pool_fee =
         azo_config_real(cfg, s_key(k, sizeof k, base, "rig/pool_fee"), 0);
+    if (rig->pool_fee >= 1)
+        return azo_config_fail(cfg, k, err, errlen,
+                               "expected a fraction of revenue below 1 (0.01 "
+                               "= 1%%)");
     zconfig_t *algos =
         azo_config_section(cfg, s_key(k, sizeof k, base, "rig/algorithms"));
     for (zconfig_t *a = algos ? zconfig_child(algos) : NULL; a;

@@ -90,7 +90,9 @@ mo_switch_eval(mo_switch_t *s, const mo_switch_cfg_t *cfg,
         d->reason = why;
         return;
     }
-    const char *target = want ? want->symbol : "";
+    // From idle any coin above the floor counts toward starting (the best
+    // may change between evaluations); the best at the end is started.
+    const char *target = !s->current[0] ? "*" : want ? want->symbol : "";
     if (s->has_pending && strcmp(s->pending, target) == 0)
         s->streak++;
     else {
@@ -110,10 +112,10 @@ mo_switch_eval(mo_switch_t *s, const mo_switch_cfg_t *cfg,
     }
     d->switched = true;
     d->reason = why;
-    s_copy(d->to, sizeof d->to, target);
+    s_copy(d->to, sizeof d->to, want ? want->symbol : "");
     s_copy(d->to_algo, sizeof d->to_algo, want ? want->algo : "");
     d->to_profit = want ? want->profit : idle_profit;
-    s_copy(s->current, sizeof s->current, target);
+    s_copy(s->current, sizeof s->current, want ? want->symbol : "");
     s_copy(s->algo, sizeof s->algo, want ? want->algo : "");
     s->since_ms = now_ms;
     s->has_pending = false;

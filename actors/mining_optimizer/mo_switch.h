@@ -6,7 +6,9 @@
 //    a row, and the current coin has run at least min_dwell;
 //  - to idle: no coin beats the floor for confirmations evaluations in a
 //    row (no dwell: mining at a loss is not kept up);
-//  - from idle, when the current coin has no data any more, or when it no
+//  - from idle: after confirmations evaluations in a row where some coin
+//    beats the floor (not necessarily the same one), to the best;
+//  - when the current coin has no data any more, or when it no
 //    longer beats the floor while another does: to the best coin above the
 //    floor after confirmations evaluations (no threshold, no dwell).
 // The backtest replays history through the same code.
@@ -36,7 +38,8 @@ typedef struct {
     char current[MO_SYM_MAX]; // "" when idle
     char algo[MO_ALGO_MAX];   // the current coin's algorithm
     int64_t since_ms;         // when the current choice began
-    char pending[MO_SYM_MAX]; // the move being confirmed ("" = to idle)
+    char pending[MO_SYM_MAX]; // the move being confirmed ("" = to idle,
+                              // "*" = from idle to the best coin)
     bool has_pending;
     int streak; // evaluations in a row that wanted the pending move
     uint64_t switches;

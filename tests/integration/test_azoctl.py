@@ -91,10 +91,14 @@ class AzoctlTest(NodeTest):
         out = self.ctl("run", "x")
         self.assertEqual(out.returncode, 1)
         self.assertIn("not_found", out.stderr)
-        for friendly in (["report"],):
+        for friendly in (["report"], ["mining", "report"]):
             out = self.ctl(*friendly)
-            self.assertEqual(out.returncode, 1, friendly)
-            self.assertIn("unavailable", out.stderr)
+            self.assertEqual(out.returncode, 0, (friendly, out.stderr))
+            self.assertIn("mining:optimization:report", out.stdout)
+            self.assertIn("mode:      minimal", out.stdout)
+        out = self.ctl("mining", "backtest", "/nonexistent/history.csv")
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("cannot open /nonexistent/history.csv", out.stderr)
         out = self.ctl("pay", "get", "p1")
         self.assertEqual(out.returncode, 1)
         self.assertIn("not_found: no payment 'p1'", out.stderr)

@@ -193,7 +193,7 @@ class BadInputTest(NodeTest):
         for cmd, code in [("bogus", "unknown_command"),
                           ("actor.bogus", "unknown_command"),
                           ("sched.bogus", "unknown_command"),
-                          ("mining.report", "unavailable"),
+                          ("mining.bogus", "unknown_command"),
                           ("pay.bogus", "unknown_command"),
                           ("archive.bogus", "unknown_command"),
                           ("config.reload", "unavailable")]:
@@ -266,8 +266,8 @@ class LifecycleTest(NodeTest):
         st = {a["name"]: a for a in n.call("status")["result"]["actors"]}
         self.assertEqual(st["mining-optimizer"]["state"], "running")
         rep = n.call("mining.report")
-        self.assertEqual(rep["error"]["code"], "unavailable")
-        self.assertIn("not available", rep["error"]["message"])
+        self.assertTrue(rep["ok"], rep)
+        self.assertIn("mining:optimization:report", rep["result"]["keys"])
 
     def test_manual_start_is_not_a_restart(self):
         n = self.node()

@@ -170,8 +170,8 @@ class Storm:
          lambda res: "jobs" in res and "more" in res),
         ("valid health.status (routed)", "health.status", None,
          lambda res: "targets" in res and "node" in res),
-        # Answered by the actor: planned, not built yet.
-        ("valid mining.report (routed)", "mining.report", {"x": 1}, None),
+        ("valid mining.cache (routed)", "mining.cache", None,
+         lambda res: "keys" in res and "ttl_ms" in res),
     ]
 
     def __init__(self, seed):
