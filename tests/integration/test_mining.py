@@ -344,6 +344,30 @@ class MiningTest(NodeTest):
         self.assertFalse(v["ok"])
         self.assertIn("not JSON", v["error"])
 
+    def test_commented_example_in_default_config_is_valid(self):
+        """configs/azo.cfg's commented mining-optimizer settings load when
+        uncommented (the '#' becomes a space)."""
+        root = os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__))))
+        with open(os.path.join(root, "configs", "azo.cfg")) as f:
+            lines = f.read().split("\n")
+        start = next(i for i, l in enumerate(lines)
+                     if l.startswith("    mining-optimizer"))
+        out, n = [], 0
+        for i, l in enumerate(lines):
+            if i > start and l.startswith("#       "):
+                if lines[i - 1].startswith("    ") or n:
+                    l = " " + l[1:]
+                    n += 1
+            elif i > start and n:
+                start = len(lines)  # the block ended
+            out.append(l)
+        self.assertGreater(n, 10)
+        path = self.write_cfg("\n".join(out), "example.cfg")
+        res = subprocess.run([AZOD, "--check", "-c", path],
+                             capture_output=True, text=True)
+        self.assertEqual(res.returncode, 0, res.stderr)
+
     def test_bad_config(self):
         cases = [
             ("hashrate = 100T", "hashrate = fast", "hashrate"),
