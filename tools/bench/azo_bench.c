@@ -6,6 +6,7 @@
 
 #include "azo_bench.h"
 
+#include <czmq.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -71,6 +72,36 @@ azo_bench_best(double *v, size_t n)
     return v[n - 1];
 }
 
+azo_bench_stats_t
+azo_bench_stats(double *v, size_t n)
+{
+    azo_bench_stats_t s = {0};
+    if (n == 0)
+        return s;
+    s.p50 = azo_bench_median(v, n); // sorts v
+    s.p90 = azo_bench_pct(v, n, 0.9);
+    s.p99 = azo_bench_pct(v, n, 0.99);
+    s.min = v[0];
+    s.max = v[n - 1];
+    return s;
+}
+
+bool
+azo_bench_arg_int(const char *prog, const char *what, const char *arg, int lo,
+                  int hi, int *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(arg, &end, 10);
+    bool good = *arg && end && !*end && errno == 0 && v >= lo && v <= hi;
+    if (good)
+        *out = (int)v;
+    else
+        fprintf(stderr, "%s: %s: '%s' is not in %d..%d\n", prog, what, arg, lo,
+                hi);
+    return good;
+}
+
 static void
 s_pack_str(msgpack_packer *pk, const char *s)
 {
@@ -105,8 +136,7 @@ azo_bench_pack_req(msgpack_packer *pk, uint64_t id, const char *cmd,
 }
 
 void
-azo_bench_pack_rep(msgpack_packer *pk, uint64_t id, const char *key,
-                   int64_t val)
+azo_bench_pack_rep_head(msgpack_packer *pk, uint64_t id)
 {
     msgpack_pack_map(pk, 4);
     s_pack_str(pk, "v");
@@ -116,6 +146,13 @@ azo_bench_pack_rep(msgpack_packer *pk, uint64_t id, const char *key,
     s_pack_str(pk, "ok");
     msgpack_pack_true(pk);
     s_pack_str(pk, "result");
+}
+
+void
+azo_bench_pack_rep(msgpack_packer *pk, uint64_t id, const char *key,
+                   int64_t val)
+{
+    azo_bench_pack_rep_head(pk, id);
     msgpack_pack_map(pk, 1);
     s_pack_str(pk, key);
     msgpack_pack_int64(pk, val);
@@ -129,19 +166,29 @@ s_key_is(const msgpack_object *k, const char *name)
            memcmp(k->via.str.ptr, name, n) == 0;
 }
 
-// Reads an integer object into *out; false if it is not one.
-static bool
-s_int(const msgpack_object *o, int64_t *out)
+bool
+azo_bench_int(const msgpack_object *o, int64_t *out)
 {
-    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+    if (o && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
         *out = (int64_t)o->via.u64;
         return true;
     }
-    if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+    if (o && o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
         *out = o->via.i64;
         return true;
     }
     return false;
+}
+
+const msgpack_object *
+azo_bench_get(const msgpack_object *map, const char *key)
+{
+    if (!map || map->type != MSGPACK_OBJECT_MAP)
+        return NULL;
+    for (uint32_t i = 0; i < map->via.map.size; i++)
+        if (s_key_is(&map->via.map.ptr[i].key, key))
+            return &map->via.map.ptr[i].val;
+    return NULL;
 }
 
 // Looks for "n" (and "code") in a nested map such as args or result.
@@ -154,7 +201,7 @@ s_scan_inner(const msgpack_object *map, azo_bench_env_t *out)
         const msgpack_object *k = &map->via.map.ptr[i].key;
         const msgpack_object *v = &map->via.map.ptr[i].val;
         if (s_key_is(k, "n"))
-            out->has_n = s_int(v, &out->n);
+            out->has_n = azo_bench_int(v, &out->n);
         else if (s_key_is(k, "code") && v->type == MSGPACK_OBJECT_STR) {
             out->code = v->via.str.ptr;
             out->code_len = v->via.str.size;
@@ -177,7 +224,7 @@ azo_bench_unpack(msgpack_unpacked *u, const void *data, size_t len,
         const msgpack_object *k = &root->via.map.ptr[i].key;
         const msgpack_object *v = &root->via.map.ptr[i].val;
         int64_t id;
-        if (s_key_is(k, "id") && s_int(v, &id)) {
+        if (s_key_is(k, "id") && azo_bench_int(v, &id)) {
             out->has_id = true;
             out->id = (uint64_t)id;
         } else if (s_key_is(k, "cmd") && v->type == MSGPACK_OBJECT_STR) {
@@ -189,6 +236,48 @@ azo_bench_unpack(msgpack_unpacked *u, const void *data, size_t len,
                  s_key_is(k, "error"))
             s_scan_inner(v, out);
     }
+    return 0;
+}
+
+void
+azo_bench_router_init(azo_bench_router_t *r)
+{
+    zmq_msg_init(&r->ident);
+    zmq_msg_init(&r->body);
+    msgpack_unpacked_init(&r->u);
+    memset(&r->env, 0, sizeof r->env);
+    msgpack_sbuffer_init(&r->sb);
+    msgpack_packer_init(&r->pk, &r->sb, msgpack_sbuffer_write);
+}
+
+void
+azo_bench_router_fini(azo_bench_router_t *r)
+{
+    msgpack_sbuffer_destroy(&r->sb);
+    msgpack_unpacked_destroy(&r->u);
+    zmq_msg_close(&r->body);
+    zmq_msg_close(&r->ident);
+}
+
+int
+azo_bench_router_recv(azo_bench_router_t *r, void *sock)
+{
+    if (zmq_msg_recv(&r->ident, sock, 0) < 0 ||
+        zmq_msg_recv(&r->body, sock, 0) < 0)
+        return -1;
+    msgpack_sbuffer_clear(&r->sb);
+    return azo_bench_unpack(&r->u, zmq_msg_data(&r->body),
+                            zmq_msg_size(&r->body), &r->env) < 0
+               ? 1
+               : 0;
+}
+
+int
+azo_bench_router_send(azo_bench_router_t *r, void *sock)
+{
+    if (zmq_msg_send(&r->ident, sock, ZMQ_SNDMORE) < 0 ||
+        zmq_send(sock, r->sb.data, r->sb.size, 0) < 0)
+        return -1;
     return 0;
 }
 
@@ -249,6 +338,17 @@ azo_bench_summary(const char *metric, const char *azo, const char *baseline,
     printf("@summary|%s|%s|%s|%.2f|%s|%s\n", metric, azo, baseline, ratio,
            target ? target : "-", met ? met : "-");
     fflush(stdout);
+}
+
+void
+azo_bench_summary_ms(const char *metric, double azo_ms, double base_ms,
+                     const char *target, bool met)
+{
+    char a[32], b[32];
+    snprintf(a, sizeof a, azo_ms < 1 ? "%.3f ms" : "%.2f ms", azo_ms);
+    snprintf(b, sizeof b, base_ms < 1 ? "%.3f ms" : "%.2f ms", base_ms);
+    azo_bench_summary(metric, a, b, base_ms > 0 ? azo_ms / base_ms : 0, target,
+                      target ? (met ? "yes" : "NO") : NULL);
 }
 
 void
@@ -403,6 +503,57 @@ azo_bench_print_log(const char *path, int last)
         if (at++ >= total - last)
             fputs(line, stderr);
     fclose(f);
+}
+
+int
+azo_bench_setup_g(const char *prog, const char **azod, char *buf, size_t len,
+                  char *dir, size_t dirlen)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) {
+        fprintf(stderr, "%s: cannot find its own binary\n", prog);
+        return 1;
+    }
+    self[n] = 0;
+    if (!*azod)
+        *azod = azo_bench_default_azod(self, buf, len);
+    if (access(*azod, X_OK) != 0) {
+        fprintf(stderr, "%s: no azod at %s (use --azod PATH)\n", prog, *azod);
+        return 2;
+    }
+    // A reader that goes away (| head) must not kill us before the cleanup.
+    (void)signal(SIGPIPE, SIG_IGN);
+    zsys_init();
+    zsys_set_logident(prog);
+    zsys_set_logsystem(false);
+    zsys_set_logstream(NULL);
+    azo_bench_print_machine();
+    printf("azod: %s\n", *azod);
+    int rc = azo_bench_tmpdir(dir, dirlen);
+    if (rc < 0) {
+        fprintf(stderr, "%s: cannot make a temp directory: %s\n", prog,
+                strerror(-rc));
+        return 1;
+    }
+    return 0;
+}
+
+bool
+azo_bench_leave_dir(const char *prog, const char *dir, bool keep)
+{
+    int left = azo_bench_kill_mentioning(dir);
+    if (left > 0)
+        fprintf(stderr, "%s: killed %d leftover process(es) mentioning %s\n",
+                prog, left, dir);
+    if (keep)
+        printf("kept: %s\n", dir);
+    else
+        azo_bench_rmtree(dir);
+    if (zsys_interrupted)
+        fprintf(stderr, "%s: interrupted\n", prog);
+    fflush(stdout);
+    return left == 0;
 }
 
 const char *

@@ -476,39 +476,22 @@ static void *
 s_raw_router_thread(void *arg)
 {
     s_raw_peer_t *r = arg;
-    zmq_msg_t ident, body;
-    zmq_msg_init(&ident);
-    zmq_msg_init(&body);
-    msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    azo_bench_router_t rt;
+    azo_bench_router_init(&rt);
     while (r->got < r->n) {
-        if (zmq_msg_recv(&ident, r->sock, 0) < 0) {
-            if (errno == EINTR && !zsys_interrupted)
-                continue;
+        int rc = azo_bench_router_recv(&rt, r->sock);
+        if (rc < 0 && errno == EINTR && !zsys_interrupted)
+            continue;
+        if (rc < 0)
             break;
-        }
-        if (zmq_msg_recv(&body, r->sock, 0) < 0)
-            break;
-        azo_bench_env_t env;
-        if (azo_bench_unpack(&u, zmq_msg_data(&body), zmq_msg_size(&body),
-                             &env) < 0 ||
-            !env.has_id)
+        if (rc > 0 || !rt.env.has_id)
             r->bad++;
-        msgpack_sbuffer_clear(&sb);
-        azo_bench_pack_rep(&pk, env.id, "n", env.n);
-        if (zmq_msg_send(&ident, r->sock, ZMQ_SNDMORE) < 0 ||
-            zmq_send(r->sock, sb.data, sb.size, 0) < 0)
+        azo_bench_pack_rep(&rt.pk, rt.env.id, "n", rt.env.n);
+        if (azo_bench_router_send(&rt, r->sock) < 0)
             break;
         r->got++;
     }
-    msgpack_sbuffer_destroy(&sb);
-    msgpack_unpacked_destroy(&u);
-    zmq_msg_close(&body);
-    zmq_msg_close(&ident);
+    azo_bench_router_fini(&rt);
     return NULL;
 }
 

@@ -61,6 +61,7 @@
 // Options: --help.
 #define _GNU_SOURCE // accept4
 #include "azo_bench.h"
+#include "azo_bench_client.h"
 #include "azo_mp.h"
 
 #include <czmq.h>
@@ -84,6 +85,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#define S_PROG       "azo_bench_health"
 #define S_TARGET_MS  100.0 // issue #6: one sweep of 1,000 targets
 #define S_START_MS   60000 // azod's start with its targets, then give up
 #define S_CALL_MS    30000 // one health.check (probe timeout is 1 s)
@@ -127,23 +129,6 @@ s_usage(FILE *out)
             "  -h, --help          this text\n");
 }
 
-// Reads a whole number in [lo, hi]. Returns false (message printed) when
-// arg is not one.
-static bool
-s_count_arg(const char *arg, const char *what, long lo, long hi, int *out)
-{
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(arg, &end, 10);
-    bool good = *arg && end && !*end && errno == 0 && v >= lo && v <= hi;
-    if (good)
-        *out = (int)v;
-    else
-        fprintf(stderr, "azo_bench_health: %s: '%s' is not in %ld..%ld\n", what,
-                arg, lo, hi);
-    return good;
-}
-
 // Returns 0 to run, 1 to exit 0 (--help), -1 to exit 2 (message printed).
 static int
 s_parse(int argc, char **argv, s_opts_t *o)
@@ -167,11 +152,14 @@ s_parse(int argc, char **argv, s_opts_t *o)
         if (c == OPT_AZOD)
             o->azod = optarg;
         else if (c == 'n') // the config loader takes 16384 keys a section
-            good = s_count_arg(optarg, "-n", 1, 16000, &o->targets);
+            good =
+                azo_bench_arg_int(S_PROG, "-n", optarg, 1, 16000, &o->targets);
         else if (c == 's')
-            good = s_count_arg(optarg, "-s", 1, 100000, &o->sweeps);
+            good =
+                azo_bench_arg_int(S_PROG, "-s", optarg, 1, 100000, &o->sweeps);
         else if (c == 'w')
-            good = s_count_arg(optarg, "-w", 0, 100000, &o->warmup);
+            good =
+                azo_bench_arg_int(S_PROG, "-w", optarg, 0, 100000, &o->warmup);
         else if (c == OPT_KEEP)
             o->keep = true;
         else if (c == 'v')
@@ -443,132 +431,6 @@ s_raw_sweep(s_raw_t *r, const int *ports, int *failed, int *first_err)
 
 // --- a control client ------------------------------------------------------
 
-typedef struct {
-    zsock_t *sock; // owned: DEALER to azod's control endpoint
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-    zmq_msg_t msg;
-    msgpack_unpacked u;           // the last reply, valid until the next call
-    bool ok;                      // its "ok"
-    const msgpack_object *result; // its "result" (in u), NULL when none
-    char message[160];            // !ok: its error message
-    uint64_t last_id;
-    bool ready; // sb, msg and u are initialised
-} s_client_t;
-
-static void
-s_client_close(s_client_t *c)
-{
-    zsock_destroy(&c->sock);
-    if (!c->ready)
-        return;
-    zmq_msg_close(&c->msg);
-    msgpack_unpacked_destroy(&c->u);
-    msgpack_sbuffer_destroy(&c->sb);
-    c->ready = false;
-}
-
-static int
-s_client_open(s_client_t *c, const char *endpoint)
-{
-    memset(c, 0, sizeof *c);
-    msgpack_sbuffer_init(&c->sb);
-    msgpack_packer_init(&c->pk, &c->sb, msgpack_sbuffer_write);
-    zmq_msg_init(&c->msg);
-    msgpack_unpacked_init(&c->u);
-    c->ready = true;
-    c->sock = zsock_new(ZMQ_DEALER);
-    if (!c->sock)
-        return -ENOMEM;
-    zsock_set_linger(c->sock, 0);
-    zsock_set_reconnect_ivl(c->sock, 10); // azod binds after we connect
-    return zsock_connect(c->sock, "%s", endpoint) < 0 ? -EINVAL : 0;
-}
-
-// Decodes the reply in c->msg with msgpack-c itself: azo's decoder
-// (azo_rep_decode) takes at most AZO_MP_MAX_ITEMS objects in a message,
-// and a health.check reply holds 11 per result, so it refuses one of
-// ~6,000 results. Returns the reply's id, or -1 when it is not a reply.
-static int64_t
-s_client_decode(s_client_t *c)
-{
-    c->ok = false;
-    c->result = NULL;
-    snprintf(c->message, sizeof c->message, "(no message)");
-    if (msgpack_unpack_next(&c->u, zmq_msg_data(&c->msg), zmq_msg_size(&c->msg),
-                            NULL) != MSGPACK_UNPACK_SUCCESS)
-        return -1;
-    const msgpack_object *root = &c->u.data;
-    const msgpack_object *ok = azo_mp_get(root, "ok");
-    int64_t id = -1;
-    if (!ok || ok->type != MSGPACK_OBJECT_BOOLEAN ||
-        azo_mp_int(azo_mp_get(root, "id"), &id) < 0)
-        return -1;
-    c->ok = ok->via.boolean;
-    c->result = azo_mp_get(root, "result");
-    const msgpack_object *m = azo_mp_get(azo_mp_get(root, "error"), "message");
-    if (m && m->type == MSGPACK_OBJECT_STR)
-        snprintf(c->message, sizeof c->message, "%.*s", (int)m->via.str.size,
-                 m->via.str.ptr);
-    return id;
-}
-
-// Sends cmd with args {} (or {key: val} when key is given) and waits up to
-// wait_ms for its reply, or until azod ends. Returns 0 with the reply in
-// c->ok, c->result, c->message and the round trip (send to arrival) in
-// *rtt_ms (may be NULL), or -EAGAIN (not connected yet: nothing sent),
-// -ETIMEDOUT, -ECHILD (azod ended), -EPROTO (not a reply), -EINTR (SIGINT).
-static int
-s_client_call(s_client_t *c, const char *cmd, const char *key, const char *val,
-              const azo_bench_child_t *azod, int wait_ms, double *rtt_ms)
-{
-    void *raw = zsock_resolve(c->sock);
-    uint64_t id = ++c->last_id;
-    msgpack_sbuffer_clear(&c->sb);
-    azo_bench_pack_req_head(&c->pk, id, cmd);
-    msgpack_pack_map(&c->pk, key ? 1 : 0);
-    if (key) {
-        azo_pack_str(&c->pk, key);
-        azo_pack_str(&c->pk, val);
-    }
-    int64_t t0 = azo_bench_now_ns();
-    if (zmq_send(raw, c->sb.data, c->sb.size, ZMQ_DONTWAIT) < 0)
-        return -EAGAIN; // not connected yet
-    int64_t deadline = t0 + (int64_t)wait_ms * 1000000;
-    zmq_pollitem_t items[2] = {{raw, 0, ZMQ_POLLIN, 0},
-                               {NULL, azod->pidfd, ZMQ_POLLIN, 0}};
-    while (!zsys_interrupted) {
-        if (zmq_msg_recv(&c->msg, raw, ZMQ_DONTWAIT) >= 0) {
-            int64_t t1 = azo_bench_now_ns();
-            int64_t got = s_client_decode(c);
-            if (got < 0)
-                return -EPROTO;
-            if ((uint64_t)got != id)
-                continue; // the late reply of an earlier, timed-out call
-            if (rtt_ms)
-                *rtt_ms = (double)(t1 - t0) / 1e6;
-            return 0;
-        }
-        int64_t left_ms = (deadline - azo_bench_now_ns()) / 1000000;
-        if (left_ms < 0)
-            return -ETIMEDOUT;
-        if (zmq_poll(items, 2, (long)left_ms + 1) > 0 &&
-            (items[1].revents & ZMQ_POLLIN))
-            return -ECHILD;
-    }
-    return -EINTR;
-}
-
-// An integer of the last reply's result map, or -1.
-static int64_t
-s_result_int(const s_client_t *c, const char *key)
-{
-    int64_t v = -1;
-    if (c->ok)
-        (void)azo_mp_int(azo_mp_get(c->result, key), &v); // -1 stays
-    return v;
-}
-
 // Prints a string field of map (a msgpack map) or "?".
 static void
 s_print_field(const msgpack_object *map, const char *key)
@@ -582,7 +444,7 @@ s_print_field(const msgpack_object *map, const char *key)
 
 // Prints the first failed results of the last health.check reply.
 static void
-s_print_failures(const s_client_t *c)
+s_print_failures(const azo_bench_client_t *c)
 {
     const msgpack_object *res = azo_mp_get(c->result, "results");
     if (!res || res->type != MSGPACK_OBJECT_ARRAY)
@@ -604,9 +466,10 @@ s_print_failures(const s_client_t *c)
 
 // The health-checker's thread id from the supervisor's `status`, or -1.
 static int64_t
-s_health_tid(s_client_t *c, const azo_bench_child_t *azod)
+s_health_tid(azo_bench_client_t *c, const azo_bench_child_t *azod)
 {
-    if (s_client_call(c, "status", NULL, NULL, azod, S_CALL_MS, NULL) < 0 ||
+    if (azo_bench_client_call(c, "status", NULL, NULL, azod, S_CALL_MS, NULL) <
+            0 ||
         !c->ok)
         return -1;
     const msgpack_object *arr = azo_mp_get(c->result, "actors");
@@ -740,35 +603,27 @@ s_tasks_add(s_tasks_t *sum, s_tasks_t *before, const s_tasks_t *after)
 // --- azod under test -------------------------------------------------------
 
 typedef struct {
-    char cfg[192], log[192], ctl[192];
-    azo_bench_child_t proc;
-    s_client_t client;
+    azo_bench_azod_t az;
     double start_s; // from fork to the health-checker's first answer
     int64_t hc_tid; // the health-checker's thread, -1 unknown
 } s_azod_t;
 
 // Writes the config: the health-checker alone, one target per port.
+// Returns 0 or -1 (the reason printed).
 static int
 s_azod_write_cfg(const s_azod_t *a, const char *dir, const int *ports, int n)
 {
-    FILE *f = fopen(a->cfg, "w");
+    char comment[96];
+    snprintf(comment, sizeof comment,
+             S_PROG ": %d tcp targets; the health-checker alone", n);
+    FILE *f = azo_bench_azod_cfg_open(&a->az, S_PROG, dir, "health", comment);
     if (!f)
-        return -errno;
-    fprintf(f,
-            "#   azo_bench_health: %d tcp targets; the health-checker alone\n"
-            "node\n"
-            "    name = bench-health\n"
-            "    data_dir = %s/data\n"
-            "endpoints\n"
-            "    control = %s\n"
-            "    events = ipc://%s/ev\n"
-            "    cluster = ipc://%s/cl\n"
-            "actors\n"
-            "    health-checker\n"
-            "        mode = thread\n"
-            "        summary = 0\n"
-            "        targets\n",
-            n, dir, a->ctl, dir, dir);
+        return -1;
+    fputs("    health-checker\n"
+          "        mode = thread\n"
+          "        summary = 0\n"
+          "        targets\n",
+          f);
     for (int i = 0; i < n; i++)
         fprintf(f,
                 "            t%d\n"
@@ -777,10 +632,7 @@ s_azod_write_cfg(const s_azod_t *a, const char *dir, const int *ports, int n)
                 "                initial_delay = 1h\n"
                 "                timeout = 1s\n",
                 i, ports[i]);
-    int rc = ferror(f) ? -EIO : 0;
-    if (fclose(f) != 0 && rc == 0)
-        rc = -errno;
-    return rc;
+    return azo_bench_azod_cfg_close(&a->az, S_PROG, f);
 }
 
 // Starts azod and waits until the health-checker answers health.status.
@@ -789,77 +641,29 @@ static int
 s_azod_start(s_azod_t *a, const char *azod, const char *dir, const int *ports,
              int n)
 {
-    snprintf(a->cfg, sizeof a->cfg, "%s/health.cfg", dir);
-    snprintf(a->log, sizeof a->log, "%s/azod.log", dir);
-    snprintf(a->ctl, sizeof a->ctl, "ipc://%s/ctl", dir);
+    azo_bench_azod_init(&a->az, dir, "health");
     a->hc_tid = -1;
-    int rc = s_azod_write_cfg(a, dir, ports, n);
-    if (rc < 0) {
-        fprintf(stderr, "azo_bench_health: cannot write %s: %s\n", a->cfg,
-                strerror(-rc));
+    if (s_azod_write_cfg(a, dir, ports, n) < 0)
         return -1;
-    }
-    char *argv[] = {(char *)azod, "-c", a->cfg, NULL};
-    fflush(NULL); // the child must not inherit unwritten output
     int64_t t0 = azo_bench_now_ns();
-    rc = azo_bench_child_spawn(&a->proc, azod, argv, a->log, SIGTERM);
-    if (rc == 0)
-        rc = s_client_open(&a->client, a->ctl);
-    if (rc < 0) {
-        fprintf(stderr, "azo_bench_health: cannot start azod: %s\n",
-                strerror(-rc));
+    if (azo_bench_azod_spawn(&a->az, S_PROG, azod) < 0)
         return -1;
-    }
-    int64_t deadline = t0 + (int64_t)S_START_MS * 1000000;
-    while (!zsys_interrupted && azo_bench_now_ns() < deadline) {
-        // One target's status: the whole one grows with the targets.
-        rc = s_client_call(&a->client, "health.status", "target", "t0",
-                           &a->proc, 250, NULL);
-        if (rc == 0 && a->client.ok) {
-            a->start_s = (double)(azo_bench_now_ns() - t0) / 1e9;
-            a->hc_tid = s_health_tid(&a->client, &a->proc);
-            return 0;
-        }
-        if (rc == -ECHILD || rc == -EPROTO)
-            break;
-        if (rc == 0 || rc == -EAGAIN)
-            zclock_sleep(20); // "unavailable" (the actor is starting), or
-                              // the ipc connection is not up yet
+    // One target's status: the whole one grows with the targets.
+    int rc = azo_bench_client_ready(&a->az.client, &a->az.proc, "health.status",
+                                    "target", "t0", S_START_MS);
+    if (rc == 0) {
+        a->start_s = (double)(azo_bench_now_ns() - t0) / 1e9;
+        a->hc_tid = s_health_tid(&a->az.client, &a->az.proc);
+        return 0;
     }
     if (!zsys_interrupted) {
-        fprintf(stderr, "azo_bench_health: azod %s within %d s\n",
+        fprintf(stderr, S_PROG ": azod %s within %d s\n",
                 rc == -ECHILD   ? "ended at start"
                 : rc == -EPROTO ? "sent something that is not a reply"
                                 : "did not answer health.status",
                 S_START_MS / 1000);
-        azo_bench_print_log(a->log, 30);
+        azo_bench_print_log(a->az.log, 30);
     }
-    return -1;
-}
-
-// Stops azod if it runs: the shutdown command, then SIGTERM, then SIGKILL,
-// each given S_STOP_MS; reaps it and closes the client. Returns 0 when it
-// ended with exit status 0 (or never ran), else -1 (its log printed).
-static int
-s_azod_stop(s_azod_t *a)
-{
-    bool running = a->proc.pid > 0;
-    int steps[3] = {0, SIGTERM, SIGKILL}, status = -1, rc = -ETIMEDOUT;
-    for (int i = 0; running && i < 3 && rc < 0; i++) {
-        if (steps[i] == 0 && (!a->client.sock ||
-                              s_client_call(&a->client, "shutdown", NULL, NULL,
-                                            &a->proc, S_STOP_MS, NULL) < 0))
-            continue; // no answer: on to SIGTERM
-        if (steps[i] != 0)
-            (void)azo_bench_child_signal(&a->proc, steps[i]); // ended: -ESRCH
-        rc = azo_bench_child_wait(&a->proc, S_STOP_MS, &status);
-    }
-    s_client_close(&a->client);
-    if (!running || (rc == 0 && WIFEXITED(status) && !WEXITSTATUS(status)))
-        return 0;
-    fprintf(stderr, "azo_bench_health: azod ended with wait status %d%s\n",
-            status, rc < 0 ? " (not reaped)" : "");
-    azo_bench_print_log(a->log, 30);
     return -1;
 }
 
@@ -882,28 +686,29 @@ static int
 s_azo_sweep(s_azod_t *a, int n, double *internal, double *rtt, int *failed,
             bool verbose)
 {
-    int rc = s_client_call(&a->client, "health.check", NULL, NULL, &a->proc,
-                           S_CALL_MS, rtt);
-    if (rc < 0 || !a->client.ok) {
+    int rc = azo_bench_client_call(&a->az.client, "health.check", NULL, NULL,
+                                   &a->az.proc, S_CALL_MS, rtt);
+    if (rc < 0 || !a->az.client.ok) {
         if (!zsys_interrupted)
             fprintf(stderr, "azo_bench_health: WARNING: health.check: %s\n",
                     rc == -ECHILD      ? "azod ended"
                     : rc == -ETIMEDOUT ? "no reply in time"
                     : rc == -EPROTO    ? "undecodable reply"
                     : rc < 0           ? strerror(-rc)
-                                       : a->client.message);
+                                       : a->az.client.message);
         return -1;
     }
-    int64_t checked = s_result_int(&a->client, "checked");
-    int64_t ok = s_result_int(&a->client, "ok");
-    int64_t ms = s_result_int(&a->client, "ms");
+    int64_t checked = azo_bench_client_int(&a->az.client, "checked");
+    int64_t ok = azo_bench_client_int(&a->az.client, "ok");
+    int64_t ms = azo_bench_client_int(&a->az.client, "ms");
     *internal = (double)ms;
     *failed = ok >= 0 && ok <= n ? n - (int)ok : n;
     if (checked != n || ok != n || ms < 0) {
         printf("  !!! WARNING: health.check: checked %" PRId64 ", ok %" PRId64
                ", failed %" PRId64 " of %d targets (ms %" PRId64 ")\n",
-               checked, ok, s_result_int(&a->client, "failed"), n, ms);
-        s_print_failures(&a->client);
+               checked, ok, azo_bench_client_int(&a->az.client, "failed"), n,
+               ms);
+        s_print_failures(&a->az.client);
         *failed = *failed ? *failed : 1;
         if (ms < 0)
             return -1; // no figure to count
@@ -927,7 +732,7 @@ s_run(const s_opts_t *o, const char *dir, s_server_t *srv, s_raw_t *raw,
         return -1;
     printf("azod: pid %d, health-checker answers %.2f s after fork; its "
            "thread: tid %" PRId64 " (from status)\n",
-           (int)a->proc.pid, a->start_s, a->hc_tid);
+           (int)a->az.proc.pid, a->start_s, a->hc_tid);
     printf("sweeps: %d warm-up(s) then %d measured, raw and azo alternating\n",
            o->warmup, o->sweeps);
     fflush(stdout);
@@ -955,16 +760,16 @@ s_run(const s_opts_t *o, const char *dir, s_server_t *srv, s_raw_t *raw,
             printf("sweep %d%s: raw %.2f ms\n", k, counted ? "" : " (warm-up)",
                    ms);
 
-        int threads = s_thread_count(a->proc.pid);
+        int threads = s_thread_count(a->az.proc.pid);
         if (counted && threads > res->threads_max)
             res->threads_max = threads;
         if (counted && threads >= 0 && threads < res->threads_min)
             res->threads_min = threads;
-        s_tasks_take(a->proc.pid, &before);
+        s_tasks_take(a->az.proc.pid, &before);
         double inside = 0, rtt = 0;
         int rc = s_azo_sweep(a, n, &inside, &rtt, &failed, o->verbose);
-        s_tasks_take(a->proc.pid, &after);
-        if (rc < 0 && !azo_bench_child_alive(&a->proc))
+        s_tasks_take(a->az.proc.pid, &after);
+        if (rc < 0 && !azo_bench_child_alive(&a->az.proc))
             return -1;
         if (!counted)
             continue;
@@ -984,29 +789,11 @@ s_run(const s_opts_t *o, const char *dir, s_server_t *srv, s_raw_t *raw,
 
 // --- the report ------------------------------------------------------------
 
-typedef struct {
-    double median, p90, best, worst;
-} s_stats_t;
-
-// Statistics of v[0..n) (sorted in place); zeros when n is 0.
-static s_stats_t
-s_stats(double *v, int n)
-{
-    s_stats_t s = {0};
-    if (n <= 0)
-        return s;
-    s.median = azo_bench_median(v, (size_t)n); // sorts v
-    s.p90 = azo_bench_pct(v, (size_t)n, 0.9);
-    s.best = v[0];
-    s.worst = v[n - 1];
-    return s;
-}
-
 static void
-s_stats_row(const char *label, const s_stats_t *s, int n)
+s_stats_row(const char *label, const azo_bench_stats_t *s, int n)
 {
-    printf("  %-44s %8.2f %8.2f %8.2f %8.2f %6d\n", label, s->median, s->p90,
-           s->best, s->worst, n);
+    printf("  %-44s %8.2f %8.2f %8.2f %8.2f %6d\n", label, s->p50, s->p90,
+           s->min, s->max, n);
 }
 
 // Per-thread CPU over the measured azo sweeps, busiest first.
@@ -1026,7 +813,7 @@ s_report_threads(s_results_t *res, const s_azod_t *a)
     long hz = sysconf(_SC_CLK_TCK);
     printf("\nazod's threads: %d to %d at the measured sweeps (Threads: of "
            "/proc/%d/status)\n",
-           res->threads_min, res->threads_max, (int)a->proc.pid);
+           res->threads_min, res->threads_max, (int)a->az.proc.pid);
     printf("CPU of each thread during the %d measured health.check calls "
            "(%.1f ms of round\ntrips in all; schedstat ns, and stat "
            "utime+stime in %ld Hz ticks as a check):\n",
@@ -1035,9 +822,9 @@ s_report_threads(s_results_t *res, const s_azod_t *a)
            "ticks");
     for (int i = 0; i < cpu->n; i++) {
         const s_task_t *t = &cpu->v[i];
-        const char *role = t->tid == a->hc_tid     ? "  <- health-checker"
-                           : t->tid == a->proc.pid ? "  (main: supervisor)"
-                                                   : "";
+        const char *role = t->tid == a->hc_tid        ? "  <- health-checker"
+                           : t->tid == a->az.proc.pid ? "  (main: supervisor)"
+                                                      : "";
         printf("  %8d  %-16s %10.2f %6.1f%% %7llu%s\n", t->tid, t->comm,
                (double)t->ns / 1e6,
                total ? 100.0 * (double)t->ns / (double)total : 0.0,
@@ -1067,9 +854,9 @@ s_report(const s_opts_t *o, s_results_t *res, const s_azod_t *a,
          const s_server_t *srv)
 {
     int n = o->targets;
-    s_stats_t raw = s_stats(res->raw, res->nraw);
-    s_stats_t in = s_stats(res->internal, res->nazo);
-    s_stats_t rt = s_stats(res->rtt, res->nazo);
+    azo_bench_stats_t raw = azo_bench_stats(res->raw, (size_t)res->nraw);
+    azo_bench_stats_t in = azo_bench_stats(res->internal, (size_t)res->nazo);
+    azo_bench_stats_t rt = azo_bench_stats(res->rtt, (size_t)res->nazo);
     printf("\n== results: %d TCP targets on loopback, %d measured sweeps "
            "(ms)\n",
            n, o->sweeps);
@@ -1099,44 +886,25 @@ s_report(const s_opts_t *o, s_results_t *res, const s_azod_t *a,
     s_report_threads(res, a);
     // The target is issue #6's, for 1,000 targets; other counts are
     // reported without one.
-    bool met = res->nazo > 0 && in.median < S_TARGET_MS, has = n == 1000;
+    bool met = res->nazo > 0 && in.p50 < S_TARGET_MS, has = n == 1000;
     printf("\nsweep of %d targets, median %.1f ms inside the actor (%s%s);\n"
            "%.2f x the raw sweep (%.2f ms)\n",
-           n, in.median, has ? "target < 100 ms: " : "target for 1000 only",
+           n, in.p50, has ? "target < 100 ms: " : "target for 1000 only",
            has ? (met ? "met" : "NOT met") : "",
-           raw.median > 0 ? in.median / raw.median : 0, raw.median);
+           raw.p50 > 0 ? in.p50 / raw.p50 : 0, raw.p50);
 
     char metric[96], az[32], base[32];
-    snprintf(base, sizeof base, "%.2f ms", raw.median);
+    snprintf(base, sizeof base, "%.2f ms", raw.p50);
     snprintf(metric, sizeof metric, "health sweep %d tcp (ms, median)", n);
-    snprintf(az, sizeof az, "%.1f ms", in.median);
-    azo_bench_summary(
-        metric, az, base, raw.median > 0 ? in.median / raw.median : 0,
-        n == 1000 ? "< 100 ms" : NULL, n == 1000 ? (met ? "yes" : "NO") : NULL);
+    snprintf(az, sizeof az, "%.1f ms", in.p50);
+    azo_bench_summary(metric, az, base, raw.p50 > 0 ? in.p50 / raw.p50 : 0,
+                      n == 1000 ? "< 100 ms" : NULL,
+                      n == 1000 ? (met ? "yes" : "NO") : NULL);
     snprintf(metric, sizeof metric,
              "health.check round trip %d tcp (ms, median)", n);
-    snprintf(az, sizeof az, "%.2f ms", rt.median);
-    azo_bench_summary(metric, az, base,
-                      raw.median > 0 ? rt.median / raw.median : 0, NULL, NULL);
-}
-
-// The end of every run: a process still mentioning dir (none is expected:
-// azod was reaped) is killed and named; dir is removed unless keep.
-// Returns false when there was one.
-static bool
-s_leave_dir(const char *dir, bool keep)
-{
-    int left = azo_bench_kill_mentioning(dir);
-    if (left > 0)
-        fprintf(stderr,
-                "azo_bench_health: killed %d leftover process(es) "
-                "mentioning %s\n",
-                left, dir);
-    if (keep)
-        printf("kept: %s\n", dir);
-    else
-        azo_bench_rmtree(dir);
-    return left == 0;
+    snprintf(az, sizeof az, "%.2f ms", rt.p50);
+    azo_bench_summary(metric, az, base, raw.p50 > 0 ? rt.p50 / raw.p50 : 0,
+                      NULL, NULL);
 }
 
 int
@@ -1146,37 +914,15 @@ main(int argc, char **argv)
     int prc = s_parse(argc, argv, &o);
     if (prc != 0)
         return prc > 0 ? 0 : 2;
-    char self[PATH_MAX], azod_buf[PATH_MAX + 16];
-    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (len <= 0) {
-        fprintf(stderr, "azo_bench_health: cannot find its own binary\n");
-        return 1;
-    }
-    self[len] = 0;
-    if (!o.azod)
-        o.azod = azo_bench_default_azod(self, azod_buf, sizeof azod_buf);
-    if (access(o.azod, X_OK) != 0) {
-        fprintf(stderr, "azo_bench_health: no azod at %s (use --azod PATH)\n",
-                o.azod);
-        return 2;
-    }
-    // A reader that goes away (| head) must not kill us before the cleanup.
-    (void)signal(SIGPIPE, SIG_IGN);
-    zsys_init();
-    zsys_set_logident("azo_bench_health");
-    zsys_set_logsystem(false);
-    zsys_set_logstream(NULL);
-    azo_bench_print_machine();
-    printf("azod: %s\n", o.azod);
+    char azod_buf[PATH_MAX + 16], dir[128];
+    int rc = azo_bench_setup_g(S_PROG, &o.azod, azod_buf, sizeof azod_buf, dir,
+                               sizeof dir);
+    if (rc != 0)
+        return rc;
     // Here: the listeners and the raw sweep's sockets (each accepted one is
     // closed at once); azod, which inherits the limit, needs one per target.
-    if (s_fds_raise(2L * o.targets + S_FDS_SPARE) < 0)
-        return 1;
-    char dir[128];
-    int rc = azo_bench_tmpdir(dir, sizeof dir);
-    if (rc < 0) {
-        fprintf(stderr, "azo_bench_health: cannot make a temp directory: %s\n",
-                strerror(-rc));
+    if (s_fds_raise(2L * o.targets + S_FDS_SPARE) < 0) {
+        azo_bench_rmtree(dir);
         return 1;
     }
     printf("temp directory (config, ipc endpoints, log, data): %s\n", dir);
@@ -1185,7 +931,7 @@ main(int argc, char **argv)
     s_raw_t raw = {.epfd = -1};
     s_azod_t a;
     memset(&a, 0, sizeof a);
-    azo_bench_child_init(&a.proc);
+    azo_bench_azod_init(&a.az, dir, "health");
     s_results_t *res = calloc(1, sizeof *res);
     int code = 1;
     if (res) {
@@ -1200,10 +946,10 @@ main(int argc, char **argv)
         code = 0;
     }
     // Whatever happened: azod is stopped and reaped, threads joined.
-    if (s_azod_stop(&a) < 0)
+    if (azo_bench_azod_stop(&a.az, S_PROG, S_STOP_MS) < 0)
         code = 1;
     if (o.verbose)
-        azo_bench_print_log(a.log, 40);
+        azo_bench_print_log(a.az.log, 40);
     s_raw_close(&raw);
     s_server_close(&srv);
     if (res) {
@@ -1212,10 +958,7 @@ main(int argc, char **argv)
         free(res->rtt);
         free(res);
     }
-    if (!s_leave_dir(dir, o.keep))
+    if (!azo_bench_leave_dir(S_PROG, dir, o.keep))
         code = 1;
-    if (zsys_interrupted)
-        fprintf(stderr, "azo_bench_health: interrupted\n");
-    fflush(stdout);
     return code;
 }

@@ -5,12 +5,15 @@
 # TCP targets) and #7 (payments recovered through the local test gateway,
 # tools/bench/bench_pay.py, beside azo_bench_gwload's raw rate against the
 # same gateway) and #8 (archiver: small files vs mv + sync, gzip vs gzip
-# -6, tools/bench/bench_archive.py), then prints one summary table:
+# -6, tools/bench/bench_archive.py) and #9 (one mining-optimizer cycle over
+# 1,000 coins x 20 algorithms beside a raw zmq round trip, a raw LMDB commit
+# and the bare computation), then prints one summary table:
 #   metric | azo | baseline | ratio | target | met?
 # ratio is azo / baseline: for rates higher is better, for latencies lower.
 # Every baseline (raw libzmq + msgpack-c; for #3 the fork+exec floor,
 # pthread_create + join; for #5 a raw zloop timer, an azod with no jobs and
-# raw LMDB commits; for #6 a raw epoll sweep of non-blocking connect()s) is
+# raw LMDB commits; for #6 a raw epoll sweep of non-blocking connect()s; for
+# #9 a raw ipc round trip, a raw LMDB commit and the bare computation) is
 # measured in the same run as the azo figure next to it. Benchmarks measure;
 # they never fail on a target.
 #
@@ -22,10 +25,11 @@
 #                            builds) instead of the preset's build/release
 #   AZO_BENCH_ACTOR_ARGS, AZO_BENCH_CTL_ARGS, AZO_BENCH_RESTART_ARGS,
 #   AZO_BENCH_SCHED_ARGS, AZO_BENCH_HEALTH_ARGS, AZO_BENCH_PAY_ARGS,
-#   AZO_BENCH_ARCHIVE_ARGS
+#   AZO_BENCH_ARCHIVE_ARGS, AZO_BENCH_MINING_ARGS
 #                            extra options for azo_bench_actor /
 #                            azo_bench_ctl / azo_bench_restart /
-#                            azo_bench_sched / azo_bench_health (see --help)
+#                            azo_bench_sched / azo_bench_health /
+#                            azo_bench_mining (see --help)
 #
 # A default run takes about 4 minutes on two cores (#5 alone about 3; #6
 # about 5 s, and it needs about 2,300 fds: the hard RLIMIT_NOFILE). The
@@ -43,6 +47,7 @@ sched_args=${AZO_BENCH_SCHED_ARGS:-}
 health_args=${AZO_BENCH_HEALTH_ARGS:-}
 pay_args=${AZO_BENCH_PAY_ARGS:-}
 archive_args=${AZO_BENCH_ARCHIVE_ARGS:-}
+mining_args=${AZO_BENCH_MINING_ARGS:-}
 for arg in "$@"; do
     case $arg in
     --no-build) build=0 ;;
@@ -54,6 +59,7 @@ for arg in "$@"; do
         health_args="-s 5 -w 1 $health_args"
         pay_args="-n 5000 $pay_args"
         archive_args="--mb 20 $archive_args"
+        mining_args="-n 100 -w 10 $mining_args"
         ;;
     -h | --help)
         sed -n '2,/^set -eu/p' "$self" | sed '$d; s/^# \{0,1\}//'
@@ -68,7 +74,7 @@ done
 
 dir=${AZO_BENCH_BUILD_DIR:-build/release}
 targets="azod azo_bench_actor azo_bench_ctl azo_bench_restart azo_bench_sched
-    azo_bench_health azo_bench_gwload"
+    azo_bench_health azo_bench_gwload azo_bench_mining"
 if [ "$build" = 1 ]; then
     echo "== build ($dir)"
     # shellcheck disable=SC2086 # $targets are words
@@ -84,7 +90,7 @@ if [ "$build" = 1 ]; then
 fi
 bin=$dir/tools/bench
 for t in azo_bench_actor azo_bench_ctl azo_bench_restart azo_bench_sched \
-    azo_bench_health azo_bench_gwload; do
+    azo_bench_health azo_bench_gwload azo_bench_mining; do
     if [ ! -x "$bin/$t" ]; then
         echo "run.sh: $bin/$t is missing (build first)" >&2
         exit 1
@@ -120,6 +126,9 @@ run "$bin/azo_bench_sched" $sched_args
 echo "== #6: health-checker sweeps (azo_bench_health $health_args)"
 # shellcheck disable=SC2086
 run "$bin/azo_bench_health" $health_args
+echo "== #9: mining-optimizer cycles (azo_bench_mining $mining_args)"
+# shellcheck disable=SC2086
+run "$bin/azo_bench_mining" $mining_args
 echo "== #8: archiver (bench_archive.py $archive_args)"
 # shellcheck disable=SC2086
 run /usr/bin/python3 tools/bench/bench_archive.py --azod "$dir/tools/azod" \
