@@ -92,19 +92,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    static mo_market_t *market;
-    if (!market) {
-        mo_smooth_t s = {.ema_alpha = 0.3,
-                         .outlier_factor = 3,
-                         .outlier_confirm = 2};
-        market = mo_market_new(&s);
-        if (!market)
-            return 0;
-    }
     switch (data[0] % 4) {
-    case 0:
-        s_ticks(market, data + 1, size - 1);
+    case 0: {
+        // A market per input: what one input does stays bounded.
+        mo_smooth_t s = {
+            .ema_alpha = 0.3, .outlier_factor = 3, .outlier_confirm = 2};
+        mo_market_t *market = mo_market_new(&s);
+        if (market)
+            s_ticks(market, data + 1, size - 1);
+        mo_market_destroy(&market);
         break;
+    }
     case 1:
         s_hist("fuzz.csv", data + 1, size - 1);
         break;
