@@ -326,6 +326,14 @@ azo_actor_publish(azo_actor_t *self)
                            self->ev_sb.size);
 }
 
+// A key the event envelope has (azo_actor_event packs v, ts, node, src).
+static bool
+s_envelope_key(const msgpack_object *key)
+{
+    return azo_mp_str_eq(key, "v") || azo_mp_str_eq(key, "ts") ||
+           azo_mp_str_eq(key, "node") || azo_mp_str_eq(key, "src");
+}
+
 int
 azo_actor_publish_map(azo_actor_t *self, const char *topic, const void *body,
                       size_t len)
@@ -338,11 +346,11 @@ azo_actor_publish_map(azo_actor_t *self, const char *topic, const void *body,
         obj.type == MSGPACK_OBJECT_MAP) {
         uint32_t n = 0;
         for (uint32_t i = 0; i < obj.via.map.size; i++)
-            n += !azo_mp_str_eq(&obj.via.map.ptr[i].key, "v");
+            n += !s_envelope_key(&obj.via.map.ptr[i].key);
         msgpack_packer *pk = azo_actor_event(self, topic, n);
         rc = pk ? 0 : -ENOMEM;
         for (uint32_t i = 0; pk && i < obj.via.map.size; i++) {
-            if (azo_mp_str_eq(&obj.via.map.ptr[i].key, "v"))
+            if (s_envelope_key(&obj.via.map.ptr[i].key))
                 continue;
             msgpack_pack_object(pk, obj.via.map.ptr[i].key);
             msgpack_pack_object(pk, obj.via.map.ptr[i].val);

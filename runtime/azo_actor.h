@@ -88,9 +88,10 @@ msgpack_packer *azo_actor_event(azo_actor_t *self, const char *topic,
 // without spaces or control characters), or another negative code.
 int azo_actor_publish(azo_actor_t *self);
 
-// Publishes on topic the fields of body (len bytes: one msgpack map), its
-// own "v" excepted (the event envelope has one). Returns azo_actor_publish's
-// codes, or AZO_EBADREQ when body is not a map.
+// Publishes on topic the fields of body (len bytes: one msgpack map), but
+// those the event envelope has (v, ts, node, src: the envelope's win, so no
+// key appears twice). Returns azo_actor_publish's codes, or AZO_EBADREQ
+// when body is not a map.
 int azo_actor_publish_map(azo_actor_t *self, const char *topic,
                           const void *body, size_t len);
 

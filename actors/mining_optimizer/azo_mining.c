@@ -206,7 +206,7 @@ s_json_to_sb(const char *text, size_t len, msgpack_sbuffer *sb, char *err,
              size_t errlen)
 {
     json_error_t je;
-    json_t *j = json_loadb(text, len, JSON_DECODE_INT_AS_REAL, &je);
+    json_t *j = json_loadb(text, len, 0, &je);
     if (!j)
         return azo_err_set(err, errlen, AZO_EBADREQ, "line %d: %s", je.line,
                            je.text);
@@ -631,7 +631,6 @@ s_on_opt_done(void *arg, const azo_exec_result_t *res)
         msgpack_zone_init(&zone, 1024);
         msgpack_object obj;
         const msgpack_object *ba, *tp;
-        double d;
         if (azo_mp_unpack(js.data, js.size, &zone, &obj) != 0 ||
             obj.type != MSGPACK_OBJECT_MAP)
             snprintf(err, sizeof err, "stdout: expected a JSON object");
@@ -641,9 +640,11 @@ s_on_opt_done(void *arg, const azo_exec_result_t *res)
                      "stdout: best_algorithm: expected a "
                      "string");
         else if (!(tp = azo_mp_get(&obj, "total_profit")) ||
-                 (tp->type != MSGPACK_OBJECT_FLOAT64 &&
-                  tp->type != MSGPACK_OBJECT_FLOAT32) ||
-                 !isfinite(d = tp->via.f64))
+                 !((tp->type == MSGPACK_OBJECT_POSITIVE_INTEGER ||
+                    tp->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) ||
+                   ((tp->type == MSGPACK_OBJECT_FLOAT64 ||
+                     tp->type == MSGPACK_OBJECT_FLOAT32) &&
+                    isfinite(tp->via.f64))))
             snprintf(err, sizeof err,
                      "stdout: total_profit: expected a "
                      "number");

@@ -61,7 +61,8 @@ mo_profit(const mo_rig_t *rig, const mo_algo_t *a, const mo_coin_t *c,
 double
 mo_idle_profit(const mo_rig_t *rig, double kwh_price)
 {
-    return -(rig->idle_watts * 24.0 / 1000.0 * kwh_price);
+    double cost = rig->idle_watts * 24.0 / 1000.0 * kwh_price;
+    return cost > 0 ? -cost : 0.0; // not -0.0 when idle is free
 }
 
 int

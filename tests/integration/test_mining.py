@@ -5,12 +5,14 @@ present and expiring after their TTL, mining report through azoctl, the
 switch and optimizer commands, session exports, bad input and bad config.
 Real azod processes, ipc endpoints, pyzmq client (/usr/bin/python3)."""
 import json
+import math
 import os
 import stat
 import subprocess
 import time
 import unittest
 
+import msgpack
 import zmq
 
 from azo_it import AZOD, NodeTest, pack, recv_event, wait_for
@@ -80,7 +82,20 @@ class MiningTest(NodeTest):
 
     def test_minimal_report_and_cache_keys_expire(self):
         n = self.start(ttl="1500ms")
+        sub = n.subscriber("mining.report")
+        time.sleep(0.2)
         rep = self.ok(n, "mining.report")
+        # The event: each key once (the envelope's v, ts, node and src are
+        # not repeated from the report), and no negative zero.
+        wait_for(lambda: sub.poll(100), "the mining.report event")
+        _, raw = sub.recv_multipart()
+        pairs = msgpack.unpackb(raw, raw=False, object_pairs_hook=list)
+        keys = [k for k, _ in pairs]
+        self.assertEqual(len(keys), len(set(keys)), keys)
+        ev = dict(pairs)
+        self.assertEqual(ev["src"], "mining-optimizer")
+        self.assertEqual(ev["mode"], "minimal")
+        self.assertEqual(math.copysign(1, ev["idle_profit"]), 1.0)
         self.assertFalse(rep["cached"])
         self.assertEqual(sorted(rep["keys"]), sorted(KEYS))
         r = rep["keys"]["mining:optimization:report"]["value"]
@@ -242,7 +257,8 @@ class MiningTest(NodeTest):
         mdir = os.path.join(self.tmp, "market")
         os.makedirs(mdir)
         with open(os.path.join(mdir, "a.json"), "w") as f:
-            json.dump([tick("FILE1", "scrypt", 9.0)], f)
+            # An integer ts (Unix ms) as JSON writes it.
+            json.dump([tick("FILE1", "scrypt", 9.0, ts=1795400000000)], f)
         with open(os.path.join(mdir, "bad.json"), "w") as f:
             f.write('{"ticks": [{"symbol": "X", "algorithm": "scrypt", '
                     '"price": 1, "block_reward": 1, "block_time": 0}]}')
@@ -289,7 +305,7 @@ class MiningTest(NodeTest):
         opt = os.path.join(self.tmp, "opt.sh")
         with open(opt, "w") as f:
             f.write('#!/bin/sh\necho \'{"best_algorithm": "scrypt", '
-                    '"total_profit": 42.5, "note": "ext"}\'\n')
+                    '"total_profit": 42, "note": "ext"}\'\n')
         for p in (sw, opt):
             os.chmod(p, stat.S_IRWXU)
         sess = os.path.join(self.tmp, "sessions")
@@ -322,7 +338,7 @@ class MiningTest(NodeTest):
                  "the external optimizer's result")
         v = self.ok(n, "mining.cache")["keys"][ext]["value"]
         self.assertTrue(v["ok"], v)
-        self.assertEqual(v["result"]["total_profit"], 42.5)
+        self.assertEqual(v["result"]["total_profit"], 42)
         # Realised totals: 2 h at 1000 W = 2 kWh = 0.20; 3.00 - 0.20 = 2.80.
         s = r["sessions"]
         self.assertEqual((s["files"], s["bad_files"]), (1, 1))
