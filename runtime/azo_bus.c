@@ -223,12 +223,14 @@ s_send_frame(azo_bus_t *self, zsock_t *sock, char kind, int to, uint64_t token,
 }
 
 // The socket a frame for party to leaves on, or NULL (down, or no memory).
+// A reply may also go to a party that is starting.
 static zsock_t *
-s_route(azo_bus_t *self, int to)
+s_route(azo_bus_t *self, int to, bool reply)
 {
     if (self->uplink)
         return self->uplink; // the supervisor knows who is up
-    if (!azo_registry_up(self->reg, to))
+    if (!(reply ? azo_registry_takes_replies(self->reg, to)
+                : azo_registry_up(self->reg, to)))
         return NULL;
     // A process actor is reached through the supervisor, which forwards
     // frames by the header's receiver index.
@@ -245,7 +247,7 @@ azo_bus_send(azo_bus_t *self, int to, char kind, uint64_t token,
 {
     if (to < 0 || to >= azo_registry_size(self->reg))
         return AZO_ENOTFOUND;
-    zsock_t *sock = s_route(self, to);
+    zsock_t *sock = s_route(self, to, kind == AZO_BUS_REPLY);
     if (!sock) {
         self->refused++;
         return AZO_EUNAVAIL;

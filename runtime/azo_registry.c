@@ -18,6 +18,7 @@ typedef struct {
     size_t prefix_len;
     _Atomic uint32_t gen;
     _Atomic bool up;
+    _Atomic bool starting; // inbox bound, init running: replies only
     _Atomic bool remote;
 } s_entry_t;
 
@@ -140,6 +141,8 @@ azo_registry_set_up(azo_registry_t *self, int idx, uint32_t gen)
     assert(idx >= 0 && idx < self->size);
     atomic_store_explicit(&self->entries[idx].gen, gen, memory_order_release);
     atomic_store_explicit(&self->entries[idx].up, true, memory_order_release);
+    atomic_store_explicit(&self->entries[idx].starting, false,
+                          memory_order_release);
 }
 
 void
@@ -147,6 +150,27 @@ azo_registry_set_down(azo_registry_t *self, int idx)
 {
     assert(idx >= 0 && idx < self->size);
     atomic_store_explicit(&self->entries[idx].up, false, memory_order_release);
+    atomic_store_explicit(&self->entries[idx].starting, false,
+                          memory_order_release);
+}
+
+void
+azo_registry_set_starting(azo_registry_t *self, int idx, uint32_t gen)
+{
+    assert(idx >= 0 && idx < self->size);
+    atomic_store_explicit(&self->entries[idx].up, false, memory_order_release);
+    atomic_store_explicit(&self->entries[idx].gen, gen, memory_order_release);
+    atomic_store_explicit(&self->entries[idx].starting, true,
+                          memory_order_release);
+}
+
+bool
+azo_registry_takes_replies(const azo_registry_t *self, int idx)
+{
+    assert(idx >= 0 && idx < self->size);
+    return atomic_load_explicit(&self->entries[idx].up, memory_order_acquire) ||
+           atomic_load_explicit(&self->entries[idx].starting,
+                                memory_order_acquire);
 }
 
 void

@@ -50,6 +50,15 @@ bool azo_registry_up(const azo_registry_t *self, int idx);
 void azo_registry_set_up(azo_registry_t *self, int idx, uint32_t gen);
 void azo_registry_set_down(azo_registry_t *self, int idx);
 
+// Supervisor thread: idx's thread has bound its inbox for gen and runs its
+// init; it is not up (requests are refused) but takes replies, so that an
+// answer to a request it sent from init is not lost. set_up or set_down
+// end this.
+void azo_registry_set_starting(azo_registry_t *self, int idx, uint32_t gen);
+
+// Whether replies may go to idx: up, or starting.
+bool azo_registry_takes_replies(const azo_registry_t *self, int idx);
+
 // Whether idx lives outside this process (a process actor): frames for it
 // go through the supervisor, which forwards them over the cluster
 // endpoint. Set by the supervisor thread before any actor starts; a

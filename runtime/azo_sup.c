@@ -1147,6 +1147,11 @@ s_child_spawn(s_child_t *c, bool restart)
         if (rc == 0)
             s_record(self, c);
     }
+    // A thread takes replies from now on (its inbox for inbox_gen is bound
+    // before its init runs): an answer to a request its init sends must not
+    // be refused for arriving before READY.
+    if (rc == 0 && !c->process)
+        azo_registry_set_starting(self->reg, c->idx, c->inbox_gen);
     if (rc < 0) {
         // Out of threads, processes or memory: like a failed start.
         zsys_error("cannot start actor %s: %s", c->def->name, azo_err_str(rc));

@@ -127,6 +127,43 @@ test_bus_delivers_and_follows_generations(void **state)
     zsock_destroy(&inbox);
 }
 
+// A starting party (inbox bound, init running) takes replies but not
+// requests or casts.
+static void
+test_bus_starting_party_takes_replies_only(void **state)
+{
+    fixture_t *f = *state;
+    zsock_t *inbox = NULL;
+    assert_int_equal(azo_bus_inbox_open(f->reg, f->peer, 3, 16, &inbox), 0);
+    azo_registry_set_starting(f->reg, f->peer, 3);
+    assert_false(azo_registry_up(f->reg, f->peer));
+    assert_true(azo_registry_takes_replies(f->reg, f->peer));
+    assert_int_equal(
+        azo_bus_send(f->bus, f->peer, AZO_BUS_REQUEST, 1, "q", 1, 0),
+        AZO_EUNAVAIL);
+    assert_int_equal(azo_bus_send(f->bus, f->peer, AZO_BUS_CAST, 2, "c", 1, 0),
+                     AZO_EUNAVAIL);
+    assert_int_equal(
+        azo_bus_send(f->bus, f->peer, AZO_BUS_REPLY, 3, "answer", 6, 0), 0);
+    uint8_t buf[64];
+    int n = s_recv(inbox, buf, sizeof buf);
+    assert_int_equal(n, AZO_BUS_HDR + 6);
+    azo_bus_msg_t m;
+    assert_int_equal(azo_bus_parse(buf, (size_t)n, &m), 0);
+    assert_int_equal(m.kind, AZO_BUS_REPLY);
+    assert_true(m.token == 3);
+    // Up: everything; down: nothing, replies included.
+    azo_registry_set_up(f->reg, f->peer, 3);
+    assert_int_equal(
+        azo_bus_send(f->bus, f->peer, AZO_BUS_REQUEST, 4, "q", 1, 0), 0);
+    azo_registry_set_down(f->reg, f->peer);
+    assert_false(azo_registry_takes_replies(f->reg, f->peer));
+    assert_int_equal(
+        azo_bus_send(f->bus, f->peer, AZO_BUS_REPLY, 5, "late", 4, 0),
+        AZO_EUNAVAIL);
+    zsock_destroy(&inbox);
+}
+
 static void
 test_bus_full_inbox_is_refused_not_blocking(void **state)
 {
@@ -238,6 +275,8 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_bus_delivers_and_follows_generations, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_bus_starting_party_takes_replies_only, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_bus_full_inbox_is_refused_not_blocking, setup, teardown),
         cmocka_unit_test_setup_teardown(
