@@ -1278,7 +1278,7 @@ typedef struct {
 static void s_next(s_arc_t *self);
 
 // Publishes the worker's event: topic and the fields of body (a map), but
-// its "v" (a catalog entry's record version): the envelope has its own.
+// v, ts, node and src: the envelope has its own (azo_actor_publish_map).
 static void
 s_publish(s_arc_t *self, const char *topic, const void *body, size_t len)
 {
