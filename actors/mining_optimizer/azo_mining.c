@@ -12,6 +12,7 @@
 
 #include "azo_err.h"
 #include "azo_exec.h"
+#include "azo_fs.h"
 #include "azo_json.h"
 #include "azo_mp.h"
 #include "mo_backtest.h"
@@ -161,44 +162,6 @@ s_apply(s_mo_t *self, const msgpack_object *obj, const char *source, bool log,
     return 0;
 }
 
-// Reads a whole file of at most S_FILE_MAX bytes. Returns 0 with *buf
-// (malloc'd, NUL-terminated) and *len, or a negative code (err).
-static int
-s_read_file(const char *path, char **buf, size_t *len, char *err, size_t errlen)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        int rc = -errno;
-        if (fd >= 0)
-            close(fd);
-        return azo_err_set(err, errlen, rc, "%s", azo_err_str(rc));
-    }
-    if (!S_ISREG(st.st_mode) || st.st_size > S_FILE_MAX) {
-        close(fd);
-        return azo_err_set(err, errlen, AZO_EBADREQ,
-                           "not a regular file of at most %d MiB",
-                           S_FILE_MAX >> 20);
-    }
-    char *b = malloc((size_t)st.st_size + 1);
-    size_t got = 0;
-    while (b && got < (size_t)st.st_size) {
-        ssize_t r = read(fd, b + got, (size_t)st.st_size - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    close(fd); // read only
-    if (!b)
-        return azo_err_set(err, errlen, -ENOMEM, "out of memory");
-    b[got] = 0;
-    *buf = b;
-    *len = got;
-    return 0;
-}
-
 // Parses JSON text into msgpack in sb. Returns 0 or AZO_EBADREQ (err says
 // where the JSON is broken).
 static int
@@ -231,7 +194,8 @@ s_market_file(s_mo_t *self, const char *path)
     msgpack_zone_init(&zone, 4096);
     msgpack_object obj;
     s_applied_t a = {0};
-    if (s_read_file(path, &text, &len, err, sizeof err) == 0 &&
+    if (azo_fs_read_file(AT_FDCWD, path, O_NOFOLLOW, S_FILE_MAX, &text, &len,
+                         err, sizeof err) == 0 &&
         s_json_to_sb(text, len, &sb, err, sizeof err) == 0) {
         if (azo_mp_unpack(sb.data, sb.size, &zone, &obj) != 0 ||
             s_apply(self, &obj, path, true, &a) != 0)

@@ -5,6 +5,8 @@
 // allocation per row.
 #include "mo_hist.h"
 
+#include "azo_fs.h"
+
 #include "azo_err.h"
 #include "azo_mp.h"
 #include "mo_market.h"
@@ -611,44 +613,13 @@ int
 mo_hist_load(mo_hist_t **out, const char *path, char *err, size_t errlen)
 {
     *out = NULL;
-    // O_NONBLOCK: a FIFO must not hang the caller; it is refused below.
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0) {
-        int rc = -errno;
-        return azo_err_set(err, errlen, rc, "%s: %s", path, strerror(-rc));
-    }
-    struct stat st;
-    int rc = 0;
-    char *buf = NULL;
-    if (fstat(fd, &st) != 0) {
-        rc = -errno;
-        azo_err_set(err, errlen, rc, "%s: %s", path, strerror(-rc));
-    } else if (!S_ISREG(st.st_mode))
-        rc = azo_err_set(err, errlen, -EINVAL, "%s: not a regular file", path);
-    else if ((uint64_t)st.st_size > MO_HIST_CSV_MAX)
-        rc = azo_err_set(err, errlen, -EFBIG,
-                         "%s: %lld bytes, more than the %u MiB a history may "
-                         "hold",
-                         path, (long long)st.st_size, MO_HIST_CSV_MAX >> 20);
-    else if (!(buf = malloc((size_t)st.st_size + 1)))
-        rc = azo_err_set(err, errlen, -ENOMEM, "%s: out of memory", path);
-    size_t len = 0;
-    // Read what fstat saw, and no more: a file growing meanwhile is cut.
-    while (!rc && len < (size_t)st.st_size) {
-        ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = -errno;
-            azo_err_set(err, errlen, rc, "%s: %s", path, strerror(-rc));
-        } else if (n == 0)
-            break;
-        else
-            len += (size_t)n;
-    }
-    close(fd);
-    if (!rc)
-        rc = mo_hist_parse(out, path, buf, len, err, errlen);
+    char why[256], *buf;
+    size_t len;
+    int rc = azo_fs_read_file(AT_FDCWD, path, O_NOCTTY, MO_HIST_CSV_MAX, &buf,
+                              &len, why, sizeof why);
+    if (rc)
+        return azo_err_set(err, errlen, rc, "%s: %s", path, why);
+    rc = mo_hist_parse(out, path, buf, len, err, errlen);
     free(buf);
     return rc;
 }

@@ -3,6 +3,7 @@
 #include "mo_session.h"
 
 #include "azo_err.h"
+#include "azo_fs.h"
 #include "azo_mp.h"
 
 #include <dirent.h>
@@ -13,8 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define S_FILE_MAX (16 * 1024 * 1024)
 
@@ -149,25 +148,13 @@ mo_session_dir(const char *dir, double kwh_price, mo_sess_totals_t *t,
             strcmp(de->d_name + len - 5, ".json") != 0)
             continue;
         n++;
-        char why[400] = "";
-        int fd = openat(dirfd(d), de->d_name,
-                        O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-        struct stat st;
-        char *buf = NULL;
-        ssize_t got = -1;
-        if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-            st.st_size <= S_FILE_MAX && (buf = malloc((size_t)st.st_size + 1)))
-            got = read(fd, buf, (size_t)st.st_size);
-        if (fd >= 0)
-            close(fd); // read only
-        if (got < 0)
-            snprintf(why, sizeof why,
-                     "%s: cannot read it (a regular file "
-                     "of at most 16 MiB)",
-                     de->d_name);
+        char why[400] = "", how[256], *buf = NULL;
+        size_t got = 0;
+        if (azo_fs_read_file(dirfd(d), de->d_name, O_NOFOLLOW, S_FILE_MAX, &buf,
+                             &got, how, sizeof how) != 0)
+            (void)azo_err_set(why, sizeof why, 0, "%s: %s", de->d_name, how);
         else
-            (void)mo_session_add(t, buf, (size_t)got, de->d_name, why,
-                                 sizeof why);
+            (void)mo_session_add(t, buf, got, de->d_name, why, sizeof why);
         free(buf);
         if (why[0]) {
             t->bad_files++;
