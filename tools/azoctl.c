@@ -1596,6 +1596,24 @@ s_pages_end(s_pages_t *pg, int rc, const char *what)
     return rc;
 }
 
+// s_pages_end for a listing that stops at --limit: under --json the
+// result's count is what was gathered; otherwise, when more follow, says
+// so ("the first N UNIT"). Returns rc or the exit code of the printing.
+static int
+s_pages_end_listed(s_pages_t *pg, int rc, bool more, const char *what,
+                   const char *unit)
+{
+    long long shown = pg->shown;
+    bool json = pg->c->opts->json;
+    if (rc == S_EXIT_OK && pg->all &&
+        json_object_set_new(pg->all, "count", json_integer(shown)) < 0)
+        rc = s_malformed(pg->wire, "the result cannot be shown as JSON");
+    rc = s_pages_end(pg, rc, what);
+    if (rc == S_EXIT_OK && more && !json)
+        printf("(the first %lld %s: more follow, see --limit)\n", shown, unit);
+    return rc;
+}
+
 static int
 s_list_row(s_table_t *t, const msgpack_object *p, int64_t now)
 {
@@ -1654,14 +1672,7 @@ s_cmd_pay_list(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
         if (strcmp(after, was) <= 0)
             rc = s_malformed(cmd->wire, "'next_after' does not advance");
     }
-    long long shown = pg.shown;
-    if (rc == S_EXIT_OK && pg.all &&
-        json_object_set_new(pg.all, "count", json_integer(shown)) < 0)
-        rc = s_malformed(cmd->wire, "the result cannot be shown as JSON");
-    rc = s_pages_end(&pg, rc, "payments");
-    if (rc == S_EXIT_OK && more && !c->opts->json)
-        printf("(the first %lld payments: more follow, see --limit)\n", shown);
-    return rc;
+    return s_pages_end_listed(&pg, rc, more, "payments", "payments");
 }
 
 static int
@@ -2366,14 +2377,7 @@ s_cmd_archive_list(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
                                         "does not advance");
         after = next;
     }
-    long long shown = pg.shown;
-    if (rc == S_EXIT_OK && pg.all &&
-        json_object_set_new(pg.all, "count", json_integer(shown)) < 0)
-        rc = s_malformed(cmd->wire, "the result cannot be shown as JSON");
-    rc = s_pages_end(&pg, rc, "archived files");
-    if (rc == S_EXIT_OK && more && !c->opts->json)
-        printf("(the first %lld files: more follow, see --limit)\n", shown);
-    return rc;
+    return s_pages_end_listed(&pg, rc, more, "archived files", "files");
 }
 
 // archive run [JOB] [--dry-run]: runs one archiver job (or all) and prints
