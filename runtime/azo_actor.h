@@ -38,6 +38,10 @@ typedef struct {
     // thread; no side effects.
     int (*check)(const azo_config_t *cfg, const char *base, char *err,
                  size_t errlen);
+    // The default of actors/<name>/failover: true for an actor whose state
+    // need not stay on its node (it may be restarted on another node when
+    // its node is lost); false keeps it pinned to its node's LMDB.
+    bool failover;
 } azo_actor_def_t;
 
 // Context. Strings and objects are borrowed for the actor's life.

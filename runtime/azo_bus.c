@@ -57,7 +57,8 @@ azo_bus_parse(const void *frame, size_t len, azo_bus_msg_t *out)
         return AZO_EBADREQ;
     char kind = (char)p[0];
     if (kind != AZO_BUS_REQUEST && kind != AZO_BUS_CAST &&
-        kind != AZO_BUS_REPLY && kind != AZO_BUS_LIFE && kind != AZO_BUS_EVENT)
+        kind != AZO_BUS_REPLY && kind != AZO_BUS_LIFE && kind != AZO_BUS_EVENT &&
+        kind != AZO_BUS_NODE)
         return AZO_EBADREQ;
     out->kind = kind;
     out->from = (p[2] << 8) | p[3];

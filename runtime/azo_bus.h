@@ -8,7 +8,8 @@
 //   bytes 4-5   receiver's registry index, big endian
 //   bytes 6-13  token: the sender's correlation number, echoed in replies
 //   bytes 14..  the body: a msgpack envelope (azo_wire) for Q/C/R, a
-//               lifecycle map (azo_life) for L, topic NUL envelope for E
+//               lifecycle map (azo_life) for L, topic NUL envelope for E,
+//               a node message (azo_node) for N
 // A bus object belongs to one thread. A local bus (supervisor, thread
 // actors) caches one PUSH socket per peer, reconnects when the peer's inbox
 // generation changes, and sends frames for remote parties to the
@@ -29,6 +30,7 @@
 #define AZO_BUS_REPLY   'R' // answers the sender's request with that token
 #define AZO_BUS_LIFE    'L' // lifecycle (azo_life), to or from the supervisor
 #define AZO_BUS_EVENT   'E' // an event to publish: topic, NUL, body
+#define AZO_BUS_NODE    'N' // node agent <-> supervisor (azo_node)
 
 // A parsed frame: a view into the frame's bytes.
 typedef struct {

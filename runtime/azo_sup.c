@@ -29,6 +29,7 @@
 #include "azo_fs.h"
 #include "azo_life.h"
 #include "azo_log.h"
+#include "azo_node.h"
 #include "azo_proc.h"
 #include "azo_sec.h"
 
@@ -51,6 +52,10 @@
 #define S_LINGER_MS        500  // let final replies and events leave
 #define S_STANDBY_RETRY_MS 1000 // a standby that died is replaced after
 #define S_STANDBY_DELAY_MS 50   // a used standby is replaced after
+#define S_MAX_NODES        32   // nodes a supervisor knows
+#define S_MAX_PREF         8    // nodes in one actor's placement list
+#define S_HERE             (-1) // placement: this node
+#define S_NOWHERE          (-2) // placement: no node can take it
 
 typedef enum {
     S_STOPPED,  // not running; stopped or exited normally
@@ -122,7 +127,22 @@ typedef struct {
     s_after_t after_exit;
     bool stop_requested; // we asked it to stop
     bool hung;           // silent past heartbeat x liveness
-    int stop_timer;      // zloop timer ids, or -1
+    // Placement (cluster). On the supervisor every actor has one node; on
+    // a node agent only the actors the supervisor assigned are here.
+    bool here;      // its instance runs on this node
+    int at;         // supervisor: index in nodes[], or S_HERE
+    int move_to;    // supervisor: a move away from here waiting for the
+                    // local instance to end, or S_NOWHERE
+    uint32_t epoch; // placement epoch (fencing); 0 before any placement
+    bool failover;  // restart it on the next node when its node is lost
+    int npref;      // its node list, in preference order
+    char pref[S_MAX_PREF][AZO_NODE_MAX_NAME + 1];
+    int64_t r_pid;    // supervisor: the remote instance's pid, as reported
+    int64_t r_uptime; // ... and its uptime
+    char r_mode[8];   // ... and mode
+    char move_reason[16];
+
+    int stop_timer; // zloop timer ids, or -1
     int restart_timer;
     s_waiter_t waiters[S_MAX_WAITERS];
     int nwaiters;
@@ -160,6 +180,26 @@ typedef struct {
     int timer;                 // zloop timer id of the wait, or -1
     int64_t delay_ms;
 } s_plan_t;
+
+// A node agent, as the supervisor knows it.
+typedef enum { S_NODE_UNKNOWN, S_NODE_UP, S_NODE_LOST } s_node_state_t;
+static const char *const s_node_states[] = {"unknown", "up", "lost"};
+
+typedef struct {
+    char name[AZO_NODE_MAX_NAME + 1];
+    char ident[64]; // its routing id at the cluster ROUTER (bytes)
+    size_t idlen;
+    char addr[64]; // its address, as the socket saw it
+    char version[32];
+    int64_t pid;
+    s_node_state_t state;
+    int64_t seen;      // last frame from it (monotonic)
+    int64_t seen_wall; // ... wall clock, ms
+    int64_t since;     // wall clock of the last state change
+    uint64_t frames;   // frames taken from it
+    uint64_t stale;    // frames refused for a stale epoch or placement
+    uint64_t lost;     // times it was lost
+} s_node_t;
 
 struct azo_sup {
     const azo_config_t *cfg; // borrowed
@@ -209,6 +249,27 @@ struct azo_sup {
     msgpack_sbuffer out_sb; // frames we build
     azo_ratelog_t badlog;
 
+    // Cluster: the supervisor's view of its node agents, or an agent's
+    // link to its supervisor.
+    int64_t hb_ms; // cluster/heartbeat
+    int liveness;  // cluster/liveness
+    s_node_t nodes[S_MAX_NODES];
+    int nnodes;
+    char *cfg_text; // owned: the effective configuration, for agents
+    size_t cfg_len;
+    bool agent;       // we are a node agent (azod --join)
+    zsock_t *uplink;  // agent: owned DEALER to the supervisor's cluster
+    int up_idx;       // agent: the registry party standing for the supervisor
+    bool sup_up;      // agent: the supervisor answers
+    bool sup_seen;    // agent: it ever did
+    int64_t sup_last; // agent: its last state (monotonic)
+    char sup_node[AZO_NODE_MAX_NAME + 1];
+    char join[256];          // agent: the supervisor's cluster endpoint
+    uint64_t stale;          // agent: frames refused for a stale epoch
+    azo_node_hello_t hello;  // scratch: the last hello decoded or built
+    azo_node_state_t nstate; // scratch: the last state decoded or built
+    msgpack_sbuffer node_sb;
+
     int signal_fd; // borrowed signalfd, or -1
     bool bound[3]; // control, events, cluster: bound by us
     int64_t started_mono;
@@ -222,6 +283,9 @@ struct azo_sup {
 
 static const azo_cmd_entry_t s_cmds[];
 static const size_t s_ncmds;
+static int s_up_send(azo_sup_t *self, uint32_t epoch, const void *frame,
+                     size_t len);
+static uint32_t s_epoch_of(const azo_sup_t *self, int idx);
 
 // --- schema -----------------------------------------------------------------
 
@@ -278,6 +342,18 @@ static const azo_cfg_key_t s_base_keys[] = {
      "control requests waiting for an answer, in all"},
     {"limits/pending_bytes", AZO_CFG_SIZE, "64MiB", 1 << 20, (int64_t)1 << 40,
      NULL, "bytes of control requests waiting for an answer, in all"},
+    {"cluster", AZO_CFG_SECTION, NULL, 0, 0, NULL, "a section"},
+    {"cluster/heartbeat", AZO_CFG_DURATION, "1s", 10, 600000, NULL,
+     "how often the supervisor and its node agents hear from each other"},
+    {"cluster/liveness", AZO_CFG_INT, "3", 1, 100, NULL,
+     "heartbeats missed before a node (or, for an agent, the supervisor) "
+     "counts as lost"},
+    {"cluster/server_key", AZO_CFG_STR, NULL, 0, 0, NULL,
+     "node agent with CURVE: the supervisor's public key (Z85) or a "
+     "certificate file holding it"},
+    {"cluster/cert", AZO_CFG_STR, NULL, 0, 0, NULL,
+     "node agent with CURVE: its certificate, NAME or NAME_secret (its "
+     "public key goes in the supervisor's clients directory)"},
     {"actors", AZO_CFG_SECTION, NULL, 0, 0, NULL, "a section"},
 };
 
@@ -299,6 +375,13 @@ static const azo_cfg_key_t s_child_keys[] = {
      "heartbeats missed before the actor counts as hung"},
     {"standby", AZO_CFG_BOOL, "0", 0, 0, NULL,
      "1 to keep a pre-started process ready (mode = process)"},
+    {"node", AZO_CFG_STR, NULL, 0, 0, NULL,
+     "the nodes it may run on, in preference order, separated by spaces or "
+     "commas (default: the supervisor's node)"},
+    {"failover", AZO_CFG_BOOL, NULL, 0, 0, NULL,
+     "1 to restart it on the next node of its list when its node is lost "
+     "(default: 1 for health-checker and mining-optimizer, 0 for actors "
+     "whose state lives in their node's LMDB)"},
     {"backoff", AZO_CFG_SECTION, NULL, 0, 0, NULL, "a section"},
     {"backoff/min", AZO_CFG_DURATION, "100ms", 0, 3600000, NULL,
      "the delay of the second quick restart in a row"},
@@ -384,10 +467,31 @@ s_publish(azo_sup_t *self, const char *topic, size_t tlen, const void *body,
         zsys_debug("event not sent: %s", zmq_strerror(errno));
 }
 
+// Agent: passes an event published here (by party from) up to the
+// supervisor's events endpoint.
+static void
+s_event_up(azo_sup_t *self, int from, const char *topic, size_t tlen,
+           const void *body, size_t len)
+{
+    if (!self->agent)
+        return;
+    uint8_t hdr[AZO_BUS_HDR];
+    azo_bus_hdr_write(hdr, AZO_BUS_EVENT, from, AZO_REG_SUP, 0);
+    msgpack_sbuffer *sb = &self->out_sb;
+    msgpack_sbuffer_clear(sb);
+    msgpack_sbuffer_write(sb, (const char *)hdr, sizeof hdr);
+    msgpack_sbuffer_write(sb, topic, tlen);
+    msgpack_sbuffer_write(sb, "", 1);
+    msgpack_sbuffer_write(sb, body, len);
+    (void)s_up_send(self, s_epoch_of(self, from), sb->data, sb->size);
+}
+
 static void
 s_event_send(azo_sup_t *self, const char *topic)
 {
     s_publish(self, topic, strlen(topic), self->ev_sb.data, self->ev_sb.size);
+    s_event_up(self, AZO_REG_SUP, topic, strlen(topic), self->ev_sb.data,
+               self->ev_sb.size);
 }
 
 // True when the tcp endpoint ep binds only a loopback address.
@@ -424,6 +528,8 @@ s_mode(const s_child_t *c)
 static int64_t
 s_pid(const s_child_t *c)
 {
+    if (!c->here)
+        return 0; // not a process of this host
     if (c->process)
         return c->proc.pid;
     return c->has_thread && !c->parked ? (int64_t)getpid() : 0;
@@ -447,6 +553,48 @@ s_cluster_send(azo_sup_t *self, const char *ident, const void *frame,
     return 0;
 }
 
+// Sends [epoch][frame] to node agent n. Returns 0 or AZO_EUNAVAIL (not up,
+// or full).
+static int
+s_node_send(azo_sup_t *self, const s_node_t *n, uint32_t epoch,
+            const void *frame, size_t len)
+{
+    if (n->state != S_NODE_UP)
+        return AZO_EUNAVAIL;
+    void *raw = zsock_resolve(self->cluster);
+    uint8_t ep[AZO_NODE_EPOCH_LEN];
+    azo_node_epoch_write(ep, epoch);
+    if (zmq_send(raw, n->ident, n->idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(raw, ep, sizeof ep, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(raw, frame, len, ZMQ_DONTWAIT) < 0)
+        return AZO_EUNAVAIL;
+    return 0;
+}
+
+// Agent: sends [epoch][frame] to the supervisor. Returns 0 or AZO_EUNAVAIL
+// (not connected, or full).
+static int
+s_up_send(azo_sup_t *self, uint32_t epoch, const void *frame, size_t len)
+{
+    void *raw = zsock_resolve(self->uplink);
+    uint8_t ep[AZO_NODE_EPOCH_LEN];
+    azo_node_epoch_write(ep, epoch);
+    if (zmq_send(raw, ep, sizeof ep, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(raw, frame, len, ZMQ_DONTWAIT) < 0)
+        return AZO_EUNAVAIL;
+    return 0;
+}
+
+// The epoch of party idx's instance here (0: the node itself, or not an
+// actor of ours).
+static uint32_t
+s_epoch_of(const azo_sup_t *self, int idx)
+{
+    const s_child_t *c =
+        idx > AZO_REG_SUP && idx < AZO_REG_MAX ? self->by_idx[idx] : NULL;
+    return c ? c->epoch : 0;
+}
+
 // Heads body as a frame from the supervisor into out_sb.
 static void
 s_frame(azo_sup_t *self, char kind, int to, uint64_t token, const void *body,
@@ -468,6 +616,18 @@ s_send(azo_sup_t *self, int to, char kind, uint64_t token, const void *body,
 {
     s_child_t *c =
         to > AZO_REG_SUP && to < AZO_REG_MAX ? self->by_idx[to] : NULL;
+    if (self->agent && to == self->up_idx) {
+        s_frame(self, kind, AZO_REG_SUP, token, body, len);
+        return s_up_send(self, 0, self->out_sb.data, self->out_sb.size);
+    }
+    if (c && !c->here) {
+        // Agent: only its own actors are reachable from its supervisor.
+        if (self->agent || c->at < 0 || c->state != S_RUNNING)
+            return AZO_EUNAVAIL;
+        s_frame(self, kind, to, token, body, len);
+        return s_node_send(self, &self->nodes[c->at], c->epoch,
+                           self->out_sb.data, self->out_sb.size);
+    }
     if (c && c->process) {
         if (!c->connected || c->state != S_RUNNING)
             return AZO_EUNAVAIL;
@@ -509,8 +669,21 @@ s_refuse(azo_sup_t *self, const azo_bus_msg_t *m, const char *why)
     msgpack_sbuffer_clear(&self->out_sb);
     msgpack_sbuffer_write(&self->out_sb, (const char *)hdr, sizeof hdr);
     msgpack_sbuffer_write(&self->out_sb, data, len);
-    s_child_t *c = self->by_idx[m->from];
-    if (c && c->process) {
+    s_child_t *c = m->from > AZO_REG_SUP && m->from < AZO_REG_MAX
+                       ? self->by_idx[m->from]
+                       : NULL;
+    if (self->agent && (m->from == self->up_idx || (c && !c->here))) {
+        // To the supervisor's side, as from this node: it routes by `to`.
+        uint8_t *h = (uint8_t *)self->out_sb.data;
+        azo_bus_hdr_write(h, AZO_BUS_REPLY, AZO_REG_SUP,
+                          m->from == self->up_idx ? AZO_REG_SUP : m->from,
+                          m->token);
+        (void)s_up_send(self, 0, self->out_sb.data, self->out_sb.size);
+    } else if (c && !c->here) {
+        if (c->at >= 0)
+            (void)s_node_send(self, &self->nodes[c->at], c->epoch,
+                              self->out_sb.data, self->out_sb.size);
+    } else if (c && c->process) {
         if (c->connected)
             (void)s_cluster_send(self, c->ident, self->out_sb.data,
                                  self->out_sb.size);
@@ -529,9 +702,30 @@ s_forward(azo_sup_t *self, const azo_bus_msg_t *m, const void *frame,
     s_child_t *c = m->to > AZO_REG_SUP && m->to < azo_registry_size(self->reg)
                        ? self->by_idx[m->to]
                        : NULL;
+    if (self->agent && (m->to == self->up_idx || (c && !c->here))) {
+        // Not on this node: up to the supervisor, which knows where.
+        s_child_t *from = m->from > AZO_REG_SUP && m->from < AZO_REG_MAX
+                              ? self->by_idx[m->from]
+                              : NULL;
+        if (from && !from->here)
+            return; // a stale instance on its way out
+        msgpack_sbuffer_clear(&self->out_sb);
+        msgpack_sbuffer_write(&self->out_sb, frame, len);
+        if (m->to == self->up_idx)
+            azo_bus_hdr_write(self->out_sb.data, m->kind, m->from, AZO_REG_SUP,
+                              m->token);
+        if (s_up_send(self, s_epoch_of(self, m->from), self->out_sb.data,
+                      self->out_sb.size) < 0)
+            s_refuse(self, m, "the supervisor cannot be reached");
+        return;
+    }
     int rc = AZO_EUNAVAIL;
     bool running = c && c->state == S_RUNNING;
-    if (running) {
+    if (running && !c->here) {
+        rc = c->at >= 0
+                 ? s_node_send(self, &self->nodes[c->at], c->epoch, frame, len)
+                 : AZO_EUNAVAIL;
+    } else if (running) {
         if (c->process)
             rc = c->connected ? s_cluster_send(self, c->ident, frame, len)
                               : AZO_EUNAVAIL;
@@ -624,6 +818,11 @@ static int s_on_pidfd(zloop_t *loop, zmq_pollitem_t *item, void *arg);
 static void s_standby_spawn(s_child_t *c);
 static int s_on_standby_timer(zloop_t *loop, int timer_id, void *arg);
 static void s_activate(s_child_t *c);
+static void s_agent_hello(azo_sup_t *self);
+static void s_on_remote_event(azo_sup_t *self, const azo_bus_msg_t *m);
+static void s_on_sup_frame(azo_sup_t *self, const azo_bus_msg_t *m);
+static void s_place(s_child_t *c, int to, const char *reason);
+static const char *s_where(const s_child_t *c);
 
 // True while an instance runs (a parked thread has none).
 static bool
@@ -650,13 +849,19 @@ static void
 s_child_info(s_child_t *c, msgpack_packer *pk)
 {
     int64_t now = s_now();
-    int64_t up = c->state == S_RUNNING ? now - c->started_mono : 0;
+    int64_t up = c->state != S_RUNNING ? 0
+                 : !c->here            ? c->r_uptime
+                                       : now - c->started_mono;
     // The health-checker judges heartbeat freshness by hb_age_ms against
     // heartbeat_ms x liveness; without an instance there is no age.
     bool alive = c->state == S_STARTING || c->state == S_RUNNING;
-    msgpack_pack_map(pk, 15);
+    bool remote = !c->here && !c->sup->agent;
+    msgpack_pack_map(pk, 18);
     azo_pack_kstr(pk, "name", c->def->name);
-    azo_pack_kstr(pk, "mode", s_mode(c));
+    azo_pack_kstr(pk, "mode", remote && c->r_mode[0] ? c->r_mode : s_mode(c));
+    azo_pack_kstr(pk, "node", s_where(c));
+    azo_pack_kuint(pk, "epoch", c->epoch);
+    azo_pack_kint(pk, "remote_pid", remote ? c->r_pid : 0);
     azo_pack_kstr(pk, "state", s_state_names[c->state]);
     azo_pack_kint(pk, "pid", s_pid(c));
     azo_pack_kint(pk, "uptime_ms", up);
@@ -820,6 +1025,11 @@ s_child_ended(s_child_t *c, int64_t pid, const char *detail, const char *how,
         failed = c->hung; // asked to stop: the way it stopped is no fault
     snprintf(c->last_exit, sizeof c->last_exit, "%s: %s", reason, detail);
     azo_registry_set_down(self->reg, c->idx);
+    if (self->agent && !c->here) {
+        // It runs elsewhere now: frames for it go up to the supervisor.
+        azo_registry_set_remote(self->reg, c->idx, true);
+        azo_registry_set_up(self->reg, c->idx, 0);
+    }
     s_child_cancel_timers(c);
     c->state = S_STOPPED;
     c->stop_requested = false;
@@ -841,6 +1051,15 @@ s_child_ended(s_child_t *c, int64_t pid, const char *detail, const char *how,
     s_exited_event(c, reason, detail, pid, uptime, restart ? delay : -1,
                    failed || self->abandoned);
     azo_ctl_fail_handler(self->ctl, c->def->name, "exited");
+    if (self->agent)
+        s_agent_hello(self); // the supervisor mirrors our actors
+    if (c->move_to != S_NOWHERE && !self->stopping) {
+        // Stopped to move: it starts on its new node now.
+        s_unpark(c);
+        c->after_exit = S_AFTER_POLICY;
+        s_place(c, c->move_to, c->move_reason);
+        return;
+    }
 
     if (self->stopping) {
         s_unpark(c);
@@ -930,6 +1149,8 @@ s_child_ready(s_child_t *c)
     azo_pack_kbool(pk, "adopted", c->adopted);
     s_event_send(self, "sup.actor.started");
     s_child_notify(c, NULL);
+    if (self->agent)
+        s_agent_hello(self);
     // The next standby comes a moment later: first serve what waits for
     // this instance.
     if (c->process && c->use_standby && c->standby.pid == 0 &&
@@ -1237,7 +1458,7 @@ s_boot_next(azo_sup_t *self)
     }
     for (; self->boot_next < self->nchildren; self->boot_next++) {
         s_child_t *c = &self->children[self->boot_next];
-        if (c->gen == 0 && c->want_running)
+        if (c->gen == 0 && c->want_running && c->here)
             s_child_spawn(c, false);
         if (c->state == S_STARTING)
             return; // its READY or end calls us again
@@ -1458,6 +1679,8 @@ s_on_monitor(zloop_t *loop, int timer_id, void *arg)
     int64_t now = s_now();
     for (int i = 0; i < self->nchildren && !self->done; i++) {
         s_child_t *c = &self->children[i];
+        if (!c->here)
+            continue; // its node watches it
         // Process actors stop by themselves when the supervisor has been
         // silent for orphan_grace: tell the idle ones we are here.
         if (c->process && now - c->sent_hb >= c->heartbeat_ms) {
@@ -1632,6 +1855,710 @@ s_process_life(s_child_t *c, const char *ident, const azo_life_t *life)
     }
 }
 
+// --- cluster: placement, node agents, the supervisor's link
+// -------------------------------------------------
+
+// The name of the node c runs on (the supervisor's view), or NULL when
+// an agent does not run it.
+static const char *
+s_where(const s_child_t *c)
+{
+    const azo_sup_t *self = c->sup;
+    if (c->here)
+        return self->node;
+    if (self->agent || c->at < 0)
+        return NULL;
+    return self->nodes[c->at].name;
+}
+
+static s_node_t *
+s_node_find(azo_sup_t *self, const char *name)
+{
+    for (int i = 0; i < self->nnodes; i++)
+        if (streq(self->nodes[i].name, name))
+            return &self->nodes[i];
+    return NULL;
+}
+
+// Finds or adds node name (state unknown until it says hello). NULL when
+// the table is full.
+static s_node_t *
+s_node_get(azo_sup_t *self, const char *name)
+{
+    s_node_t *n = s_node_find(self, name);
+    if (n || self->nnodes == S_MAX_NODES)
+        return n;
+    n = &self->nodes[self->nnodes++];
+    memset(n, 0, sizeof *n);
+    snprintf(n->name, sizeof n->name, "%s", name);
+    n->since = azo_wire_now_ms();
+    return n;
+}
+
+static s_node_t *
+s_node_by_ident(azo_sup_t *self, const char *ident, size_t idlen)
+{
+    for (int i = 0; i < self->nnodes; i++)
+        if (self->nodes[i].state == S_NODE_UP &&
+            self->nodes[i].idlen == idlen &&
+            memcmp(self->nodes[i].ident, ident, idlen) == 0)
+            return &self->nodes[i];
+    return NULL;
+}
+
+// Splits a node list ("beta, gamma") into c's preferences. Returns 0 or
+// AZO_EBADREQ with err.
+static int
+s_parse_pref(const char *list, char pref[][AZO_NODE_MAX_NAME + 1], int *n,
+             const char *key, char *err, size_t errlen)
+{
+    *n = 0;
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", list ? list : "");
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, " ,\t", &save); tok;
+         tok = strtok_r(NULL, " ,\t", &save)) {
+        if (!azo_node_name_ok(tok))
+            return azo_err_set(err, errlen, AZO_EBADREQ,
+                               "%s: '%s' is not a node name (1..64 letters, "
+                               "digits, '.', '_' or '-')",
+                               key, tok);
+        for (int i = 0; i < *n; i++)
+            if (streq(pref[i], tok))
+                return azo_err_set(err, errlen, AZO_EBADREQ,
+                                   "%s: node '%s' is listed twice", key, tok);
+        if (*n == S_MAX_PREF)
+            return azo_err_set(err, errlen, AZO_EBADREQ,
+                               "%s: more than %d nodes", key, S_MAX_PREF);
+        snprintf(pref[(*n)++], AZO_NODE_MAX_NAME + 1, "%s", tok);
+    }
+    return 0;
+}
+
+// Writes c's placement to the store (committed before anyone is told).
+static void
+s_placement_save(azo_sup_t *self, s_child_t *c)
+{
+    char key[64];
+    snprintf(key, sizeof key, "placement/%s", c->def->name);
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 2);
+    azo_pack_kstr(&pk, "node", s_where(c) ? s_where(c) : "");
+    azo_pack_kuint(&pk, "epoch", c->epoch);
+    azo_txn_t *txn = NULL;
+    int db = azo_store_db(self->store, "sup");
+    int rc = azo_store_begin(self->store, true, &txn);
+    if (rc == 0)
+        rc = azo_txn_put_mp(txn, db, key, strlen(key), &sb);
+    if (rc == 0)
+        rc = azo_store_commit(&txn);
+    azo_store_abort(&txn);
+    msgpack_sbuffer_destroy(&sb);
+    if (rc < 0)
+        zsys_warning("cannot record the placement of %s: %s", c->def->name,
+                     azo_err_str(rc));
+}
+
+// Supervisor: where each actor runs, from the store (a placement survives
+// restarts: actors that failed over stay where they went) or else the
+// first node of its list. A stored node no longer in the list is left.
+static void
+s_placement_load(azo_sup_t *self)
+{
+    msgpack_zone *zone = msgpack_zone_new(1024);
+    int db = azo_store_db(self->store, "sup");
+    for (int i = 0; zone && i < self->nchildren; i++) {
+        s_child_t *c = &self->children[i];
+        char key[64], node[AZO_NODE_MAX_NAME + 1] = "";
+        snprintf(key, sizeof key, "placement/%s", c->def->name);
+        azo_txn_t *txn = NULL;
+        msgpack_object rec;
+        int64_t epoch = 0;
+        if (azo_store_begin(self->store, false, &txn) == 0 &&
+            azo_txn_get_mp(txn, db, key, strlen(key), zone, &rec) == 0) {
+            const msgpack_object *o = azo_mp_get(&rec, "node");
+            if (o && o->type == MSGPACK_OBJECT_STR &&
+                o->via.str.size < sizeof node) {
+                memcpy(node, o->via.str.ptr, o->via.str.size);
+                node[o->via.str.size] = 0;
+            }
+            (void)azo_mp_int(azo_mp_get(&rec, "epoch"), &epoch);
+        }
+        azo_store_abort(&txn);
+        msgpack_zone_clear(zone);
+        bool listed = c->npref == 0 && streq(node, self->node);
+        for (int k = 0; k < c->npref; k++)
+            listed = listed || streq(c->pref[k], node);
+        if (epoch <= 0 || epoch >= UINT32_MAX || !listed) {
+            if (epoch > 0)
+                zsys_info("actor %s: was on node %s, which its list no "
+                          "longer names",
+                          c->def->name, node);
+            snprintf(node, sizeof node, "%s",
+                     c->npref ? c->pref[0] : self->node);
+            epoch++;
+            c->epoch = (uint32_t)epoch;
+        } else
+            c->epoch = (uint32_t)epoch;
+        s_node_t *n = streq(node, self->node) ? NULL : s_node_get(self, node);
+        c->here = !n;
+        c->at = n ? (int)(n - self->nodes) : S_HERE;
+        c->want_running = c->here;
+        azo_registry_set_remote(self->reg, c->idx, c->here ? c->process : true);
+        s_placement_save(self, c);
+    }
+    if (zone)
+        msgpack_zone_free(zone);
+}
+
+// Supervisor: tells node n its whole assignment (with the configuration
+// when it asks for it).
+static void
+s_node_state_send(azo_sup_t *self, s_node_t *n, bool with_config)
+{
+    azo_node_state_t *st = &self->nstate;
+    memset(st, 0, sizeof *st);
+    snprintf(st->node, sizeof st->node, "%s", self->node);
+    st->heartbeat_ms = self->hb_ms;
+    st->liveness = self->liveness;
+    if (with_config) {
+        st->config = self->cfg_text;
+        st->config_len = self->cfg_len;
+    }
+    int ni = (int)(n - self->nodes);
+    for (int i = 0; i < self->nchildren; i++) {
+        const s_child_t *c = &self->children[i];
+        if (c->at != ni)
+            continue;
+        azo_node_assign_t *a = &st->assign[st->nassign++];
+        snprintf(a->name, sizeof a->name, "%s", c->def->name);
+        a->epoch = c->epoch;
+    }
+    azo_node_state_pack(&self->node_sb, st);
+    s_frame(self, AZO_BUS_NODE, AZO_REG_SUP, 0, self->node_sb.data,
+            self->node_sb.size);
+    (void)s_node_send(self, n, 0, self->out_sb.data, self->out_sb.size);
+}
+
+// Supervisor: the mirror of a remote instance takes state st.
+static void
+s_mirror_set(s_child_t *c, s_state_t st)
+{
+    azo_sup_t *self = c->sup;
+    s_state_t old = c->state;
+    c->state = st;
+    c->last_hb = s_now();
+    if (st == S_RUNNING && old != S_RUNNING)
+        azo_registry_set_up(self->reg, c->idx, c->gen);
+    else if (st != S_RUNNING && old == S_RUNNING) {
+        azo_registry_set_down(self->reg, c->idx);
+        azo_ctl_fail_handler(self->ctl, c->def->name, s_state_names[st]);
+    }
+    if (st != old)
+        s_child_notify(c, NULL);
+}
+
+// Supervisor: where c goes when its node is lost: the next node of its
+// list after the lost one that is up (this node always is), or S_NOWHERE.
+static int
+s_pick(azo_sup_t *self, const s_child_t *c)
+{
+    const char *cur = s_where(c);
+    int start = 0;
+    for (int k = 0; k < c->npref; k++)
+        if (cur && streq(c->pref[k], cur))
+            start = k + 1;
+    for (int j = 0; j < c->npref; j++) {
+        const char *name = c->pref[(start + j) % c->npref];
+        if (cur && streq(name, cur))
+            continue;
+        if (streq(name, self->node))
+            return S_HERE;
+        s_node_t *n = s_node_find(self, name);
+        if (n && n->state == S_NODE_UP)
+            return (int)(n - self->nodes);
+    }
+    return S_NOWHERE;
+}
+
+// Supervisor: c runs on node `to` (or here) from now on, under a new
+// epoch: recorded, announced, the old node told to stop it and the new
+// one to start it.
+static void
+s_place(s_child_t *c, int to, const char *reason)
+{
+    azo_sup_t *self = c->sup;
+    int from = c->at;
+    const char *from_name = s_where(c);
+    char was[AZO_NODE_MAX_NAME + 1];
+    snprintf(was, sizeof was, "%s", from_name ? from_name : "");
+    c->epoch++;
+    c->at = to;
+    c->move_to = S_NOWHERE;
+    c->here = to == S_HERE;
+    s_placement_save(self, c);
+    azo_registry_set_down(self->reg, c->idx);
+    azo_registry_set_remote(self->reg, c->idx, c->here ? c->process : true);
+    zsys_info("actor %s: moved from %s to %s (epoch %u, %s)", c->def->name, was,
+              s_where(c), c->epoch, reason);
+    msgpack_packer *pk = s_event(self, 5);
+    azo_pack_kstr(pk, "actor", c->def->name);
+    azo_pack_kstr(pk, "from", was);
+    azo_pack_kstr(pk, "to", s_where(c));
+    azo_pack_kuint(pk, "epoch", c->epoch);
+    azo_pack_kstr(pk, "reason", reason);
+    s_event_send(self, "sup.actor.moved");
+    if (from >= 0)
+        s_node_state_send(self, &self->nodes[from], false); // if it is up
+    c->r_pid = c->r_uptime = 0;
+    if (c->here) {
+        c->state = S_STOPPED;
+        c->want_running = true;
+        c->after_exit = S_AFTER_POLICY;
+        s_child_spawn(c, false);
+        return;
+    }
+    c->want_running = false;
+    c->state = S_STOPPED;
+    s_mirror_set(c, S_STARTING); // assigned; its node reports the rest
+    s_node_state_send(self, &self->nodes[to], false);
+}
+
+// Supervisor: moves c to node `to`; an instance running here stops first.
+static void
+s_relocate(s_child_t *c, int to, const char *reason)
+{
+    if (c->here && (s_live(c) || c->state == S_STOPPING)) {
+        c->move_to = to;
+        snprintf(c->move_reason, sizeof c->move_reason, "%s", reason);
+        c->want_running = false;
+        c->after_exit = S_AFTER_POLICY;
+        s_child_stop(c);
+        return;
+    }
+    if (c->here)
+        s_child_stop(c); // a restart waiting in backoff
+    s_place(c, to, reason);
+}
+
+// Supervisor: node n is silent past heartbeat x liveness (or never came):
+// its actors are down, and those that may fail over go to the next node
+// of their list.
+static void
+s_node_lost(azo_sup_t *self, s_node_t *n, const char *why)
+{
+    int ni = (int)(n - self->nodes);
+    bool seen = n->state == S_NODE_UP;
+    n->state = S_NODE_LOST;
+    n->since = azo_wire_now_ms();
+    n->lost++;
+    zsys_warning("node %s lost: %s", n->name, why);
+    msgpack_packer *pk = s_event(self, 4);
+    azo_pack_kstr(pk, "node", n->name);
+    azo_pack_kstr(pk, "reason", why);
+    azo_pack_kint(pk, "silent_ms", seen ? s_now() - n->seen : -1);
+    azo_pack_str(pk, "actors");
+    size_t at = azo_pack_array_open(pk);
+    uint32_t count = 0;
+    for (int i = 0; i < self->nchildren; i++)
+        if (self->children[i].at == ni) {
+            azo_pack_str(pk, self->children[i].def->name);
+            count++;
+        }
+    azo_pack_array_close(pk, at, count);
+    s_event_send(self, "sup.node.lost");
+    for (int i = 0; i < self->nchildren; i++) {
+        s_child_t *c = &self->children[i];
+        if (c->at != ni)
+            continue;
+        snprintf(c->last_exit, sizeof c->last_exit, "node %s lost", n->name);
+        s_mirror_set(c, S_STOPPED);
+        if (!c->failover)
+            continue; // pinned: it waits for its node
+        int to = s_pick(self, c);
+        if (to == S_NOWHERE)
+            zsys_warning("actor %s: no other node of its list is up; it "
+                         "waits for one",
+                         c->def->name);
+        else
+            s_relocate(c, to, "failover");
+    }
+}
+
+static s_state_t
+s_state_parse(const char *name)
+{
+    for (size_t i = 0; i < sizeof s_state_names / sizeof s_state_names[0]; i++)
+        if (streq(s_state_names[i], name))
+            return (s_state_t)i;
+    return S_STOPPED;
+}
+
+// Supervisor: a hello from node agent h->node over ident: the node is up,
+// its actors' states are mirrored, actors waiting for a node may come to
+// it, and it gets its assignment back (our heartbeat).
+static void
+s_node_hello(azo_sup_t *self, const char *ident, size_t idlen, const char *addr,
+             const azo_node_hello_t *h)
+{
+    if (streq(h->node, self->node)) {
+        azo_ratelog(&self->badlog,
+                    "cluster: an agent calls itself %s, this node's own "
+                    "name: ignored",
+                    h->node);
+        return;
+    }
+    s_node_t *n = s_node_get(self, h->node);
+    if (!n) {
+        azo_ratelog(&self->badlog,
+                    "cluster: node %s refused: %d nodes already known", h->node,
+                    S_MAX_NODES);
+        return;
+    }
+    int ni = (int)(n - self->nodes);
+    bool back = n->state != S_NODE_UP;
+    if (!back && (n->idlen != idlen || memcmp(n->ident, ident, idlen) != 0))
+        zsys_info("node %s: a new connection (%s) replaces the old one",
+                  n->name, addr);
+    memcpy(n->ident, ident, idlen);
+    n->idlen = idlen;
+    if (addr[0])
+        snprintf(n->addr, sizeof n->addr, "%s", addr);
+    snprintf(n->version, sizeof n->version, "%s", h->version);
+    n->pid = h->pid;
+    n->seen = s_now();
+    n->seen_wall = azo_wire_now_ms();
+    n->frames++;
+    if (back) {
+        n->state = S_NODE_UP;
+        n->since = n->seen_wall;
+        zsys_info("node %s up (%s)", n->name, n->addr);
+        msgpack_packer *pk = s_event(self, 4);
+        azo_pack_kstr(pk, "node", n->name);
+        azo_pack_kstr(pk, "address", n->addr[0] ? n->addr : NULL);
+        azo_pack_kstr(pk, "version", n->version);
+        azo_pack_kint(pk, "pid", n->pid);
+        s_event_send(self, "sup.node.up");
+    }
+    for (int i = 0; i < self->nchildren; i++) {
+        s_child_t *c = &self->children[i];
+        if (c->at != ni)
+            continue;
+        const azo_node_actor_t *a = NULL;
+        for (int k = 0; k < h->nactors; k++)
+            if (streq(h->actors[k].name, c->def->name) &&
+                h->actors[k].epoch == c->epoch)
+                a = &h->actors[k];
+        if (!a) {
+            s_mirror_set(c, S_STARTING); // assigned, not begun yet
+            continue;
+        }
+        c->gen = a->gen;
+        c->restarts = a->restarts;
+        c->r_pid = a->pid;
+        c->r_uptime = a->uptime_ms;
+        snprintf(c->r_mode, sizeof c->r_mode, "%s", a->mode);
+        if (a->last_exit[0])
+            snprintf(c->last_exit, sizeof c->last_exit, "%s", a->last_exit);
+        s_mirror_set(c, s_state_parse(a->state));
+    }
+    s_node_state_send(self, n, h->need_config);
+    if (!back)
+        return;
+    // Actors that wait for a node (theirs was lost, none other was up)
+    // may come to this one.
+    for (int i = 0; i < self->nchildren; i++) {
+        s_child_t *c = &self->children[i];
+        if (c->failover && c->at >= 0 && c->at != ni &&
+            self->nodes[c->at].state == S_NODE_LOST && s_pick(self, c) == ni)
+            s_relocate(c, ni, "failover");
+    }
+}
+
+// Supervisor: a frame from a node agent: [epoch][frame] from ident.
+static void
+s_on_node_frame(azo_sup_t *self, const char *ident, size_t idlen,
+                const char *addr, uint32_t epoch, const azo_bus_msg_t *m,
+                const void *frame, size_t size)
+{
+    if (m->kind == AZO_BUS_NODE) {
+        if (azo_node_hello_decode(m->body, m->len, &self->hello) < 0) {
+            azo_ratelog(&self->badlog, "cluster: dropped a malformed hello");
+            return;
+        }
+        s_node_hello(self, ident, idlen, addr, &self->hello);
+        return;
+    }
+    s_node_t *n = s_node_by_ident(self, ident, idlen);
+    if (!n) {
+        azo_ratelog(&self->badlog,
+                    "cluster: dropped a frame from a peer that has not "
+                    "said hello");
+        return;
+    }
+    n->seen = s_now();
+    n->seen_wall = azo_wire_now_ms();
+    n->frames++;
+    if (m->from == AZO_REG_SUP) { // the agent itself
+        if (m->kind == AZO_BUS_EVENT)
+            s_on_remote_event(self, m);
+        else if (m->kind == AZO_BUS_REPLY && m->to == AZO_REG_SUP)
+            azo_ctl_reply(self->ctl, m->token, m->body, m->len);
+        else if (m->kind == AZO_BUS_REPLY)
+            s_forward(self, m, frame, size);
+        return;
+    }
+    s_child_t *c = m->from < AZO_REG_MAX ? self->by_idx[m->from] : NULL;
+    int ni = (int)(n - self->nodes);
+    if (!c || c->at != ni || epoch != c->epoch) {
+        // Fencing: an instance the supervisor no longer places there.
+        n->stale++;
+        azo_ratelog(&self->badlog,
+                    "cluster: refused a frame from %s on node %s: epoch %u "
+                    "is stale (it runs on %s, epoch %u)",
+                    azo_registry_name(self->reg, m->from), n->name, epoch,
+                    c && s_where(c) ? s_where(c) : "no node", c ? c->epoch : 0);
+        if (m->kind == AZO_BUS_REQUEST) {
+            azo_reply_t r;
+            azo_reply_init(&r);
+            azo_reply_start(&r, false, 0);
+            azo_reply_fail(&r, AZO_ECONFLICT,
+                           "stale instance: %s no longer runs on node %s "
+                           "under epoch %u",
+                           azo_registry_name(self->reg, m->from), n->name,
+                           epoch);
+            size_t len;
+            const void *data = azo_reply_data(&r, &len);
+            uint8_t hdr[AZO_BUS_HDR];
+            azo_bus_hdr_write(hdr, AZO_BUS_REPLY, m->to, m->from, m->token);
+            msgpack_sbuffer_clear(&self->out_sb);
+            msgpack_sbuffer_write(&self->out_sb, (const char *)hdr, sizeof hdr);
+            msgpack_sbuffer_write(&self->out_sb, data, len);
+            (void)s_node_send(self, n, epoch, self->out_sb.data,
+                              self->out_sb.size);
+            azo_reply_fini(&r);
+        }
+        return;
+    }
+    c->last_hb = s_now();
+    if (m->kind == AZO_BUS_EVENT)
+        s_on_remote_event(self, m);
+    else if (m->kind == AZO_BUS_LIFE)
+        return; // its node supervises it
+    else if (m->to == AZO_REG_SUP)
+        s_on_sup_frame(self, m);
+    else
+        s_forward(self, m, frame, size);
+}
+
+// Agent: tells the supervisor who we are and what runs here.
+static void
+s_agent_hello(azo_sup_t *self)
+{
+    azo_node_hello_t *h = &self->hello;
+    memset(h, 0, sizeof *h);
+    snprintf(h->node, sizeof h->node, "%s", self->node);
+    snprintf(h->version, sizeof h->version, "%s", AZO_VERSION);
+    h->pid = (int64_t)getpid();
+    int64_t now = s_now();
+    for (int i = 0; i < self->nchildren; i++) {
+        const s_child_t *c = &self->children[i];
+        if (!c->here)
+            continue;
+        azo_node_actor_t *a = &h->actors[h->nactors++];
+        snprintf(a->name, sizeof a->name, "%s", c->def->name);
+        a->epoch = c->epoch;
+        snprintf(a->state, sizeof a->state, "%s", s_state_names[c->state]);
+        snprintf(a->mode, sizeof a->mode, "%s", s_mode(c));
+        a->gen = c->gen;
+        a->restarts = c->restarts;
+        a->pid = s_pid(c);
+        a->uptime_ms = c->state == S_RUNNING ? now - c->started_mono : 0;
+        snprintf(a->last_exit, sizeof a->last_exit, "%s", c->last_exit);
+    }
+    azo_node_hello_pack(&self->node_sb, h);
+    s_frame(self, AZO_BUS_NODE, AZO_REG_SUP, 0, self->node_sb.data,
+            self->node_sb.size);
+    (void)s_up_send(self, 0, self->out_sb.data, self->out_sb.size);
+}
+
+// Agent: the supervisor's word on what runs here. Actors assigned to us
+// start; actors no longer ours (or ours under another epoch) stop at once.
+static void
+s_agent_state(azo_sup_t *self, const azo_node_state_t *st)
+{
+    if (!self->sup_up)
+        zsys_info("supervisor %s %s", st->node,
+                  self->sup_seen ? "is back" : "answers");
+    self->sup_up = self->sup_seen = true;
+    self->sup_last = s_now();
+    snprintf(self->sup_node, sizeof self->sup_node, "%s", st->node);
+    self->hb_ms = st->heartbeat_ms;
+    self->liveness = (int)st->liveness;
+    bool changed = false;
+    for (int i = 0; i < self->nchildren; i++) {
+        s_child_t *c = &self->children[i];
+        uint32_t epoch = 0;
+        for (int k = 0; k < st->nassign; k++)
+            if (streq(st->assign[k].name, c->def->name))
+                epoch = st->assign[k].epoch;
+        if (epoch && c->here && epoch == c->epoch)
+            continue; // as it was
+        if (!epoch && !c->here)
+            continue;
+        changed = true;
+        if (!epoch || (c->here && epoch != c->epoch)) {
+            // Fencing: it runs elsewhere now (or here under a newer
+            // epoch): this instance must not do any more work.
+            zsys_info("actor %s (epoch %u) is no longer placed here%s; "
+                      "stopping it",
+                      c->def->name, c->epoch, epoch ? " under this epoch" : "");
+            c->here = false;
+            c->want_running = false;
+            c->after_exit = S_AFTER_POLICY;
+            if (s_live(c) || c->state == S_STOPPING)
+                s_child_stop(c);
+            else {
+                s_child_stop(c); // backoff
+                c->state = S_STOPPED;
+                azo_registry_set_remote(self->reg, c->idx, true);
+                azo_registry_set_up(self->reg, c->idx, 0);
+            }
+            if (!epoch)
+                continue;
+        }
+        // Ours now, under epoch.
+        zsys_info("actor %s placed here (epoch %u)", c->def->name, epoch);
+        c->here = true;
+        c->epoch = epoch;
+        c->want_running = true;
+        if (s_live(c) || c->state == S_STOPPING) {
+            c->after_exit = S_AFTER_START; // after the old one has ended
+            continue;
+        }
+        azo_registry_set_down(self->reg, c->idx);
+        azo_registry_set_remote(self->reg, c->idx, c->process);
+        c->state = S_STOPPED;
+        s_child_spawn(c, false);
+    }
+    if (changed)
+        s_agent_hello(self);
+}
+
+// Agent: frames from the supervisor: [epoch][frame].
+static int
+s_on_uplink(zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void)loop;
+    azo_sup_t *self = arg;
+    void *raw = zsock_resolve(reader);
+    zmq_msg_t ep, msg;
+    zmq_msg_init(&ep);
+    zmq_msg_init(&msg);
+    for (int i = 0; i < S_DRAIN && !self->done; i++) {
+        if (zmq_msg_recv(&ep, raw, ZMQ_DONTWAIT) < 0)
+            break;
+        if (!zmq_msg_more(&ep) || zmq_msg_recv(&msg, raw, 0) < 0)
+            continue;
+        bool extra = zmq_msg_more(&msg);
+        while (zmq_msg_more(&msg) && zmq_msg_recv(&msg, raw, 0) >= 0)
+            ;
+        azo_bus_msg_t m;
+        const void *frame = zmq_msg_data(&msg);
+        size_t size = zmq_msg_size(&msg);
+        if (extra || zmq_msg_size(&ep) != AZO_NODE_EPOCH_LEN ||
+            azo_bus_parse(frame, size, &m) < 0 ||
+            m.to >= azo_registry_size(self->reg)) {
+            azo_ratelog(&self->badlog, "uplink: dropped a malformed frame");
+            continue;
+        }
+        uint32_t epoch = azo_node_epoch_read(zmq_msg_data(&ep));
+        if (m.kind == AZO_BUS_NODE) {
+            if (azo_node_state_decode(m.body, m.len, &self->nstate) == 0)
+                s_agent_state(self, &self->nstate);
+            else
+                azo_ratelog(&self->badlog, "uplink: a malformed state");
+            continue;
+        }
+        self->sup_last = s_now();
+        if (m.to == AZO_REG_SUP) {
+            // A supervisor command for this node (actor.start/stop/restart
+            // of an actor of ours), asked through the supervisor.
+            if (m.kind == AZO_BUS_REQUEST || m.kind == AZO_BUS_CAST) {
+                azo_bus_msg_t m2 = m;
+                m2.from = self->up_idx;
+                s_on_sup_frame(self, &m2);
+            }
+            continue;
+        }
+        s_child_t *c = self->by_idx[m.to];
+        if (!c || !c->here || epoch != c->epoch) {
+            self->stale++;
+            azo_ratelog(&self->badlog,
+                        "uplink: refused a frame for %s under epoch %u (here: "
+                        "%s)",
+                        azo_registry_name(self->reg, m.to), epoch,
+                        c && c->here ? "another epoch" : "not placed");
+            s_refuse(self, &m, "stale epoch: that actor no longer runs there");
+            continue;
+        }
+        if (m.from == AZO_REG_SUP) {
+            // The supervisor's control request: the answer goes back up.
+            azo_bus_hdr_write(zmq_msg_data(&msg), m.kind, self->up_idx, m.to,
+                              m.token);
+            m.from = self->up_idx;
+        }
+        s_forward(self, &m, frame, size);
+    }
+    zmq_msg_close(&ep);
+    zmq_msg_close(&msg);
+    return self->done ? -1 : 0;
+}
+
+// Periodic, every half heartbeat: the supervisor looks for silent nodes;
+// an agent says hello and watches the supervisor.
+static int
+s_on_cluster_tick(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    azo_sup_t *self = arg;
+    int64_t now = s_now();
+    int64_t limit = self->hb_ms * self->liveness;
+    if (self->stopping)
+        return 0;
+    if (self->agent) {
+        s_agent_hello(self);
+        if (self->sup_up && now - self->sup_last > limit) {
+            self->sup_up = false;
+            zsys_warning("supervisor %s silent for %lld ms: lost; our actors "
+                         "keep running, and we re-register when it is back",
+                         self->sup_node, (long long)(now - self->sup_last));
+        }
+        return 0;
+    }
+    for (int i = 0; i < self->nnodes && !self->done; i++) {
+        s_node_t *n = &self->nodes[i];
+        char why[128];
+        if (n->state == S_NODE_UP && now - n->seen > limit) {
+            snprintf(why, sizeof why,
+                     "silent for %lld ms (heartbeat %lld ms x liveness %d)",
+                     (long long)(now - n->seen), (long long)self->hb_ms,
+                     self->liveness);
+            s_node_lost(self, n, why);
+        } else if (n->state == S_NODE_UNKNOWN &&
+                   now - self->started_mono > 2 * limit + 1000) {
+            snprintf(why, sizeof why, "not registered within %lld ms",
+                     (long long)(now - self->started_mono));
+            s_node_lost(self, n, why);
+        }
+    }
+    return self->done ? -1 : 0;
+}
+
 // --- supervisor commands
 // ------------------------------------------------------
 
@@ -1733,6 +2660,11 @@ s_arg_child(azo_sup_t *self, const azo_req_t *req, azo_reply_t *reply)
     if (!self->by_idx[idx]) {
         azo_reply_fail(reply, AZO_ENOTFOUND,
                        "actor '%s' is not configured on this node", name);
+        return NULL;
+    }
+    if (self->agent && !self->by_idx[idx]->here) {
+        azo_reply_fail(reply, AZO_ENOTFOUND,
+                       "actor '%s' does not run on node %s", name, self->node);
         return NULL;
     }
     if (self->stopping) {
@@ -1842,26 +2774,120 @@ s_cmd_actor_restart(void *arg, const azo_req_t *req, azo_reply_t *reply)
     return s_wait_for(c, reply, S_RUNNING);
 }
 
+// The actors of node at (S_HERE: this one), as names and states.
+static void
+s_pack_node_actors(azo_sup_t *self, msgpack_packer *pk, int at)
+{
+    azo_pack_str(pk, "actors");
+    size_t arr = azo_pack_array_open(pk);
+    uint32_t n = 0;
+    for (int i = 0; i < self->nchildren; i++) {
+        const s_child_t *c = &self->children[i];
+        if (self->agent ? !c->here : c->at != at)
+            continue;
+        msgpack_pack_map(pk, 4);
+        azo_pack_kstr(pk, "name", c->def->name);
+        azo_pack_kstr(pk, "state", s_state_names[c->state]);
+        azo_pack_kuint(pk, "epoch", c->epoch);
+        azo_pack_kuint(pk, "gen", c->gen);
+        n++;
+    }
+    azo_pack_array_close(pk, arr, n);
+}
+
 static int
 s_cmd_nodes(void *arg, const azo_req_t *req, azo_reply_t *reply)
 {
     azo_sup_t *self = arg;
     (void)req;
-    // A single-node install: this node is the whole cluster (#10 adds
-    // node agents).
+    int64_t now = s_now();
     msgpack_packer *pk = azo_reply_result(reply);
-    msgpack_pack_map(pk, 1);
+    msgpack_pack_map(pk, 3);
+    azo_pack_kint(pk, "heartbeat_ms", self->hb_ms);
+    azo_pack_kint(pk, "liveness", self->liveness);
     azo_pack_str(pk, "nodes");
-    msgpack_pack_array(pk, 1);
-    msgpack_pack_map(pk, 4);
+    msgpack_pack_array(pk, (uint32_t)(1 + (self->agent ? 0 : self->nnodes)));
+    // This node first.
+    msgpack_pack_map(pk, self->agent ? 8 : 5);
     azo_pack_kstr(pk, "name", self->node);
-    azo_pack_kstr(pk, "role", "supervisor");
+    azo_pack_kstr(pk, "role", self->agent ? "agent" : "supervisor");
     azo_pack_kstr(pk, "state", "up");
-    azo_pack_str(pk, "actors");
-    msgpack_pack_array(pk, (uint32_t)self->nchildren);
-    for (int i = 0; i < self->nchildren; i++)
-        azo_pack_str(pk, self->children[i].def->name);
+    azo_pack_kstr(pk, "address", self->endpoints[2]);
+    if (self->agent) {
+        azo_pack_kstr(pk, "supervisor",
+                      self->sup_node[0] ? self->sup_node : NULL);
+        azo_pack_kstr(pk, "supervisor_state",
+                      self->sup_up     ? "up"
+                      : self->sup_seen ? "lost"
+                                       : "waiting");
+        azo_pack_kint(pk, "last_heartbeat_ms",
+                      self->sup_seen ? now - self->sup_last : -1);
+        azo_pack_kuint(pk, "stale", self->stale);
+    }
+    s_pack_node_actors(self, pk, S_HERE);
+    for (int i = 0; !self->agent && i < self->nnodes; i++) {
+        const s_node_t *n = &self->nodes[i];
+        msgpack_pack_map(pk, 12);
+        azo_pack_kstr(pk, "name", n->name);
+        azo_pack_kstr(pk, "role", "agent");
+        azo_pack_kstr(pk, "state", s_node_states[n->state]);
+        azo_pack_kstr(pk, "address", n->addr[0] ? n->addr : NULL);
+        azo_pack_kstr(pk, "version", n->version[0] ? n->version : NULL);
+        azo_pack_kint(pk, "pid", n->pid);
+        azo_pack_kint(pk, "last_heartbeat_ms", n->seen ? now - n->seen : -1);
+        azo_pack_kint(pk, "since", n->since);
+        azo_pack_kuint(pk, "frames", n->frames);
+        azo_pack_kuint(pk, "stale", n->stale);
+        azo_pack_kuint(pk, "lost", n->lost);
+        s_pack_node_actors(self, pk, i);
+    }
     return 0;
+}
+
+static int
+s_cmd_actor_move(void *arg, const azo_req_t *req, azo_reply_t *reply)
+{
+    azo_sup_t *self = arg;
+    if (self->agent)
+        return azo_reply_fail(reply, AZO_EUNAVAIL,
+                              "node %s is an agent: ask the supervisor (%s)",
+                              self->node, self->join);
+    const char *bad = azo_req_unknown_arg(req, "name,node");
+    if (bad)
+        return azo_reply_fail(reply, AZO_EBADREQ, "unknown argument '%s'", bad);
+    const char *name = azo_req_str(req, "name");
+    const char *node = azo_req_str(req, "node");
+    if (!name || !node)
+        return azo_reply_fail(reply, AZO_EBADREQ,
+                              "args.name and args.node needed");
+    int idx = azo_registry_find(self->reg, name);
+    s_child_t *c = idx > AZO_REG_SUP ? self->by_idx[idx] : NULL;
+    if (!c)
+        return azo_reply_fail(reply, AZO_ENOTFOUND,
+                              "no actor named '%s' is configured", name);
+    int to = S_HERE;
+    if (!streq(node, self->node)) {
+        s_node_t *n = s_node_find(self, node);
+        if (!n)
+            return azo_reply_fail(reply, AZO_ENOTFOUND, "no node named '%s'",
+                                  node);
+        if (n->state != S_NODE_UP)
+            return azo_reply_fail(reply, AZO_EUNAVAIL, "node %s is %s", node,
+                                  s_node_states[n->state]);
+        to = (int)(n - self->nodes);
+    }
+    if (self->stopping || self->plan.active)
+        return azo_reply_fail(reply, AZO_EUNAVAIL,
+                              "node %s is shutting down or restarting a group",
+                              self->node);
+    if (c->move_to != S_NOWHERE)
+        return azo_reply_fail(reply, AZO_ECONFLICT,
+                              "actor %s is already moving", name);
+    if (c->at == to)
+        return azo_reply_fail(reply, AZO_ECONFLICT,
+                              "actor %s already runs on node %s", name, node);
+    s_relocate(c, to, "move");
+    return s_wait_for(c, reply, S_RUNNING);
 }
 
 static const azo_cmd_entry_t s_cmds[] = {
@@ -1873,7 +2899,7 @@ static const azo_cmd_entry_t s_cmds[] = {
     {"actor.restart", s_cmd_actor_restart},
     {"nodes", s_cmd_nodes},
     {"config.reload", azo_cmd_unavailable},
-    {"actor.move", azo_cmd_unavailable},
+    {"actor.move", s_cmd_actor_move},
 };
 static const size_t s_ncmds = sizeof s_cmds / sizeof s_cmds[0];
 
@@ -1890,6 +2916,35 @@ s_after_command(azo_sup_t *self)
     }
 }
 
+// Supervisor: actor.start/stop/restart of an actor on another node are
+// that node's to carry out: the request goes to its agent, whose answer
+// comes back as the reply. Returns false when req is not such a request.
+static bool
+s_remote_lifecycle(azo_sup_t *self, uint64_t seq, const azo_req_t *req,
+                   const void *body, size_t len)
+{
+    if (self->agent ||
+        (!streq(req->cmd, "actor.start") && !streq(req->cmd, "actor.stop") &&
+         !streq(req->cmd, "actor.restart")))
+        return false;
+    const char *name = azo_req_str(req, "name");
+    int idx = name ? azo_registry_find(self->reg, name) : -1;
+    s_child_t *c = idx > AZO_REG_SUP ? self->by_idx[idx] : NULL;
+    if (!c || c->here || self->stopping)
+        return false;
+    azo_ctl_set_handler(self->ctl, seq, name);
+    s_node_t *n = c->at >= 0 ? &self->nodes[c->at] : NULL;
+    s_frame(self, AZO_BUS_REQUEST, AZO_REG_SUP, seq, body, len);
+    if (!n || n->state != S_NODE_UP)
+        azo_ctl_fail(self->ctl, seq, AZO_EUNAVAIL,
+                     "actor %s runs on node %s, which is %s", name,
+                     n ? n->name : "?", n ? s_node_states[n->state] : "?");
+    else if (s_node_send(self, n, 0, self->out_sb.data, self->out_sb.size) < 0)
+        azo_ctl_fail(self->ctl, seq, AZO_EUNAVAIL,
+                     "node %s cannot take requests now (full)", n->name);
+    return true;
+}
+
 // azo_ctl_fn: one decoded control request, seq names it.
 static int
 s_on_control(void *arg, uint64_t seq, const azo_req_t *req, const void *body,
@@ -1897,6 +2952,8 @@ s_on_control(void *arg, uint64_t seq, const azo_req_t *req, const void *body,
 {
     azo_sup_t *self = arg;
     int owner = azo_registry_route(self->reg, req->cmd);
+    if (owner == AZO_REG_SUP && s_remote_lifecycle(self, seq, req, body, len))
+        return 0;
     if (owner == AZO_REG_SUP) {
         azo_cmd_ctx_t *ctx = &self->ctx;
         ctx->from = AZO_REG_SUP;
@@ -1913,6 +2970,15 @@ s_on_control(void *arg, uint64_t seq, const azo_req_t *req, const void *body,
     if (!c)
         azo_ctl_fail(self->ctl, seq, AZO_EUNAVAIL,
                      "actor %s is not configured on this node", name);
+    else if (self->agent && !c->here)
+        azo_ctl_fail(self->ctl, seq, AZO_EUNAVAIL,
+                     "actor %s does not run on node %s; ask the supervisor "
+                     "(%s)",
+                     name, self->node, self->join);
+    else if (c->state != S_RUNNING && !c->here)
+        azo_ctl_fail(self->ctl, seq, AZO_EUNAVAIL, "actor %s is %s on node %s",
+                     name, s_state_names[c->state],
+                     s_where(c) ? s_where(c) : "?");
     else if (c->state != S_RUNNING)
         azo_ctl_fail(self->ctl, seq, AZO_EUNAVAIL, "actor %s is %s", name,
                      s_state_names[c->state]);
@@ -1992,6 +3058,12 @@ s_on_remote_event(azo_sup_t *self, const azo_bus_msg_t *m)
         return;
     s_publish(self, p, (size_t)(nul - p), nul + 1,
               m->len - (size_t)(nul - p) - 1);
+    if (self->agent) {
+        s_child_t *c = m->from < AZO_REG_MAX ? self->by_idx[m->from] : NULL;
+        if (c && c->here)
+            s_event_up(self, m->from, p, (size_t)(nul - p), nul + 1,
+                       m->len - (size_t)(nul - p) - 1);
+    }
 }
 
 // Frames from process actors: [identity][frame].
@@ -2009,6 +3081,20 @@ s_on_cluster(zloop_t *loop, zsock_t *reader, void *arg)
             break;
         if (!zmq_msg_more(&id) || zmq_msg_recv(&msg, raw, 0) < 0)
             continue;
+        // A node agent sends [epoch][frame]; a process actor one frame
+        // (never 4 bytes: a frame has a 14-byte header).
+        bool node = zmq_msg_size(&msg) == AZO_NODE_EPOCH_LEN &&
+                    zmq_msg_more(&msg) && !self->agent;
+        uint32_t epoch = 0;
+        char addr[64] = "";
+        if (node) {
+            epoch = azo_node_epoch_read(zmq_msg_data(&msg));
+            const char *pa = zmq_msg_gets(&msg, "Peer-Address");
+            if (pa)
+                snprintf(addr, sizeof addr, "%s", pa);
+            if (zmq_msg_recv(&msg, raw, 0) < 0)
+                continue;
+        }
         bool extra = zmq_msg_more(&msg);
         while (zmq_msg_more(&msg) && zmq_msg_recv(&msg, raw, 0) >= 0)
             ; // a peer of ours sends one frame: drop the rest
@@ -2017,6 +3103,19 @@ s_on_cluster(zloop_t *loop, zsock_t *reader, void *arg)
         azo_bus_msg_t m;
         const void *frame = zmq_msg_data(&msg);
         size_t size = zmq_msg_size(&msg);
+        if (node) {
+            if (extra || idlen == 0 || idlen >= sizeof ident ||
+                azo_bus_parse(frame, size, &m) < 0 ||
+                m.from >= azo_registry_size(self->reg) ||
+                m.to >= azo_registry_size(self->reg)) {
+                azo_ratelog(&self->badlog,
+                            "cluster: dropped a malformed node frame");
+                continue;
+            }
+            memcpy(ident, zmq_msg_data(&id), idlen);
+            s_on_node_frame(self, ident, idlen, addr, epoch, &m, frame, size);
+            continue;
+        }
         if (extra || idlen == 0 || idlen >= sizeof ident ||
             azo_bus_parse(frame, size, &m) < 0 || m.from <= AZO_REG_SUP ||
             m.from >= azo_registry_size(self->reg) || !self->by_idx[m.from] ||
@@ -2073,12 +3172,69 @@ s_move(void *from, void *to)
     zmq_msg_close(&msg);
 }
 
+// Agent: the actor that published an event body (its `src`), or -1.
+static int
+s_event_src(azo_sup_t *self, const void *body, size_t len)
+{
+    msgpack_zone zone;
+    if (!msgpack_zone_init(&zone, 1024))
+        return -1;
+    msgpack_object root = {.type = MSGPACK_OBJECT_NIL};
+    int idx = -1;
+    if (azo_mp_unpack(body, len, &zone, &root) == 0) {
+        const msgpack_object *src = azo_mp_get(&root, "src");
+        char name[AZO_REG_MAX_NAME + 1];
+        if (src && src->type == MSGPACK_OBJECT_STR &&
+            src->via.str.size < sizeof name) {
+            memcpy(name, src->via.str.ptr, src->via.str.size);
+            name[src->via.str.size] = 0;
+            idx = azo_registry_find(self->reg, name);
+        }
+    }
+    msgpack_zone_destroy(&zone);
+    return idx;
+}
+
+// Agent: events of thread actors go out here and up to the supervisor,
+// each under its actor's epoch; a stale instance's are dropped.
+static void
+s_evin_agent(azo_sup_t *self, void *from)
+{
+    zmq_msg_t topic, body;
+    zmq_msg_init(&topic);
+    zmq_msg_init(&body);
+    void *out = zsock_resolve(self->events);
+    for (int i = 0; i < 1024; i++) {
+        if (zmq_msg_recv(&topic, from, ZMQ_DONTWAIT) < 0)
+            break;
+        if (!zmq_msg_more(&topic) || zmq_msg_recv(&body, from, 0) < 0)
+            continue;
+        while (zmq_msg_more(&body) && zmq_msg_recv(&body, from, 0) >= 0)
+            ;
+        int src = s_event_src(self, zmq_msg_data(&body), zmq_msg_size(&body));
+        s_child_t *c = src > AZO_REG_SUP ? self->by_idx[src] : NULL;
+        if (!c || !c->here)
+            continue; // a stale instance on its way out
+        (void)zmq_send(out, zmq_msg_data(&topic), zmq_msg_size(&topic),
+                       ZMQ_SNDMORE | ZMQ_DONTWAIT);
+        (void)zmq_send(out, zmq_msg_data(&body), zmq_msg_size(&body),
+                       ZMQ_DONTWAIT);
+        s_event_up(self, src, zmq_msg_data(&topic), zmq_msg_size(&topic),
+                   zmq_msg_data(&body), zmq_msg_size(&body));
+    }
+    zmq_msg_close(&topic);
+    zmq_msg_close(&body);
+}
+
 static int
 s_on_evin(zloop_t *loop, zsock_t *reader, void *arg)
 {
     (void)loop;
     azo_sup_t *self = arg;
-    s_move(zsock_resolve(reader), zsock_resolve(self->events));
+    if (self->agent)
+        s_evin_agent(self, zsock_resolve(reader));
+    else
+        s_move(zsock_resolve(reader), zsock_resolve(self->events));
     return 0;
 }
 
@@ -2238,8 +3394,20 @@ s_setup_children(azo_sup_t *self, const azo_actor_def_t *const *defs,
         c->bo_factor = azo_config_real(cfg, S_KEY("backoff/factor"), 2.0);
         c->bo_jitter = azo_config_real(cfg, S_KEY("backoff/jitter"), 0.1);
         c->bo_reset = azo_config_ms(cfg, S_KEY("backoff/reset_after"), 10000);
+        c->failover = azo_config_bool(cfg, S_KEY("failover"), c->def->failover);
+        int rc = s_parse_pref(azo_config_str(cfg, S_KEY("node")), c->pref,
+                              &c->npref, key, err, errlen);
 #undef S_KEY
-        azo_registry_set_remote(self->reg, idx, c->process);
+        if (rc < 0)
+            return rc;
+        c->move_to = S_NOWHERE;
+        c->at = S_HERE;
+        // A node agent runs what the supervisor assigns, nothing before.
+        c->here = !self->agent;
+        c->want_running = c->here;
+        azo_registry_set_remote(self->reg, idx, c->here ? c->process : true);
+        if (!c->here)
+            azo_registry_set_up(self->reg, idx, 0); // up the uplink
         self->by_idx[idx] = c;
     }
     return 0;
@@ -2314,6 +3482,12 @@ azo_sup_check(const azo_config_t *cfg, const azo_actor_def_t *const *defs,
                                "%s = process, but a process cannot reach "
                                "endpoints/cluster = %s; use ipc:// or tcp://",
                                key, azo_config_str(cfg, "endpoints/cluster"));
+        snprintf(key, sizeof key, "actors/%s/node", zconfig_name(a));
+        char pref[S_MAX_PREF][AZO_NODE_MAX_NAME + 1];
+        int npref;
+        if ((rc = s_parse_pref(azo_config_str(cfg, key), pref, &npref, key, err,
+                               errlen)) < 0)
+            return rc;
         snprintf(key, sizeof key, "actors/%s/standby", zconfig_name(a));
         if (azo_config_bool(cfg, key, false) && !streq(mode, "process"))
             return azo_err_set(
@@ -2389,19 +3563,65 @@ s_cluster_connect(azo_sup_t *self)
         snprintf(self->cluster_connect, sizeof self->cluster_connect, "%s", ep);
 }
 
+// Supervisor: keeps the effective configuration's text for node agents.
+static int
+s_load_cfg_text(azo_sup_t *self, char *err, size_t errlen)
+{
+    char why[256];
+    int rc =
+        azo_fs_read_file(AT_FDCWD, self->effective_cfg, 0, AZO_MP_MAX_BYTES / 4,
+                         &self->cfg_text, &self->cfg_len, why, sizeof why);
+    if (rc < 0)
+        return azo_err_set(err, errlen, rc, "%s: %s", self->effective_cfg, why);
+    return 0;
+}
+
+static int s_open(azo_sup_t **out, const azo_config_t *cfg,
+                  const azo_actor_def_t *const *defs, size_t ndefs,
+                  zsock_t **uplink, const char *join, char *err, size_t errlen);
+
 int
 azo_sup_open(azo_sup_t **out, const azo_config_t *cfg,
              const azo_actor_def_t *const *defs, size_t ndefs, char *err,
              size_t errlen)
+{
+    return s_open(out, cfg, defs, ndefs, NULL, NULL, err, errlen);
+}
+
+int
+azo_sup_open_agent(azo_sup_t **out, const azo_config_t *cfg,
+                   const azo_actor_def_t *const *defs, size_t ndefs,
+                   zsock_t **uplink, const char *join, char *err, size_t errlen)
+{
+    assert(uplink && *uplink && join);
+    return s_open(out, cfg, defs, ndefs, uplink, join, err, errlen);
+}
+
+static int
+s_open(azo_sup_t **out, const azo_config_t *cfg,
+       const azo_actor_def_t *const *defs, size_t ndefs, zsock_t **uplink,
+       const char *join, char *err, size_t errlen)
 {
     assert(out && cfg && (defs || ndefs == 0));
     *out = NULL;
     if (err && errlen)
         err[0] = 0;
     azo_sup_t *self = calloc(1, sizeof *self);
-    if (!self)
+    if (!self) {
+        if (uplink)
+            zsock_destroy(uplink);
         return -ENOMEM;
+    }
     self->cfg = cfg;
+    if (uplink) {
+        self->agent = true;
+        self->uplink = *uplink; // ours from now on, even on failure
+        *uplink = NULL;
+        snprintf(self->join, sizeof self->join, "%s", join);
+    }
+    self->hb_ms = azo_config_ms(cfg, "cluster/heartbeat", 1000);
+    self->liveness = (int)azo_config_int(cfg, "cluster/liveness", 3);
+    msgpack_sbuffer_init(&self->node_sb);
     self->lock_fd = -1;
     self->signal_fd = -1;
     self->boot_next = -1;
@@ -2433,13 +3653,29 @@ azo_sup_open(azo_sup_t **out, const azo_config_t *cfg,
         (rc = s_setup_children(self, defs, ndefs, err, errlen)) < 0 ||
         (rc = s_lock(self, err, errlen)) < 0 ||
         (rc = s_write_effective(self, err, errlen)) < 0 ||
+        (!self->agent && (rc = s_load_cfg_text(self, err, errlen)) < 0) ||
         (rc = azo_sec_open(&self->sec, cfg, err, errlen)) < 0)
         goto fail;
+    self->up_idx = -1;
+    if (self->agent) {
+        // The supervisor, as a party of this node: the answers to its
+        // requests go up the uplink.
+        self->up_idx = azo_registry_add(self->reg, "uplink", NULL);
+        if (self->up_idx < 0) {
+            rc = azo_err_set(err, errlen, self->up_idx,
+                             "cannot register the uplink: %s",
+                             azo_err_str(self->up_idx));
+            goto fail;
+        }
+        azo_registry_set_remote(self->reg, self->up_idx, true);
+        azo_registry_set_up(self->reg, self->up_idx, 0);
+    }
 
     const char *dbs[AZO_REG_MAX];
     size_t ndbs = 0;
     for (int i = 0; i < azo_registry_size(self->reg); i++)
-        dbs[ndbs++] = azo_registry_name(self->reg, i);
+        if (i != self->up_idx)
+            dbs[ndbs++] = azo_registry_name(self->reg, i);
     snprintf(self->store_path, sizeof self->store_path, "%s/azo.lmdb",
              self->data_dir);
     rc = azo_store_open(&self->store, self->store_path,
@@ -2455,6 +3691,8 @@ azo_sup_open(azo_sup_t **out, const azo_config_t *cfg,
     if (rc < 0)
         goto fail;
     self->run_db = azo_store_db(self->run, "proc");
+    if (!self->agent)
+        s_placement_load(self);
 
     self->bus = azo_bus_new(self->reg, AZO_REG_SUP, self->hwm);
     self->ctl_sock = zsock_new(ZMQ_ROUTER);
@@ -2563,7 +3801,7 @@ s_adopt(azo_sup_t *self)
     msgpack_zone *zone = msgpack_zone_new(1024);
     for (int i = 0; zone && i < self->nchildren; i++) {
         s_child_t *c = &self->children[i];
-        if (!c->process)
+        if (!c->process || !c->here)
             continue;
         char key[64];
         snprintf(key, sizeof key, "proc/%s", c->def->name);
@@ -2656,6 +3894,11 @@ azo_sup_run(azo_sup_t *self)
         zloop_reader(self->loop, self->evin, s_on_evin, self) < 0 ||
         zloop_reader(self->loop, self->events, s_on_xpub, self) < 0 ||
         zloop_timer(self->loop, (size_t)check, 0, s_on_monitor, self) < 0 ||
+        zloop_timer(self->loop,
+                    (size_t)(self->hb_ms / 2 > 5 ? self->hb_ms / 2 : 5), 0,
+                    s_on_cluster_tick, self) < 0 ||
+        (self->agent &&
+         zloop_reader(self->loop, self->uplink, s_on_uplink, self) < 0) ||
         (self->sec && azo_sec_attach(self->sec, self->loop) < 0)) {
         zsys_error("cannot register the supervisor's sockets");
         return AZO_EXIT_ERROR;
@@ -2670,12 +3913,16 @@ azo_sup_run(azo_sup_t *self)
     zsys_info("node %s: control %s, events %s, cluster %s, data %s", self->node,
               self->endpoints[0], self->endpoints[1], self->endpoints[2],
               self->data_dir);
-    s_adopt(self);
+    if (self->agent) {
+        zsys_info("node agent %s: joining %s", self->node, self->join);
+        s_agent_hello(self);
+    } else
+        s_adopt(self);
     // Process actors' processes all start now, side by side; each is
     // activated in config order once its turn comes and it is ready.
     for (int i = 0; i < self->nchildren; i++) {
         s_child_t *c = &self->children[i];
-        if (c->process && c->gen == 0 && c->want_running)
+        if (c->process && c->gen == 0 && c->want_running && c->here)
             s_standby_spawn(c);
     }
     self->boot_next = 0;
@@ -2729,6 +3976,7 @@ azo_sup_close(azo_sup_t **self_p)
     zsock_destroy(&self->events);
     zsock_destroy(&self->ctl_sock);
     zsock_destroy(&self->cluster);
+    zsock_destroy(&self->uplink);
     s_unlink_ipc(self);
     azo_bus_destroy(&self->bus);
     if (!self->abandoned)
@@ -2742,6 +3990,8 @@ azo_sup_close(azo_sup_t **self_p)
     msgpack_sbuffer_destroy(&self->ev_sb);
     msgpack_sbuffer_destroy(&self->life_sb);
     msgpack_sbuffer_destroy(&self->out_sb);
+    msgpack_sbuffer_destroy(&self->node_sb);
+    free(self->cfg_text);
     free(self->restart_times);
     free(self);
     *self_p = NULL;

@@ -12,6 +12,8 @@
 #include "azo_actor.h"
 #include "azo_config.h"
 
+#include <czmq.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -49,6 +51,17 @@ int azo_sup_check(const azo_config_t *cfg, const azo_actor_def_t *const *defs,
 int azo_sup_open(azo_sup_t **out, const azo_config_t *cfg,
                  const azo_actor_def_t *const *defs, size_t ndefs, char *err,
                  size_t errlen);
+
+// Like azo_sup_open, for a node agent (azod --join): *uplink is a DEALER
+// connected to the supervisor's cluster endpoint join (CURVE applied); it
+// is taken over (*uplink set to NULL) whatever the result. The agent runs
+// no actor until the supervisor assigns it some; cfg is the cluster's
+// configuration with this node's own keys (node, endpoints, security,
+// store) applied.
+int azo_sup_open_agent(azo_sup_t **out, const azo_config_t *cfg,
+                       const azo_actor_def_t *const *defs, size_t ndefs,
+                       zsock_t **uplink, const char *join, char *err,
+                       size_t errlen);
 
 // Has the supervisor read signals from fd, a signalfd(2) for SIGINT,
 // SIGTERM and SIGHUP that the caller blocked in every thread: INT and TERM

@@ -1337,6 +1337,7 @@ static const azo_cmd_entry_t s_cmds[] = {
 const azo_actor_def_t azo_health_def = {
     .name = "health-checker",
     .prefix = "health.",
+    .failover = true, // stateless: restarted elsewhere when its node is lost
     .init = s_init,
     .fini = s_fini,
     .cmds = s_cmds,

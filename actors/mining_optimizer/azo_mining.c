@@ -1203,6 +1203,7 @@ s_check(const azo_config_t *cfg, const char *base, char *err, size_t errlen)
 const azo_actor_def_t azo_mining_def = {
     .name = "mining-optimizer",
     .prefix = "mining.",
+    .failover = true, // stateless: restarted elsewhere when its node is lost
     .init = s_init,
     .fini = s_fini,
     .cmds = s_cmds,
