@@ -293,6 +293,12 @@ def main():
                   res["failover_p90_ms"], res["failover_p99_ms"],
                   res["failover_min_ms"], res["failover_max_ms"]))
         print("each: " + ", ".join("%.0f" % (1000 * t) for t in times))
+        print("@summary|#10 cross-node requests/s|%.0f|%.0f|%.2f|>= 0.50|%s"
+              % (res["msg_rate"], res["raw_rate"], res["msg_ratio"],
+                 "yes" if res["msg_ratio"] >= 0.5 else "NO"))
+        print("@summary|#10 failover median, ms (200ms x 3)|%.0f|-|-|< 1000|%s"
+              % (res["failover_median_ms"],
+                 "yes" if res["failover_median_ms"] < 1000 else "NO"))
         if a.json:
             print(json.dumps(res))
     return 0

@@ -7,7 +7,10 @@
 # same gateway) and #8 (archiver: small files vs mv + sync, gzip vs gzip
 # -6, tools/bench/bench_archive.py) and #9 (one mining-optimizer cycle over
 # 1,000 coins x 20 algorithms beside a raw zmq round trip, a raw LMDB commit
-# and the bare computation), then prints one summary table:
+# and the bare computation) and #10 (failover time over 20 link cuts between
+# network namespaces, cross-node requests beside raw ZeroMQ tcp between the
+# same namespaces: tools/bench/bench_cluster.py, root only), then prints one
+# summary table:
 #   metric | azo | baseline | ratio | target | met?
 # ratio is azo / baseline: for rates higher is better, for latencies lower.
 # Every baseline (raw libzmq + msgpack-c; for #3 the fork+exec floor,
@@ -25,7 +28,7 @@
 #                            builds) instead of the preset's build/release
 #   AZO_BENCH_ACTOR_ARGS, AZO_BENCH_CTL_ARGS, AZO_BENCH_RESTART_ARGS,
 #   AZO_BENCH_SCHED_ARGS, AZO_BENCH_HEALTH_ARGS, AZO_BENCH_PAY_ARGS,
-#   AZO_BENCH_ARCHIVE_ARGS, AZO_BENCH_MINING_ARGS
+#   AZO_BENCH_ARCHIVE_ARGS, AZO_BENCH_MINING_ARGS, AZO_BENCH_CLUSTER_ARGS
 #                            extra options for azo_bench_actor /
 #                            azo_bench_ctl / azo_bench_restart /
 #                            azo_bench_sched / azo_bench_health /
@@ -48,6 +51,7 @@ health_args=${AZO_BENCH_HEALTH_ARGS:-}
 pay_args=${AZO_BENCH_PAY_ARGS:-}
 archive_args=${AZO_BENCH_ARCHIVE_ARGS:-}
 mining_args=${AZO_BENCH_MINING_ARGS:-}
+cluster_args=${AZO_BENCH_CLUSTER_ARGS:-}
 for arg in "$@"; do
     case $arg in
     --no-build) build=0 ;;
@@ -60,6 +64,7 @@ for arg in "$@"; do
         pay_args="-n 5000 $pay_args"
         archive_args="--mb 20 $archive_args"
         mining_args="-n 100 -w 10 $mining_args"
+        cluster_args="--cuts 5 -n 5000 --runs 1 $cluster_args"
         ;;
     -h | --help)
         sed -n '2,/^set -eu/p' "$self" | sed '$d; s/^# \{0,1\}//'
@@ -137,6 +142,10 @@ echo "== #7: payment recovery (bench_pay.py $pay_args)"
 # shellcheck disable=SC2086
 run /usr/bin/python3 tools/bench/bench_pay.py --azod "$dir/tools/azod" \
     --gwload "$bin/azo_bench_gwload" $pay_args
+echo "== #10: multi-host (bench_cluster.py $cluster_args; needs root)"
+# shellcheck disable=SC2086
+run /usr/bin/python3 tools/bench/bench_cluster.py --azod "$dir/tools/azod" \
+    $cluster_args
 
 echo
 echo "== summary (medians of rounds for rates; percentiles of all samples for"
