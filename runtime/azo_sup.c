@@ -2662,6 +2662,15 @@ s_arg_child(azo_sup_t *self, const azo_req_t *req, azo_reply_t *reply)
                        "actor '%s' is not configured on this node", name);
         return NULL;
     }
+    if (!self->agent && !self->by_idx[idx]->here) {
+        // A control client's request went to the node (s_remote_lifecycle);
+        // an actor's would wait here for a state only the node changes.
+        azo_reply_fail(reply, AZO_EUNAVAIL,
+                       "actor '%s' runs on node %s: ask through the control "
+                       "endpoint",
+                       name, s_where(self->by_idx[idx]));
+        return NULL;
+    }
     if (self->agent && !self->by_idx[idx]->here) {
         azo_reply_fail(reply, AZO_ENOTFOUND,
                        "actor '%s' does not run on node %s", name, self->node);

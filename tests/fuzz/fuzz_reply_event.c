@@ -6,13 +6,17 @@
 // round-trip through azo_life_pack); and as a bus frame (azo_bus_parse)
 // whose body then goes where the supervisor and actors send it by kind:
 // Q and C to azo_req_decode, R to azo_rep_decode, L to azo_life_decode, E
-// (topic NUL body) to the topic check and azo_event_decode.
+// (topic NUL body) to the topic check and azo_event_decode, N to the node
+// agent decoders (azo_node: hello and state, each of which must
+// round-trip).
 #include "azo_bus.h"
 #include "azo_err.h"
 #include "azo_fuzz.h"
 #include "azo_life.h"
+#include "azo_node.h"
 #include "azo_wire.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -97,6 +101,47 @@ s_life(const void *buf, size_t len)
     msgpack_sbuffer_destroy(&sb);
 }
 
+// A node agent's hello or the supervisor's state: what decodes must pack
+// and decode to the same values.
+static void
+s_node(const void *buf, size_t len)
+{
+    static azo_node_hello_t h1, h2;
+    static azo_node_state_t s1, s2;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    int rc = azo_node_hello_decode(buf, len, &h1);
+    AZO_FUZZ_CHECK(rc == 0 || rc == AZO_EBADREQ || rc == -ENOMEM);
+    if (rc == 0) {
+        AZO_FUZZ_CHECK(azo_node_name_ok(h1.node) && h1.nactors >= 0 &&
+                       h1.nactors <= AZO_REG_MAX);
+        AZO_FUZZ_CHECK(azo_node_hello_pack(&sb, &h1) == 0);
+        AZO_FUZZ_CHECK(azo_node_hello_decode(sb.data, sb.size, &h2) == 0);
+        AZO_FUZZ_CHECK(strcmp(h1.node, h2.node) == 0 &&
+                       h1.nactors == h2.nactors &&
+                       h1.need_config == h2.need_config);
+        for (int i = 0; i < h1.nactors; i++)
+            AZO_FUZZ_CHECK(strcmp(h1.actors[i].name, h2.actors[i].name) == 0 &&
+                           h1.actors[i].epoch == h2.actors[i].epoch &&
+                           strcmp(h1.actors[i].state, h2.actors[i].state) == 0);
+    }
+    rc = azo_node_state_decode(buf, len, &s1);
+    AZO_FUZZ_CHECK(rc == 0 || rc == AZO_EBADREQ || rc == -ENOMEM);
+    if (rc == 0) {
+        AZO_FUZZ_CHECK(s1.heartbeat_ms > 0 && s1.liveness > 0 &&
+                       s1.nassign <= AZO_REG_MAX);
+        AZO_FUZZ_CHECK(azo_node_state_pack(&sb, &s1) == 0);
+        AZO_FUZZ_CHECK(azo_node_state_decode(sb.data, sb.size, &s2) == 0);
+        AZO_FUZZ_CHECK(s1.nassign == s2.nassign &&
+                       s1.config_len == s2.config_len &&
+                       (!s1.config) == (!s2.config));
+        for (int i = 0; i < s1.nassign; i++)
+            AZO_FUZZ_CHECK(s1.assign[i].epoch == s2.assign[i].epoch &&
+                           s1.assign[i].epoch > 0);
+    }
+    msgpack_sbuffer_destroy(&sb);
+}
+
 static void
 s_frame(s_dec_t *d, const uint8_t *buf, size_t len)
 {
@@ -123,6 +168,9 @@ s_frame(s_dec_t *d, const uint8_t *buf, size_t len)
         break;
     case AZO_BUS_LIFE:
         s_life(m.body, m.len);
+        break;
+    case AZO_BUS_NODE:
+        s_node(m.body, m.len);
         break;
     case AZO_BUS_EVENT: {
         // As the supervisor does for process actors: no NUL or a bad topic
@@ -152,6 +200,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     s_reply(&d, data, size);
     s_event_split(&d, data, size);
     s_life(data, size);
+    s_node(data, size);
     s_frame(&d, data, size);
     azo_event_fini(&d.ev);
     azo_rep_fini(&d.rep);
