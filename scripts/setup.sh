@@ -9,7 +9,8 @@ libzmq3-dev libczmq-dev libmsgpack-dev liblmdb-dev lmdb-utils
 libcmocka-dev libjansson-dev zlib1g-dev libssl-dev libcurl4-openssl-dev libicu-dev
 python3 python3-zmq python3-msgpack
 clang libclang-rt-14-dev
-gnuplot-nox"
+gnuplot-nox
+iproute2"
 
 missing=""
 for p in $PACKAGES; do
