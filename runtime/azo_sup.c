@@ -263,6 +263,7 @@ struct azo_sup {
     bool sup_up;      // agent: the supervisor answers
     bool sup_seen;    // agent: it ever did
     int64_t sup_last; // agent: its last state (monotonic)
+    int64_t hello_at; // agent: our last hello (monotonic)
     char sup_node[AZO_NODE_MAX_NAME + 1];
     char join[256];          // agent: the supervisor's cluster endpoint
     uint64_t stale;          // agent: frames refused for a stale epoch
@@ -2383,6 +2384,7 @@ s_agent_hello(azo_sup_t *self)
     s_frame(self, AZO_BUS_NODE, AZO_REG_SUP, 0, self->node_sb.data,
             self->node_sb.size);
     (void)s_up_send(self, 0, self->out_sb.data, self->out_sb.size);
+    self->hello_at = now;
 }
 
 // Agent: the supervisor's word on what runs here. Actors assigned to us
@@ -2531,7 +2533,8 @@ s_on_cluster_tick(zloop_t *loop, int timer_id, void *arg)
     if (self->stopping)
         return 0;
     if (self->agent) {
-        s_agent_hello(self);
+        if (now - self->hello_at >= self->hb_ms)
+            s_agent_hello(self); // our heartbeat (changes go at once)
         if (self->sup_up && now - self->sup_last > limit) {
             self->sup_up = false;
             zsys_warning("supervisor %s silent for %lld ms: lost; our actors "
