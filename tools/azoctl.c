@@ -59,6 +59,7 @@
 // own time-out (10 s by default): without --timeout it waits this long.
 #define S_PAY_RETRY_TIMEOUT_MS 30000
 #define S_BACKTEST_TIMEOUT_MS  120000 // mining backtest: a long history
+#define S_MOVE_TIMEOUT_MS      15000  // move: a stop, then a start elsewhere
 #define S_STDIN_MAX            (256u * 1024 * 1024) // pay submit -: input cap
 // One pay.submit stays well inside the wire limits (azo_mp_check): the
 // envelope takes a few objects and bytes of its own.
@@ -1007,6 +1008,28 @@ s_cmd_job(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
     return S_EXIT_OK;
 }
 
+// Prints an actor map (the result of the actor.* commands) as one line,
+// "NAME: STATE (gen G, restarts R)", with "on node NODE" and the epoch
+// when where is set. Returns an exit code.
+static int
+s_print_actor(const s_cmd_t *cmd, const msgpack_object *res, bool where)
+{
+    const msgpack_object *name = azo_mp_get(res, "name");
+    const msgpack_object *state = azo_mp_get(res, "state");
+    if (!name || name->type != MSGPACK_OBJECT_STR || !state ||
+        state->type != MSGPACK_OBJECT_STR)
+        return s_malformed(cmd->wire, "'name' and 'state' must be strings");
+    char b[6][S_CELL_MAX], at[3 * S_CELL_MAX] = " (";
+    if (where)
+        snprintf(at, sizeof at, " on node %s (epoch %s, ",
+                 s_text(azo_mp_get(res, "node"), b[4]),
+                 s_text(azo_mp_get(res, "epoch"), b[5]));
+    printf("%s: %s%sgen %s, restarts %s)\n", s_text(name, b[0]),
+           s_text(state, b[1]), at, s_text(azo_mp_get(res, "gen"), b[2]),
+           s_text(azo_mp_get(res, "restarts"), b[3]));
+    return S_EXIT_OK;
+}
+
 // start / stop / restart NAME.
 static int
 s_cmd_actor(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
@@ -1016,16 +1039,7 @@ s_cmd_actor(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
     int rc = s_fetch_arg(c, cmd, argv[0], &res);
     if (!res)
         return rc;
-    const msgpack_object *name = azo_mp_get(res, "name");
-    const msgpack_object *state = azo_mp_get(res, "state");
-    if (!name || name->type != MSGPACK_OBJECT_STR || !state ||
-        state->type != MSGPACK_OBJECT_STR)
-        return s_malformed(cmd->wire, "'name' and 'state' must be strings");
-    char b[4][S_CELL_MAX];
-    printf("%s: %s (gen %s, restarts %s)\n", s_text(name, b[0]),
-           s_text(state, b[1]), s_text(azo_mp_get(res, "gen"), b[2]),
-           s_text(azo_mp_get(res, "restarts"), b[3]));
-    return S_EXIT_OK;
+    return s_print_actor(cmd, res, false);
 }
 
 static int
@@ -1047,6 +1061,42 @@ s_cmd_shutdown(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
     return S_EXIT_OK;
 }
 
+// The ACTORS cell of a node: name:state of each actor, comma separated,
+// cut with an ellipsis at a character boundary when it does not fit.
+static void
+s_node_actors(const msgpack_object *actors, char *list)
+{
+    snprintf(list, S_CELL_MAX, "-");
+    if (!actors || actors->type != MSGPACK_OBJECT_ARRAY ||
+        actors->via.array.size == 0)
+        return;
+    size_t used = 0;
+    list[0] = 0;
+    for (uint32_t k = 0; k < actors->via.array.size; k++) {
+        const msgpack_object *a = &actors->via.array.ptr[k];
+        char name[S_CELL_MAX], state[S_CELL_MAX];
+        int w;
+        if (a->type == MSGPACK_OBJECT_MAP)
+            w = snprintf(list + used, S_CELL_MAX - used, "%s%s:%s",
+                         k ? "," : "", s_text(azo_mp_get(a, "name"), name),
+                         s_text(azo_mp_get(a, "state"), state));
+        else // a bare name
+            w = snprintf(list + used, S_CELL_MAX - used, "%s%s", k ? "," : "",
+                         s_text(a, name));
+        if (w < 0 || (size_t)w >= S_CELL_MAX - used) {
+            // Cut: end with an ellipsis at a character boundary.
+            size_t end = S_CELL_MAX - 4;
+            while (end > 0 && ((unsigned char)list[end] & 0xc0) == 0x80)
+                end--;
+            memcpy(list + end, "...", 4);
+            return;
+        }
+        used += (size_t)w;
+    }
+}
+
+// nodes: a line about the node asked (and, on an agent, its supervisor),
+// then one row per node of the cluster.
 static int
 s_cmd_nodes(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
 {
@@ -1058,49 +1108,87 @@ s_cmd_nodes(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
     if (!res)
         return rc;
     const msgpack_object *nodes = azo_mp_get(res, "nodes");
-    if (!nodes || nodes->type != MSGPACK_OBJECT_ARRAY)
-        return s_malformed("nodes", "'nodes' must be an array");
+    if (!nodes || nodes->type != MSGPACK_OBJECT_ARRAY ||
+        nodes->via.array.size == 0)
+        return s_malformed("nodes", "'nodes' must be a non-empty array");
+    // Check every row before printing anything.
+    for (uint32_t i = 0; i < nodes->via.array.size; i++) {
+        const msgpack_object *name =
+            azo_mp_get(&nodes->via.array.ptr[i], "name");
+        if (!name || name->type != MSGPACK_OBJECT_STR)
+            return s_malformed("nodes", "each node needs a string 'name'");
+    }
+    // The first node is the one that answered.
+    const msgpack_object *self = &nodes->via.array.ptr[0];
+    const msgpack_object *sup_state = azo_mp_get(self, "supervisor_state");
+    char b[8][S_CELL_MAX];
+    int64_t ms = -1;
+    printf("%s %s", s_text(azo_mp_get(self, "role"), b[0]),
+           s_text(azo_mp_get(self, "name"), b[1]));
+    if (sup_state) { // an agent: its supervisor, as it sees it
+        char ago[2 * S_CELL_MAX] = "";
+        if (azo_mp_int(azo_mp_get(self, "last_heartbeat_ms"), &ms) == 0 &&
+            ms >= 0)
+            snprintf(ago, sizeof ago, ", heard %s ago",
+                     s_human_ms_int(ms, b[4]));
+        printf("  supervisor %s (%s%s)",
+               s_text(azo_mp_get(self, "supervisor"), b[2]),
+               s_text(sup_state, b[3]), ago);
+    }
+    printf("  heartbeat %s  liveness %s\n\n",
+           s_human_ms(azo_mp_get(res, "heartbeat_ms"), b[5]),
+           s_text(azo_mp_get(res, "liveness"), b[6]));
 
-    s_table_t t = {.ncols = 4};
-    static const char *const head[] = {"NAME", "ROLE", "STATE", "ACTORS"};
+    s_table_t t = {.ncols = 7};
+    static const char *const head[] = {"NAME",    "ROLE",  "STATE", "ADDRESS",
+                                       "LAST HB", "STALE", "ACTORS"};
     rc = s_table_add(&t, head);
     for (uint32_t i = 0; rc == 0 && i < nodes->via.array.size; i++) {
         const msgpack_object *n = &nodes->via.array.ptr[i];
-        const msgpack_object *name = azo_mp_get(n, "name");
-        const msgpack_object *actors = azo_mp_get(n, "actors");
-        if (!name || name->type != MSGPACK_OBJECT_STR) {
-            s_table_fini(&t);
-            return s_malformed("nodes", "each node needs a string 'name'");
-        }
-        char b[3][S_CELL_MAX], list[S_CELL_MAX] = "-";
-        if (actors && actors->type == MSGPACK_OBJECT_ARRAY &&
-            actors->via.array.size > 0) {
-            size_t used = 0;
-            list[0] = 0;
-            for (uint32_t k = 0; k < actors->via.array.size; k++) {
-                char one[S_CELL_MAX];
-                int w = snprintf(list + used, sizeof list - used, "%s%s",
-                                 k ? "," : "",
-                                 s_text(&actors->via.array.ptr[k], one));
-                if (w < 0 || (size_t)w >= sizeof list - used) {
-                    // Cut: end with an ellipsis at a character boundary.
-                    size_t end = sizeof list - 4;
-                    while (end > 0 && ((unsigned char)list[end] & 0xc0) == 0x80)
-                        end--;
-                    memcpy(list + end, "...", 4);
-                    break;
-                }
-                used += (size_t)w;
-            }
-        }
-        const char *row[4] = {s_text(name, b[0]),
+        char list[S_CELL_MAX];
+        s_node_actors(azo_mp_get(n, "actors"), list);
+        // The node that answered hears from no one on its own row; a node
+        // never heard from has -1.
+        bool heard = i > 0 &&
+                     azo_mp_int(azo_mp_get(n, "last_heartbeat_ms"), &ms) == 0 &&
+                     ms >= 0;
+        const char *row[7] = {s_text(azo_mp_get(n, "name"), b[0]),
                               s_text(azo_mp_get(n, "role"), b[1]),
-                              s_text(azo_mp_get(n, "state"), b[2]), list};
+                              s_text(azo_mp_get(n, "state"), b[2]),
+                              s_text(azo_mp_get(n, "address"), b[3]),
+                              heard ? s_human_ms_int(ms, b[4]) : "-",
+                              s_text(azo_mp_get(n, "stale"), b[5]),
+                              list};
         rc = s_table_add(&t, row);
     }
-    if (s_table_end(&t, rc) != S_EXIT_OK)
-        return S_EXIT_ERROR;
-    return S_EXIT_OK;
+    return s_table_end(&t, rc);
+}
+
+// move NAME NODE: actor.move, answered once the actor runs there.
+static int
+s_cmd_move(s_client_t *c, const s_cmd_t *cmd, int argc, char **argv)
+{
+    (void)argc;
+    if (!s_utf8_ok(argv[0]) || !s_utf8_ok(argv[1]))
+        return s_usage_error("move: the names must be valid UTF-8");
+    // The old instance stops first (up to its shutdown time), then the new
+    // node starts it: wait past the node's own request time-out (10 s by
+    // default), so that its answer is the one shown.
+    if (!c->opts->has_timeout && c->timeout_ms < S_MOVE_TIMEOUT_MS)
+        c->timeout_ms = S_MOVE_TIMEOUT_MS;
+    msgpack_sbuffer args;
+    msgpack_sbuffer_init(&args);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &args, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 2);
+    azo_pack_kstr(&pk, "name", argv[0]);
+    azo_pack_kstr(&pk, "node", argv[1]);
+    const msgpack_object *res;
+    int rc = s_fetch(c, cmd->wire, args.data, args.size, &res);
+    msgpack_sbuffer_destroy(&args);
+    if (!res)
+        return rc;
+    return s_print_actor(cmd, res, true);
 }
 
 // Sends wire with the packed args and prints the result as JSON.
@@ -2979,6 +3067,7 @@ static const s_cmd_t s_cmds[] = {
     {NULL, "restart", s_cmd_actor, "actor.restart", "name", 1, 1},
     {NULL, "shutdown", s_cmd_shutdown, NULL, NULL, 0, 0},
     {NULL, "nodes", s_cmd_nodes, NULL, NULL, 0, 0},
+    {NULL, "move", s_cmd_move, "actor.move", NULL, 2, 2},
     {NULL, "call", s_cmd_call, NULL, NULL, 1, INT_MAX},
     {NULL, "sub", s_cmd_sub, NULL, NULL, 0, INT_MAX},
     {NULL, "keygen", s_cmd_keygen, NULL, NULL, 1, 1},
@@ -3025,7 +3114,18 @@ s_help(FILE *out)
         "  stop NAME                stop an actor (actor.stop)\n"
         "  restart NAME             restart an actor (actor.restart)\n"
         "  shutdown                 stop the node and all its actors\n"
-        "  nodes                    the nodes of the cluster\n"
+        "  nodes                    the nodes of the cluster, one row each: "
+        "role,\n"
+        "                           state, address, age of its last "
+        "heartbeat (LAST\n"
+        "                           HB), frames refused as stale, actors "
+        "(name:state)\n"
+        "  move NAME NODE           actor.move: run actor NAME on node NODE "
+        "from now on\n"
+        "                           (a new epoch); prints it once it runs "
+        "there, or\n"
+        "                           fails; waits up to %d s unless --timeout "
+        "is given\n"
         "  call CMD [KEY=VALUE...]  send any command and print its result "
         "as JSON;\n"
         "                           a VALUE that parses as JSON is sent as "
@@ -3170,7 +3270,7 @@ s_help(FILE *out)
         "whole reply\n"
         "  -t, --timeout MS         wait at most MS ms for each reply "
         "(default %d;\n"
-        "                           pay retry: %d)\n"
+        "                           pay retry: %d; move: %d)\n"
         "  -n, --count N            sub: exit after N events\n"
         "      --status S           pay list: only the payments in status "
         "S\n"
@@ -3212,6 +3312,7 @@ s_help(FILE *out)
         "Examples:\n"
         "  azoctl status\n"
         "  azoctl -e ipc:///run/azo/ctl restart archiver\n"
+        "  azoctl move mining-optimizer gamma\n"
         "  azoctl call mining.market ticks=5\n"
         "  azoctl call sched.set '{\"job\": \"backup\", \"every\": \"6h\"}'\n"
         "  azoctl pay submit - < payments.jsonl\n"
@@ -3220,8 +3321,8 @@ s_help(FILE *out)
         "  azoctl sub sup.actor. health. --count 10\n"
         "  azoctl keygen keys/ops\n"
         "  azoctl --cert keys/ops --server-key data/server.cert status\n",
-        S_PAY_PAGE, S_PAY_RETRY_TIMEOUT_MS / 1000, S_DEFAULT_TIMEOUT_MS,
-        S_PAY_RETRY_TIMEOUT_MS);
+        S_MOVE_TIMEOUT_MS / 1000, S_PAY_PAGE, S_PAY_RETRY_TIMEOUT_MS / 1000,
+        S_DEFAULT_TIMEOUT_MS, S_PAY_RETRY_TIMEOUT_MS, S_MOVE_TIMEOUT_MS);
 }
 
 // Finds the command named by argv[0] (and argv[1] for two-word commands).

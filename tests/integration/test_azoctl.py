@@ -66,6 +66,59 @@ class AzoctlTest(NodeTest):
         self.assertEqual(out.returncode, 1)
         self.assertIn("not_found", out.stderr)
 
+    def test_nodes_lists_this_node(self):
+        # Without node agents the cluster is this node alone.
+        out = self.ctl("nodes")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        lines = out.stdout.splitlines()
+        self.assertEqual(lines[0],
+                         "supervisor alpha  heartbeat 1s  liveness 3")
+        self.assertEqual(lines[1], "")
+        self.assertEqual(lines[2].split(),
+                         ["NAME", "ROLE", "STATE", "ADDRESS", "LAST", "HB",
+                          "STALE", "ACTORS"])
+        self.assertEqual(len(lines), 4, out.stdout)
+        cols = lines[3].split()
+        self.assertEqual(cols[:6], ["alpha", "supervisor", "up",
+                                    self.n.cluster, "-", "-"], cols)
+        self.assertEqual(cols[6], ",".join(a + ":running" for a in ACTORS))
+        out = self.ctl("--json", "nodes")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        res = json.loads(out.stdout)
+        self.assertEqual(res["heartbeat_ms"], 1000)
+        self.assertEqual(res["liveness"], 3)
+        self.assertEqual(len(res["nodes"]), 1)
+        me = res["nodes"][0]
+        self.assertEqual((me["name"], me["role"], me["state"]),
+                         ("alpha", "supervisor", "up"))
+        self.assertEqual([a["name"] for a in me["actors"]], ACTORS)
+        for a in me["actors"]:
+            self.assertEqual((a["state"], a["epoch"], a["gen"]),
+                             ("running", 1, 1), a)
+
+    def test_move_errors(self):
+        out = self.ctl("move", "scheduler", "nosuchnode")
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("not_found: no node named 'nosuchnode'", out.stderr)
+        out = self.ctl("move", "scheduler", "alpha")  # where it runs
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("conflict: actor scheduler already runs on node alpha",
+                      out.stderr)
+        out = self.ctl("--json", "move", "scheduler", "alpha")
+        self.assertEqual(out.returncode, 1)
+        self.assertEqual(json.loads(out.stdout)["error"]["code"], "conflict")
+        out = self.ctl("move", "nope", "alpha")
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("not_found", out.stderr)
+        for args in (["move"], ["move", "scheduler"],
+                     ["move", "scheduler", "alpha", "extra"]):
+            out = self.ctl(*args)
+            self.assertEqual(out.returncode, 2, (args, out.stderr))
+        # Nothing moved: the same instance runs, under its first epoch.
+        a = self.n.actors()["scheduler"]
+        self.assertEqual((a["state"], a["node"], a["epoch"], a["gen"]),
+                         ("running", "alpha", 1, 1))
+
     def test_call_forms_and_errors(self):
         out = self.ctl("call", "ping")
         self.assertEqual(out.returncode, 0, out.stderr)
@@ -164,7 +217,8 @@ class AzoctlTest(NodeTest):
         self.assertEqual(out.returncode, 0)
         for word in ("ping", "status", "start NAME", "stop NAME",
                      "restart NAME", "shutdown", "sub [TOPIC...]", "call CMD",
-                     "keygen NAME", "--json", "--timeout", "--endpoint",
+                     "keygen NAME", "nodes", "move NAME NODE", "--json",
+                     "--timeout", "--endpoint",
                      "--events", "--count", "AZO_ENDPOINT", "Exit status"):
             self.assertIn(word, out.stdout)
         out = subprocess.run([AZOCTL, "--version"], capture_output=True,
