@@ -135,6 +135,7 @@ typedef struct {
                     // local instance to end, or S_NOWHERE
     uint32_t epoch; // placement epoch (fencing); 0 before any placement
     bool failover;  // restart it on the next node when its node is lost
+    bool moved;     // placed by actor.move (kept even off its list)
     int npref;      // its node list, in preference order
     char pref[S_MAX_PREF][AZO_NODE_MAX_NAME + 1];
     int64_t r_pid;    // supervisor: the remote instance's pid, as reported
@@ -257,13 +258,16 @@ struct azo_sup {
     int nnodes;
     char *cfg_text; // owned: the effective configuration, for agents
     size_t cfg_len;
-    bool agent;       // we are a node agent (azod --join)
-    zsock_t *uplink;  // agent: owned DEALER to the supervisor's cluster
-    int up_idx;       // agent: the registry party standing for the supervisor
-    bool sup_up;      // agent: the supervisor answers
-    bool sup_seen;    // agent: it ever did
-    int64_t sup_last; // agent: its last state (monotonic)
-    int64_t hello_at; // agent: our last hello (monotonic)
+    bool agent;         // we are a node agent (azod --join)
+    zsock_t *uplink;    // agent: owned DEALER to the supervisor's cluster
+    int up_idx;         // agent: the registry party standing for the supervisor
+    bool sup_up;        // agent: the supervisor answers
+    bool sup_seen;      // agent: it ever did
+    int64_t sup_last;   // agent: its last state (monotonic)
+    int64_t hello_at;   // agent: our last hello (monotonic)
+    int64_t monitor_at; // the last heartbeat check (monotonic)
+    int64_t monitor_ms; // ... and its period
+    int64_t tick_at;    // the last cluster tick (monotonic)
     char sup_node[AZO_NODE_MAX_NAME + 1];
     char join[256];          // agent: the supervisor's cluster endpoint
     uint64_t stale;          // agent: frames refused for a stale epoch
@@ -1678,6 +1682,19 @@ s_on_monitor(zloop_t *loop, int timer_id, void *arg)
         s_shutdown_begin(self);
     }
     int64_t now = s_now();
+    // A monitor this late means the whole process was frozen (SIGSTOP, a
+    // paused VM, a starved machine), not its actors: their silence is
+    // ours; their heartbeats count afresh from now.
+    if (self->monitor_at &&
+        now - self->monitor_at > self->monitor_ms * 4 + 2000) {
+        zsys_warning("this node was frozen for %lld ms (stopped or starved): "
+                     "actors' heartbeats count afresh",
+                     (long long)(now - self->monitor_at));
+        for (int i = 0; i < self->nchildren; i++)
+            if (self->children[i].last_hb)
+                self->children[i].last_hb = now;
+    }
+    self->monitor_at = now;
     for (int i = 0; i < self->nchildren && !self->done; i++) {
         s_child_t *c = &self->children[i];
         if (!c->here)
@@ -1946,9 +1963,10 @@ s_placement_save(azo_sup_t *self, s_child_t *c)
     msgpack_packer pk;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 2);
+    msgpack_pack_map(&pk, 3);
     azo_pack_kstr(&pk, "node", s_where(c) ? s_where(c) : "");
     azo_pack_kuint(&pk, "epoch", c->epoch);
+    azo_pack_kbool(&pk, "moved", c->moved);
     azo_txn_t *txn = NULL;
     int db = azo_store_db(self->store, "sup");
     int rc = azo_store_begin(self->store, true, &txn);
@@ -1987,13 +2005,18 @@ s_placement_load(azo_sup_t *self)
                 node[o->via.str.size] = 0;
             }
             (void)azo_mp_int(azo_mp_get(&rec, "epoch"), &epoch);
+            const msgpack_object *mv = azo_mp_get(&rec, "moved");
+            c->moved =
+                mv && mv->type == MSGPACK_OBJECT_BOOLEAN && mv->via.boolean;
         }
         azo_store_abort(&txn);
         msgpack_zone_clear(zone);
-        bool listed = c->npref == 0 && streq(node, self->node);
+        // An operator's move stands; otherwise the list decides.
+        bool listed = (c->npref == 0 && streq(node, self->node)) || c->moved;
         for (int k = 0; k < c->npref; k++)
             listed = listed || streq(c->pref[k], node);
         if (epoch <= 0 || epoch >= UINT32_MAX || !listed) {
+            c->moved = false;
             if (epoch > 0)
                 zsys_info("actor %s: was on node %s, which its list no "
                           "longer names",
@@ -2157,8 +2180,11 @@ s_node_lost(azo_sup_t *self, s_node_t *n, const char *why)
     n->since = azo_wire_now_ms();
     n->lost++;
     zsys_warning("node %s lost: %s", n->name, why);
+    char handler[AZO_NODE_MAX_NAME + 8];
+    snprintf(handler, sizeof handler, "node:%s", n->name);
+    azo_ctl_fail_handler(self->ctl, handler, "its node was lost");
     msgpack_packer *pk = s_event(self, 4);
-    azo_pack_kstr(pk, "node", n->name);
+    azo_pack_kstr(pk, "agent", n->name); // `node` is the publisher's
     azo_pack_kstr(pk, "reason", why);
     azo_pack_kint(pk, "silent_ms", seen ? s_now() - n->seen : -1);
     azo_pack_str(pk, "actors");
@@ -2184,8 +2210,10 @@ s_node_lost(azo_sup_t *self, s_node_t *n, const char *why)
             zsys_warning("actor %s: no other node of its list is up; it "
                          "waits for one",
                          c->def->name);
-        else
+        else {
+            c->moved = false; // its list decides again
             s_relocate(c, to, "failover");
+        }
     }
 }
 
@@ -2238,7 +2266,7 @@ s_node_hello(azo_sup_t *self, const char *ident, size_t idlen, const char *addr,
         n->since = n->seen_wall;
         zsys_info("node %s up (%s)", n->name, n->addr);
         msgpack_packer *pk = s_event(self, 4);
-        azo_pack_kstr(pk, "node", n->name);
+        azo_pack_kstr(pk, "agent", n->name); // `node` is the publisher's
         azo_pack_kstr(pk, "address", n->addr[0] ? n->addr : NULL);
         azo_pack_kstr(pk, "version", n->version);
         azo_pack_kint(pk, "pid", n->pid);
@@ -2532,6 +2560,13 @@ s_on_cluster_tick(zloop_t *loop, int timer_id, void *arg)
     int64_t limit = self->hb_ms * self->liveness;
     if (self->stopping)
         return 0;
+    if (self->tick_at && now - self->tick_at > limit) {
+        // We were frozen, not they: everyone's silence counts afresh.
+        for (int i = 0; i < self->nnodes; i++)
+            self->nodes[i].seen = now;
+        self->sup_last = now;
+    }
+    self->tick_at = now;
     if (self->agent) {
         if (now - self->hello_at >= self->hb_ms)
             s_agent_hello(self); // our heartbeat (changes go at once)
@@ -2820,7 +2855,7 @@ s_cmd_nodes(void *arg, const azo_req_t *req, azo_reply_t *reply)
     azo_pack_str(pk, "nodes");
     msgpack_pack_array(pk, (uint32_t)(1 + (self->agent ? 0 : self->nnodes)));
     // This node first.
-    msgpack_pack_map(pk, self->agent ? 8 : 5);
+    msgpack_pack_map(pk, self->agent ? 9 : 5);
     azo_pack_kstr(pk, "name", self->node);
     azo_pack_kstr(pk, "role", self->agent ? "agent" : "supervisor");
     azo_pack_kstr(pk, "state", "up");
@@ -2862,8 +2897,10 @@ s_cmd_actor_move(void *arg, const azo_req_t *req, azo_reply_t *reply)
     azo_sup_t *self = arg;
     if (self->agent)
         return azo_reply_fail(reply, AZO_EUNAVAIL,
-                              "node %s is an agent: ask the supervisor (%s)",
-                              self->node, self->join);
+                              "node %s is an agent: ask the supervisor "
+                              "(node %s) on its control endpoint",
+                              self->node,
+                              self->sup_node[0] ? self->sup_node : "?");
     const char *bad = azo_req_unknown_arg(req, "name,node");
     if (bad)
         return azo_reply_fail(reply, AZO_EBADREQ, "unknown argument '%s'", bad);
@@ -2898,6 +2935,7 @@ s_cmd_actor_move(void *arg, const azo_req_t *req, azo_reply_t *reply)
     if (c->at == to)
         return azo_reply_fail(reply, AZO_ECONFLICT,
                               "actor %s already runs on node %s", name, node);
+    c->moved = true;
     s_relocate(c, to, "move");
     return s_wait_for(c, reply, S_RUNNING);
 }
@@ -2944,8 +2982,12 @@ s_remote_lifecycle(azo_sup_t *self, uint64_t seq, const azo_req_t *req,
     s_child_t *c = idx > AZO_REG_SUP ? self->by_idx[idx] : NULL;
     if (!c || c->here || self->stopping)
         return false;
-    azo_ctl_set_handler(self->ctl, seq, name);
     s_node_t *n = c->at >= 0 ? &self->nodes[c->at] : NULL;
+    // The node answers, whatever its actor does meanwhile; losing the
+    // node fails the request.
+    char handler[AZO_NODE_MAX_NAME + 8];
+    snprintf(handler, sizeof handler, "node:%s", n ? n->name : "?");
+    azo_ctl_set_handler(self->ctl, seq, handler);
     s_frame(self, AZO_BUS_REQUEST, AZO_REG_SUP, seq, body, len);
     if (!n || n->state != S_NODE_UP)
         azo_ctl_fail(self->ctl, seq, AZO_EUNAVAIL,
@@ -2985,8 +3027,9 @@ s_on_control(void *arg, uint64_t seq, const azo_req_t *req, const void *body,
     else if (self->agent && !c->here)
         azo_ctl_fail(self->ctl, seq, AZO_EUNAVAIL,
                      "actor %s does not run on node %s; ask the supervisor "
-                     "(%s)",
-                     name, self->node, self->join);
+                     "(node %s) on its control endpoint",
+                     name, self->node,
+                     self->sup_node[0] ? self->sup_node : "?");
     else if (c->state != S_RUNNING && !c->here)
         azo_ctl_fail(self->ctl, seq, AZO_EUNAVAIL, "actor %s is %s on node %s",
                      name, s_state_names[c->state],
@@ -3585,6 +3628,35 @@ s_load_cfg_text(azo_sup_t *self, char *err, size_t errlen)
                          &self->cfg_text, &self->cfg_len, why, sizeof why);
     if (rc < 0)
         return azo_err_set(err, errlen, rc, "%s: %s", self->effective_cfg, why);
+    // An agent's own keys are its own: the top-level sections node,
+    // endpoints, security and store, and cluster/server_key and
+    // cluster/cert, are left out (azo_config_save writes a section's name
+    // at column 0 and each level four spaces deeper).
+    static const char *const own[] = {"node", "endpoints", "security", "store"};
+    char *out = self->cfg_text;
+    bool skip = false, cluster = false;
+    for (char *line = self->cfg_text; *line;) {
+        char *end = strchr(line, '\n');
+        size_t n = end ? (size_t)(end - line) + 1 : strlen(line);
+        if (line[0] != ' ' && line[0] != '#') {
+            size_t w = strcspn(line, " \n");
+            skip = false;
+            for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+                skip = skip ||
+                       (w == strlen(own[i]) && strncmp(line, own[i], w) == 0);
+            cluster = w == 7 && strncmp(line, "cluster", 7) == 0;
+        }
+        bool drop =
+            skip || (cluster && (strncmp(line, "    cert ", 9) == 0 ||
+                                 strncmp(line, "    server_key ", 15) == 0));
+        if (!drop) {
+            memmove(out, line, n);
+            out += n;
+        }
+        line += n;
+    }
+    *out = 0;
+    self->cfg_len = (size_t)(out - self->cfg_text);
     return 0;
 }
 
@@ -3900,6 +3972,7 @@ azo_sup_run(azo_sup_t *self)
     }
     if (check < 10)
         check = 10;
+    self->monitor_ms = check;
     if (azo_ctl_attach(self->ctl, self->loop) < 0 ||
         zloop_reader(self->loop, self->inbox, s_on_inbox, self) < 0 ||
         zloop_reader(self->loop, self->cluster, s_on_cluster, self) < 0 ||

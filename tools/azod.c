@@ -55,11 +55,12 @@ s_usage(FILE *out)
         "      --join ENDPOINT   run as a node agent of the supervisor whose\n"
         "                        cluster endpoint is ENDPOINT: it runs the\n"
         "                        actors the supervisor places on --node NAME,\n"
-        "                        with the supervisor's configuration; "
-        "-c/--set\n"
-        "                        give this node's own keys (node/data_dir,\n"
-        "                        endpoints, security, store, cluster/cert and\n"
-        "                        cluster/server_key for CURVE)\n"
+        "                        with the supervisor's configuration, except\n"
+        "                        this node's own keys, which come from -c\n"
+        "                        FILE (or the defaults): node/*, endpoints/*,\n"
+        "                        security/*, store/*, cluster/cert and\n"
+        "                        cluster/server_key (CURVE to the\n"
+        "                        supervisor); --set then overrides any key\n"
         "      --node NAME       this agent's node name (with --join)\n"
         "      --check           validate the configuration (everything azod\n"
         "                        checks before binding anything) and exit\n"
@@ -206,6 +207,12 @@ s_join(const char *join, const char *node, const char *file,
     char **merged = NULL;
     size_t nmerged = 0;
     int code = AZO_EXIT_USAGE;
+    for (size_t i = 0; i < nsets; i++)
+        if (strncmp(sets[i], "node/name=", 10) == 0) {
+            fprintf(stderr, "azod: --set node/name: an agent's name is "
+                            "--node NAME\n");
+            goto done;
+        }
     // This node's own settings: its file (or the default) and --set.
     int rc = azo_config_load(&local, file, sets, nsets, schema, nkeys, err,
                              sizeof err);
@@ -245,6 +252,9 @@ s_join(const char *join, const char *node, const char *file,
     zsock_set_linger(up, 500);
     zsock_set_sndhwm(up, (int)azo_config_int(local, "limits/queue", 10000));
     zsock_set_reconnect_ivl(up, 100);
+    // The first state carries the configuration (at most 4 MiB).
+    zsock_set_maxmsgsize(up, azo_config_size(local, "limits/max_msg", 1 << 20) +
+                                 (4 << 20));
     zsock_set_reconnect_ivl_max(up, 1000);
     if (zsock_connect(up, "%s", join) < 0) {
         fprintf(stderr, "azod: --join %s: %s\n", join, zmq_strerror(errno));

@@ -196,6 +196,11 @@ actors
                 self.ipc("alpha", "ev"), 0 if self.curve else 1, HB))
         args = [AZOD, "-c", cfg]
         if self.curve:
+            # allow: only the agents' addresses may reach the tcp cluster
+            # endpoint (the agents must not inherit it: their own
+            # security section is theirs).
+            args += ["--set", "security/allow=%s %s" % (
+                self.net.addr["b"], self.net.addr["c"])]
             args += ["--set", "security/curve=1",
                      "--set", "security/server_cert=" + self._path("server"),
                      "--set", "security/clients="
@@ -265,8 +270,8 @@ actors
         events = Events(sup.subscriber(""))
         beta = self.start_agent("b", "beta")
         gamma = self.start_agent("c", "gamma")
-        events.wait("sup.node.up", node="beta")
-        events.wait("sup.node.up", node="gamma")
+        events.wait("sup.node.up", agent="beta")
+        events.wait("sup.node.up", agent="gamma")
         self.until(lambda: all(a["state"] == "running"
                                for a in sup.actors().values()),
                    "every actor running")
@@ -294,12 +299,32 @@ actors
             sorted(a["name"] for a in nodes["beta"]["actors"]),
             ["mining-optimizer", "payment-recovery"])
         ep1 = acts["mining-optimizer"]["epoch"]
+        # An agent's own view, on its own control endpoint.
+        rep = beta.call("nodes")
+        self.assertTrue(rep["ok"], rep)
+        me = rep["result"]["nodes"][0]
+        self.assertEqual((me["name"], me["role"], me["supervisor"],
+                          me["supervisor_state"]),
+                         ("beta", "agent", "alpha", "up"))
+        rep = beta.call("health.status")
+        self.assertEqual(rep["error"]["code"], "unavailable", rep)
+        # Lifecycle commands for a remote actor are carried out by its node
+        # and answered when done.
+        hc_gen = acts["health-checker"]["gen"]
+        rep = sup.call("actor.restart", {"name": "health-checker"},
+                       timeout=DEADLINE)
+        self.assertTrue(rep["ok"], rep)
+        self.assertEqual(rep["result"]["state"], "running")
+        self.assertGreater(rep["result"]["gen"], hc_gen)
+        self.until(lambda: sup.actors()["health-checker"]["gen"]
+                   == rep["result"]["gen"], "the restart mirrored")
 
         # Cut beta's link: lost, its failover actor moves to gamma; the
         # pinned one waits; beta keeps running both meanwhile.
         cut = time.monotonic()
         self.net.cut("b")
-        lost = events.wait("sup.node.lost", since=cut, node="beta")
+        lost = events.wait("sup.node.lost", since=cut, agent="beta")
+        self.assertEqual(lost["node"], "alpha")  # the publisher
         self.assertIn("mining-optimizer", lost["actors"])
         moved = events.wait("sup.actor.moved", since=cut,
                             actor="mining-optimizer")
@@ -321,7 +346,7 @@ actors
         # copy of every actor; the stale instance's frames were refused.
         back = time.monotonic()
         self.net.restore("b")
-        events.wait("sup.node.up", since=back, node="beta")
+        events.wait("sup.node.up", since=back, agent="beta")
         self.until(lambda: not self.running_here(beta, "mining-optimizer"),
                    "beta stopping its stale mining-optimizer")
         self.assertTrue(self.running_here(gamma, "mining-optimizer"))
