@@ -1682,17 +1682,22 @@ s_on_monitor(zloop_t *loop, int timer_id, void *arg)
         s_shutdown_begin(self);
     }
     int64_t now = s_now();
-    // A monitor this late means the whole process was frozen (SIGSTOP, a
-    // paused VM, a starved machine), not its actors: their silence is
-    // ours; their heartbeats count afresh from now.
-    if (self->monitor_at &&
-        now - self->monitor_at > self->monitor_ms * 4 + 2000) {
-        zsys_warning("this node was frozen for %lld ms (stopped or starved): "
-                     "actors' heartbeats count afresh",
-                     (long long)(now - self->monitor_at));
-        for (int i = 0; i < self->nchildren; i++)
-            if (self->children[i].last_hb)
-                self->children[i].last_hb = now;
+    // A monitor late by more than a period means this whole process was
+    // frozen (SIGSTOP, a paused VM, a starved machine), not its actors:
+    // the time lost is ours, so their heartbeat clocks move on by it.
+    int64_t lost =
+        self->monitor_at ? now - self->monitor_at - self->monitor_ms : 0;
+    if (lost > self->monitor_ms) {
+        if (lost >= 1000)
+            zsys_warning("this node was frozen for %lld ms (stopped or "
+                         "starved): actors' heartbeats count afresh",
+                         (long long)lost);
+        for (int i = 0; i < self->nchildren; i++) {
+            s_child_t *c = &self->children[i];
+            c->last_hb += c->last_hb ? lost : 0;
+            if (c->state == S_STARTING) // start_timeout counts from it
+                c->started_mono += lost;
+        }
     }
     self->monitor_at = now;
     for (int i = 0; i < self->nchildren && !self->done; i++) {
@@ -2181,8 +2186,8 @@ s_node_lost(azo_sup_t *self, s_node_t *n, const char *why)
     n->lost++;
     zsys_warning("node %s lost: %s", n->name, why);
     char handler[AZO_NODE_MAX_NAME + 8];
-    snprintf(handler, sizeof handler, "node:%s", n->name);
-    azo_ctl_fail_handler(self->ctl, handler, "its node was lost");
+    snprintf(handler, sizeof handler, "node %s", n->name);
+    azo_ctl_fail_handler(self->ctl, handler, "was lost");
     msgpack_packer *pk = s_event(self, 4);
     azo_pack_kstr(pk, "agent", n->name); // `node` is the publisher's
     azo_pack_kstr(pk, "reason", why);
@@ -2560,11 +2565,13 @@ s_on_cluster_tick(zloop_t *loop, int timer_id, void *arg)
     int64_t limit = self->hb_ms * self->liveness;
     if (self->stopping)
         return 0;
-    if (self->tick_at && now - self->tick_at > limit) {
-        // We were frozen, not they: everyone's silence counts afresh.
+    int64_t period = self->hb_ms / 2 > 5 ? self->hb_ms / 2 : 5;
+    int64_t late = self->tick_at ? now - self->tick_at - period : 0;
+    if (late > period) {
+        // We were frozen, not they: the time lost is ours.
         for (int i = 0; i < self->nnodes; i++)
-            self->nodes[i].seen = now;
-        self->sup_last = now;
+            self->nodes[i].seen += late;
+        self->sup_last += late;
     }
     self->tick_at = now;
     if (self->agent) {
@@ -2986,7 +2993,7 @@ s_remote_lifecycle(azo_sup_t *self, uint64_t seq, const azo_req_t *req,
     // The node answers, whatever its actor does meanwhile; losing the
     // node fails the request.
     char handler[AZO_NODE_MAX_NAME + 8];
-    snprintf(handler, sizeof handler, "node:%s", n ? n->name : "?");
+    snprintf(handler, sizeof handler, "node %s", n ? n->name : "?");
     azo_ctl_set_handler(self->ctl, seq, handler);
     s_frame(self, AZO_BUS_REQUEST, AZO_REG_SUP, seq, body, len);
     if (!n || n->state != S_NODE_UP)

@@ -118,6 +118,25 @@ class SupervisionTest(NodeTest):
         print("\n  SIGSTOP to restarted: %.0f ms (heartbeat 100 ms x 3)"
               % (took * 1000))
 
+    def test_a_frozen_node_does_not_take_its_actors_for_hung(self):
+        # The whole azod stopped past its thread actors' heartbeat x
+        # liveness (300 ms): after SIGCONT nothing is hung, nothing
+        # restarts, the node does not escalate.
+        n = self.start(cfg(extra="        heartbeat = 100ms\n"
+                                 "        liveness = 3\n"))
+        before = n.actors()
+        os.kill(n.proc.pid, signal.SIGSTOP)
+        time.sleep(1.5)
+        os.kill(n.proc.pid, signal.SIGCONT)
+        time.sleep(0.5)  # several monitor periods after the resume
+        self.assertIsNone(n.proc.poll(), n.log_text())
+        after = n.actors()
+        for a in ACTORS:
+            self.assertEqual(after[a]["state"], "running", a)
+            self.assertEqual(after[a]["gen"], before[a]["gen"], a)
+        self.assertIn("this node was frozen for", n.log_text())
+        self.assertNotIn("hung", n.log_text())
+
     def group_restart(self, strategy, expect_stopped):
         n = self.start(cfg(strategy=strategy, process=("health-checker",)))
         sub = self.synced_sub(n)
