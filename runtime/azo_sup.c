@@ -654,6 +654,26 @@ s_send_life(azo_sup_t *self, s_child_t *c, const char *ident, azo_life_ev_t ev)
     (void)s_cluster_send(self, ident, self->out_sb.data, self->out_sb.size);
 }
 
+// Builds in out_sb the error reply (code rc, message why) to request m,
+// headed as if from the intended receiver, so that the caller's
+// bookkeeping (token, peer) holds.
+static void
+s_error_frame(azo_sup_t *self, const azo_bus_msg_t *m, int rc, const char *why)
+{
+    azo_reply_t r;
+    azo_reply_init(&r);
+    azo_reply_start(&r, false, 0); // the token, not the id, matches it
+    azo_reply_fail(&r, rc, "%s", why);
+    size_t len;
+    const void *data = azo_reply_data(&r, &len);
+    uint8_t hdr[AZO_BUS_HDR];
+    azo_bus_hdr_write(hdr, AZO_BUS_REPLY, m->to, m->from, m->token);
+    msgpack_sbuffer_clear(&self->out_sb);
+    msgpack_sbuffer_write(&self->out_sb, (const char *)hdr, sizeof hdr);
+    msgpack_sbuffer_write(&self->out_sb, data, len);
+    azo_reply_fini(&r);
+}
+
 // Answers request m (from an actor, to party m->to) with unavailable on
 // behalf of a receiver that cannot take it.
 static void
@@ -661,19 +681,7 @@ s_refuse(azo_sup_t *self, const azo_bus_msg_t *m, const char *why)
 {
     if (m->kind != AZO_BUS_REQUEST)
         return; // one-way and replies are simply dropped
-    azo_reply_t r;
-    azo_reply_init(&r);
-    azo_reply_start(&r, false, 0); // the token, not the id, matches it
-    azo_reply_fail(&r, AZO_EUNAVAIL, "%s", why);
-    size_t len;
-    const void *data = azo_reply_data(&r, &len);
-    // Sent as if from the intended receiver, so the caller's bookkeeping
-    // (token, peer) holds.
-    uint8_t hdr[AZO_BUS_HDR];
-    azo_bus_hdr_write(hdr, AZO_BUS_REPLY, m->to, m->from, m->token);
-    msgpack_sbuffer_clear(&self->out_sb);
-    msgpack_sbuffer_write(&self->out_sb, (const char *)hdr, sizeof hdr);
-    msgpack_sbuffer_write(&self->out_sb, data, len);
+    s_error_frame(self, m, AZO_EUNAVAIL, why);
     s_child_t *c = m->from > AZO_REG_SUP && m->from < AZO_REG_MAX
                        ? self->by_idx[m->from]
                        : NULL;
@@ -695,7 +703,6 @@ s_refuse(azo_sup_t *self, const azo_bus_msg_t *m, const char *why)
     } else
         (void)azo_bus_forward(self->bus, m->from, self->out_sb.data,
                               self->out_sb.size);
-    azo_reply_fini(&r);
 }
 
 // Passes frame (from a party, headed) on to its receiver m->to, or refuses
@@ -2020,7 +2027,10 @@ s_placement_load(azo_sup_t *self)
         bool listed = (c->npref == 0 && streq(node, self->node)) || c->moved;
         for (int k = 0; k < c->npref; k++)
             listed = listed || streq(c->pref[k], node);
-        if (epoch <= 0 || epoch >= UINT32_MAX || !listed) {
+        // A new placement (first start, or its list changed) is recorded;
+        // a stored one stands as it is.
+        bool fresh = epoch <= 0 || epoch >= UINT32_MAX || !listed;
+        if (fresh) {
             c->moved = false;
             if (epoch > 0)
                 zsys_info("actor %s: was on node %s, which its list no "
@@ -2029,15 +2039,15 @@ s_placement_load(azo_sup_t *self)
             snprintf(node, sizeof node, "%s",
                      c->npref ? c->pref[0] : self->node);
             epoch++;
-            c->epoch = (uint32_t)epoch;
-        } else
-            c->epoch = (uint32_t)epoch;
+        }
+        c->epoch = (uint32_t)epoch;
         s_node_t *n = streq(node, self->node) ? NULL : s_node_get(self, node);
         c->here = !n;
         c->at = n ? (int)(n - self->nodes) : S_HERE;
         c->want_running = c->here;
         azo_registry_set_remote(self->reg, c->idx, c->here ? c->process : true);
-        s_placement_save(self, c);
+        if (fresh)
+            s_placement_save(self, c);
     }
     if (zone)
         msgpack_zone_free(zone);
@@ -2356,24 +2366,14 @@ s_on_node_frame(azo_sup_t *self, const char *ident, size_t idlen,
                     azo_registry_name(self->reg, m->from), n->name, epoch,
                     c && s_where(c) ? s_where(c) : "no node", c ? c->epoch : 0);
         if (m->kind == AZO_BUS_REQUEST) {
-            azo_reply_t r;
-            azo_reply_init(&r);
-            azo_reply_start(&r, false, 0);
-            azo_reply_fail(&r, AZO_ECONFLICT,
-                           "stale instance: %s no longer runs on node %s "
-                           "under epoch %u",
-                           azo_registry_name(self->reg, m->from), n->name,
-                           epoch);
-            size_t len;
-            const void *data = azo_reply_data(&r, &len);
-            uint8_t hdr[AZO_BUS_HDR];
-            azo_bus_hdr_write(hdr, AZO_BUS_REPLY, m->to, m->from, m->token);
-            msgpack_sbuffer_clear(&self->out_sb);
-            msgpack_sbuffer_write(&self->out_sb, (const char *)hdr, sizeof hdr);
-            msgpack_sbuffer_write(&self->out_sb, data, len);
+            char why[160];
+            snprintf(why, sizeof why,
+                     "stale instance: %s no longer runs on node %s under "
+                     "epoch %u",
+                     azo_registry_name(self->reg, m->from), n->name, epoch);
+            s_error_frame(self, m, AZO_ECONFLICT, why);
             (void)s_node_send(self, n, epoch, self->out_sb.data,
                               self->out_sb.size);
-            azo_reply_fini(&r);
         }
         return;
     }
